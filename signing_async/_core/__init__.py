@@ -1,0 +1,1 @@
+"""The provider-agnostic core: session, auth, retries, errors, bodies, streaming."""

@@ -1,0 +1,166 @@
+"""The exceptions signing_async raises.
+
+Every exception derives from :class:`SigningError`::
+
+    SigningError
+    ├── ConfigurationError
+    ├── ValidationError (also ValueError)        bad input, caught before sending
+    ├── TransportError                           no HTTP answer
+    │   ├── ConnectError                         request never reached the server
+    │   └── RequestTimeout
+    ├── ResponseDecodeError                      2xx whose body is not what the provider documents
+    └── APIError(status, code, message, provider, request_id, body)
+        ├── BadRequestError          400
+        ├── AuthenticationError      401 (and whatever a provider uses for it)
+        ├── PermissionDeniedError    403
+        ├── NotFoundError            404
+        ├── ConflictError            409
+        ├── RateLimitError           429 (retry_after)
+        └── ServerError              5xx
+
+No message, ``repr`` or attribute of these exceptions carries a credential:
+they are built from the provider's name, the operation and the server's own
+error text, never from request headers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "APIError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConfigurationError",
+    "ConflictError",
+    "ConnectError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "RequestTimeout",
+    "ResponseDecodeError",
+    "ServerError",
+    "SigningError",
+    "TransportError",
+    "ValidationError",
+]
+
+
+class SigningError(Exception):
+    """Base class of every error signing_async raises."""
+
+
+class ConfigurationError(SigningError):
+    """The client is missing a configuration, or a configuration is invalid."""
+
+
+class ValidationError(SigningError, ValueError):
+    """Input was rejected before anything was sent.
+
+    Attributes:
+        field: The name of the offending field, as the caller passed it.
+    """
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}")
+        self.field = field
+        self.problem = problem
+
+
+class TransportError(SigningError):
+    """No HTTP answer was received.
+
+    Attributes:
+        request_sent: False when the request certainly never reached the server
+            (so replaying it cannot duplicate anything), True when it may have.
+    """
+
+    request_sent: bool = True
+
+    def __init__(self, message: str, *, request_sent: bool | None = None) -> None:
+        super().__init__(message)
+        if request_sent is not None:
+            self.request_sent = request_sent
+
+
+class ConnectError(TransportError):
+    """The connection could not be established: the request never left."""
+
+    request_sent = False
+
+
+class RequestTimeout(TransportError):
+    """A connect, read or total deadline passed."""
+
+
+class ResponseDecodeError(SigningError):
+    """A successful answer whose body is not what the provider documents."""
+
+
+class APIError(SigningError):
+    """The provider answered with an error status.
+
+    Attributes:
+        status: The HTTP status.
+        code: The provider's own error code (e.g. ``WHK001``), if it sent one.
+        message: The provider's error text.
+        provider: ``DANAconnect``, ``DANAsign`` or ``S.O.F.I.A.``.
+        request_id: The request id the server sent back, if any.
+        body: The raw error body (at most 64 KiB of it).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        provider: str,
+        operation: str = "",
+        code: str | None = None,
+        request_id: str | None = None,
+        body: Any = None,
+    ) -> None:
+        self.status = status
+        self.code = code
+        self.message = message
+        self.provider = provider
+        self.operation = operation
+        self.request_id = request_id
+        self.body = body
+        what = f"{provider} {operation}".strip()
+        detail = f" {code}" if code else ""
+        super().__init__(f"{what} failed with HTTP {status}{detail}: {message}")
+
+
+class BadRequestError(APIError):
+    """400: the provider rejected the request as malformed or incomplete."""
+
+
+class AuthenticationError(APIError):
+    """The credentials are missing, invalid or expired."""
+
+
+class PermissionDeniedError(APIError):
+    """403: the credentials lack a permission (a DANAsign token scope, say)."""
+
+
+class NotFoundError(APIError):
+    """404: the resource does not exist."""
+
+
+class ConflictError(APIError):
+    """409: the resource is not in a state that allows the operation."""
+
+
+class RateLimitError(APIError):
+    """429: too many requests.
+
+    Attributes:
+        retry_after: Seconds the server asked to wait, if it said.
+    """
+
+    retry_after: float | None = None
+
+
+class ServerError(APIError):
+    """5xx: the provider failed."""

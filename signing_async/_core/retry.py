@@ -1,0 +1,92 @@
+"""What to retry, and how long to wait: pure decisions, no I/O.
+
+The rule is the one a careful human would apply: replay what cannot have
+reached the server, or what is safe to do twice. A POST that may have been
+received (a read timeout, a connection lost after sending, a 500) is never
+replayed: creating a contract twice is worse than failing loudly.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import random
+import time
+from collections.abc import Mapping
+
+import attrs
+
+from .errors import TransportError
+
+__all__ = ["RetryPolicy", "retry_after_seconds"]
+
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+
+
+@attrs.frozen
+class RetryPolicy:
+    """How the client retries a failed attempt.
+
+    Retried, for every method: connection failures (the request never left),
+    408, 429, 502, 503 and 504 (the server did not act). Retried only for
+    idempotent requests (GET and friends): 500, read timeouts and connections
+    lost mid-request. The wait before retry ``n`` (from 0) is
+    ``min(backoff_initial * 2**n, backoff_max)`` times a random factor in
+    ``jitter``, unless the server sent ``Retry-After`` or ``retry-after-ms``;
+    a server asking for more than ``max_retry_after`` seconds is not waited
+    for (the error is raised).
+
+    Attributes:
+        max_retries: Retries after the first attempt (0 disables retrying).
+        backoff_initial: The first backoff, in seconds.
+        backoff_max: The longest backoff, in seconds.
+        jitter: The random factor's range, to spread out synchronized clients.
+        max_retry_after: The longest ``Retry-After`` honoured, in seconds.
+        retry_statuses: Statuses retried for every method.
+        idempotent_retry_statuses: Statuses retried only for idempotent requests.
+    """
+
+    max_retries: int = attrs.field(default=2, validator=attrs.validators.ge(0))
+    backoff_initial: float = attrs.field(default=0.5, validator=attrs.validators.ge(0))
+    backoff_max: float = attrs.field(default=8.0, validator=attrs.validators.ge(0))
+    jitter: tuple[float, float] = (0.75, 1.0)
+    max_retry_after: float = 60.0
+    retry_statuses: frozenset[int] = frozenset({408, 429, 502, 503, 504})
+    idempotent_retry_statuses: frozenset[int] = frozenset({500})
+
+    def backoff(self, retry: int) -> float:
+        """The wait before retry number ``retry`` (counting from 0), jitter included."""
+        base = min(self.backoff_initial * 2.0**retry, self.backoff_max)
+        factor: float = random.uniform(*self.jitter)  # noqa: S311 - jitter, not cryptography
+        return base * factor
+
+    def retries_status(self, status: int, *, idempotent: bool) -> bool:
+        """Whether an answer with ``status`` may be retried."""
+        return status in self.retry_statuses or (
+            idempotent and status in self.idempotent_retry_statuses
+        )
+
+    def retries_error(self, error: TransportError, *, idempotent: bool) -> bool:
+        """Whether a failure to get an answer may be retried."""
+        return idempotent or not error.request_sent
+
+
+def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
+    """The wait the server asked for, from ``retry-after-ms`` or ``Retry-After``."""
+    millis = headers.get("retry-after-ms")
+    if millis is not None:
+        try:
+            return max(float(millis) / 1000, 0.0)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(moment.timestamp() - time.time(), 0.0)

@@ -1,0 +1,137 @@
+"""The one cattrs converter: provider JSON in, attrs models out, and back.
+
+Providers spell keys in camelCase (``circuitId``), PascalCase (``Name``) or
+snake_case (``transaction_id``); models always use snake_case. Decoding
+matches keys ignoring case and underscores, so all three spellings land on
+the same field, and keeps keys no field claims in the model's ``raw``
+mapping (when it has one) instead of failing: providers add fields.
+Encoding writes camelCase and leaves out fields that are None.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+import attrs
+import cattrs
+from cattrs.gen import make_dict_unstructure_fn, override
+
+from .errors import ResponseDecodeError
+
+__all__ = ["camel_case", "converter", "decode", "encode", "make_converter"]
+
+T = TypeVar("T")
+
+
+def camel_case(name: str) -> str:
+    """``time_to_complete_days`` → ``timeToCompleteDays``."""
+    first, *rest = name.split("_")
+    return first + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def _normalize(key: str) -> str:
+    return key.replace("_", "").lower()
+
+
+def _parse_datetime(value: Any, _: type) -> dt.datetime:
+    if isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, int | float):
+        return dt.datetime.fromtimestamp(value, tz=dt.timezone.utc)
+    if isinstance(value, Mapping) and "iso" in value:  # Parse's {"__type": "Date", "iso": ...}
+        value = value["iso"]
+    text = str(value).strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    return dt.datetime.fromisoformat(text)
+
+
+def _make_structure(conv: cattrs.Converter, cls: type[Any]) -> Callable[[Any, type], Any]:
+    fields = attrs.fields(cls)
+    by_key = {_normalize(f.alias or f.name): f for f in fields if f.name != "raw"}
+    has_raw = any(f.name == "raw" for f in fields)
+
+    def structure(value: Any, _: type) -> Any:
+        if isinstance(value, cls):
+            return value
+        if not isinstance(value, Mapping):
+            raise TypeError(f"expected an object for {cls.__name__}, got {type(value).__name__}")
+        kwargs: dict[str, Any] = {}
+        extra: dict[str, Any] = {}
+        for key, item in value.items():
+            field = by_key.get(_normalize(str(key)))
+            if field is None or field.name in kwargs:
+                extra[key] = item
+            elif item is None and field.default is not attrs.NOTHING:
+                continue  # an explicit null means "absent": keep the default
+            else:
+                kwargs[field.alias or field.name] = (
+                    item if field.type is None else conv.structure(item, field.type)
+                )
+        if has_raw:
+            kwargs["raw"] = extra
+        return cls(**kwargs)
+
+    return structure
+
+
+def _make_unstructure(conv: cattrs.Converter, cls: type[Any]) -> Callable[[Any], Any]:
+    overrides: dict[str, Any] = {
+        f.name: override(rename=camel_case(f.name), omit_if_default=f.default is None)
+        for f in attrs.fields(cls)
+    }
+    if "raw" in overrides:
+        overrides["raw"] = override(omit=True)
+    fn: Callable[[Any], Any] = make_dict_unstructure_fn(cls, conv, **overrides)
+    return fn
+
+
+def make_converter() -> cattrs.Converter:
+    """A converter configured for every provider's JSON."""
+    conv = cattrs.Converter()
+    conv.register_structure_hook(dt.datetime, _parse_datetime)
+    conv.register_unstructure_hook(
+        dt.datetime,
+        lambda moment: moment.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z"),
+    )
+    conv.register_structure_hook_factory(
+        attrs.has, functools.partial(_factory, _make_structure, conv)
+    )
+    conv.register_unstructure_hook_factory(
+        attrs.has, functools.partial(_factory, _make_unstructure, conv)
+    )
+    return conv
+
+
+def _factory(
+    make: Callable[[cattrs.Converter, type[Any]], Any], conv: cattrs.Converter, cls: type[Any]
+) -> Any:
+    return make(conv, cls)
+
+
+converter = make_converter()
+
+
+def decode(data: Any, cls: type[T], *, what: str) -> T:
+    """Structure provider JSON into ``cls``.
+
+    Raises:
+        ResponseDecodeError: The data does not fit the model; the message says where.
+    """
+    try:
+        return converter.structure(data, cls)
+    except (cattrs.BaseValidationError, TypeError, ValueError, KeyError) as exc:
+        detail = (
+            "; ".join(cattrs.transform_error(exc))
+            if isinstance(exc, cattrs.BaseValidationError)
+            else str(exc)
+        )
+        raise ResponseDecodeError(f"{what}: unexpected answer: {detail}") from exc
+
+
+def encode(value: Any) -> Any:
+    """Unstructure a request model into wire JSON (camelCase keys, no Nones)."""
+    return converter.unstructure(value)

@@ -1,0 +1,235 @@
+"""The core session: one per client, shared by every provider.
+
+It owns the transport, the retry policy, the timeouts and the token caches,
+and runs each API call through the same loop: authenticate, send, map the
+error, and decide whether a retry is safe. Nothing here knows a provider by
+name; providers describe each call with a :class:`Call`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio
+import attrs
+
+from ..transports._base import Request, RequestBody, Response, StreamBody, Transport
+from .auth import NO_AUTH, Auth
+from .error_mapping import ErrorMapper
+from .errors import (
+    APIError,
+    AuthenticationError,
+    ResponseDecodeError,
+    SigningError,
+    TransportError,
+)
+from .retry import IDEMPOTENT_METHODS, RetryPolicy, retry_after_seconds
+from .timeouts import Timeout
+from .tokens import Fetch, MemoryTokenStore, TokenCache, TokenStore
+
+__all__ = ["Call", "CoreSession"]
+
+logger = logging.getLogger("signing_async")
+
+_ERROR_BODY_LIMIT = 64 * 1024
+
+
+@attrs.frozen
+class Call:
+    """One API operation, as a provider describes it to the session.
+
+    Attributes:
+        provider: The provider's display name (``DANAconnect``).
+        operation: What is being done, for messages (``start circuit``).
+        method: The HTTP method.
+        url: The absolute URL.
+        errors: How the provider's error answers map to exceptions.
+        headers: Headers besides the credentials.
+        body: The request body.
+        auth: The provider's auth strategy.
+        timeout: Overrides the client's timeouts for this call.
+        retry: Overrides the client's retry policy for this call.
+        idempotent: Whether replaying the call after it may have reached the
+            server is harmless; by default true for GET, HEAD, OPTIONS, PUT, DELETE.
+    """
+
+    provider: str
+    operation: str
+    method: str
+    url: str
+    errors: ErrorMapper
+    headers: Mapping[str, str] = attrs.field(factory=dict, repr=False)
+    body: RequestBody = attrs.field(default=b"", repr=False)
+    auth: Auth = attrs.field(default=NO_AUTH, repr=False)
+    timeout: Timeout | None = None
+    retry: RetryPolicy | None = None
+    idempotent: bool | None = None
+
+    @property
+    def is_idempotent(self) -> bool:
+        """Whether the call may be replayed after it may have reached the server."""
+        if self.idempotent is not None:
+            return self.idempotent
+        return self.method in IDEMPOTENT_METHODS
+
+
+def _loggable(url: str) -> str:
+    # Query strings are left out of logs: they are where a careless API puts secrets.
+    return url.split("?", 1)[0]
+
+
+class CoreSession:
+    """Sends :class:`Call` s with auth, retries, timeouts and error mapping.
+
+    Args:
+        transport: The transport; the session closes it on :meth:`aclose`.
+        retry: The default retry policy.
+        timeout: The default timeouts.
+        token_store: Where OAuth tokens are cached.
+    """
+
+    def __init__(
+        self,
+        transport: Transport,
+        *,
+        retry: RetryPolicy,
+        timeout: Timeout,
+        token_store: TokenStore | None = None,
+        base_headers: Mapping[str, str] | None = None,
+    ) -> None:
+        self.transport = transport
+        self.retry = retry
+        self.timeout = timeout
+        self.token_store: TokenStore = token_store or MemoryTokenStore()
+        self.base_headers = dict(base_headers or {})
+        self._token_caches: dict[str, TokenCache] = {}
+        self._closed = False
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`aclose` was called."""
+        return self._closed
+
+    def token_cache(self, credentials: tuple[str, ...], fetch: Fetch) -> TokenCache:
+        """The one token cache for a set of credentials.
+
+        The store key is a digest, so no secret ever reaches the store's keys.
+        """
+        key = hashlib.sha256("\0".join(credentials).encode()).hexdigest()
+        cache = self._token_caches.get(key)
+        if cache is None:
+            cache = self._token_caches[key] = TokenCache(self.token_store, key, fetch)
+        return cache
+
+    async def aclose(self) -> None:
+        """Close the transport. Later calls raise."""
+        if not self._closed:
+            self._closed = True
+            await self.transport.aclose()
+
+    @asynccontextmanager
+    async def stream(self, call: Call) -> AsyncIterator[Response]:
+        """Perform ``call`` and yield its successful response, body unread.
+
+        Raises:
+            APIError: The provider answered with an error (after any retries).
+            TransportError: No answer (after any retries).
+        """
+        response = await self.send(call)
+        try:
+            yield response
+        finally:
+            await response.aclose()
+
+    async def json(self, call: Call) -> Any:
+        """Perform ``call`` and decode its JSON answer.
+
+        Raises:
+            ResponseDecodeError: The answer is not JSON.
+        """
+        response = await self.send(call)
+        body = await response.read()
+        if not body.strip():
+            return None
+        try:
+            return json.loads(body)
+        except ValueError as exc:
+            snippet = body[:120].decode("utf-8", "replace")
+            raise ResponseDecodeError(
+                f"{call.provider} {call.operation}: the answer is not JSON: {snippet!r}"
+            ) from exc
+
+    async def send(self, call: Call) -> Response:
+        """Perform ``call`` and return its successful response, body unread.
+
+        The caller must close the response (``read()`` does, ``aclose()`` too).
+        """
+        if self._closed:
+            raise SigningError("the client is closed; create a new SigningClient")
+        policy = call.retry or self.retry
+        timeout = call.timeout or self.timeout
+        idempotent = call.is_idempotent
+        retries = 0
+        renewed = False
+        attempt = 0
+        while True:
+            attempt += 1
+            headers = {**self.base_headers, **call.headers}
+            used = await call.auth.apply(headers)
+            if isinstance(call.body, StreamBody):
+                headers["Content-Length"] = str(call.body.length)
+            request = Request(call.method, call.url, headers, call.body, timeout)
+            started = time.monotonic()
+            try:
+                response = await self.transport.send(request)
+            except TransportError as exc:
+                elapsed = time.monotonic() - started
+                logger.debug(
+                    "%s %s: attempt %d %s %s failed after %.3f s: %s",
+                    call.provider, call.operation, attempt, call.method,
+                    _loggable(call.url), elapsed, exc,
+                )  # fmt: skip
+                if retries < policy.max_retries and policy.retries_error(
+                    exc, idempotent=idempotent
+                ):
+                    await anyio.sleep(policy.backoff(retries))
+                    retries += 1
+                    continue
+                raise type(exc)(
+                    f"{call.provider} {call.operation}: {exc}", request_sent=exc.request_sent
+                ) from exc
+            logger.debug(
+                "%s %s: attempt %d %s %s -> %d in %.3f s",
+                call.provider, call.operation, attempt, call.method,
+                _loggable(call.url), response.status, time.monotonic() - started,
+            )  # fmt: skip
+            if 200 <= response.status < 300:
+                return response
+            error = await self._error(call, response)
+            if isinstance(error, AuthenticationError) and not renewed:
+                renewed = True
+                if await call.auth.renew(used):
+                    continue
+            if retries < policy.max_retries and policy.retries_status(
+                error.status, idempotent=idempotent
+            ):
+                delay = retry_after_seconds(response.headers)
+                if delay is not None and delay > policy.max_retry_after:
+                    raise error
+                await anyio.sleep(policy.backoff(retries) if delay is None else delay)
+                retries += 1
+                continue
+            raise error
+
+    async def _error(self, call: Call, response: Response) -> APIError:
+        try:
+            body = await response.read(_ERROR_BODY_LIMIT)
+        except TransportError:
+            body = b""
+        return call.errors.error(call.operation, response.status, response.headers, body)

@@ -1,0 +1,128 @@
+"""Document sources: a path, bytes or a :class:`Document`, read in pieces.
+
+A path is never read whole: its size comes from ``stat``, its first bytes are
+read for magic-number checks, and its content is streamed when sent.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import anyio
+import attrs
+
+from .errors import ValidationError
+
+__all__ = ["CHUNK_SIZE", "Blob", "Document", "DocumentSource", "load_source"]
+
+CHUNK_SIZE = 1 << 20
+"""Streaming granularity: large enough for throughput, small enough for flat memory."""
+
+_HEAD_SIZE = 16
+
+
+@attrs.frozen
+class Document:
+    """A document to send, with the file name the provider should see.
+
+    Attributes:
+        content: The bytes, or a path to read them from (streamed, never loaded whole).
+        name: The file name sent to the provider (``contract.pdf``).
+    """
+
+    content: bytes | str | os.PathLike[str] = attrs.field(repr=False)
+    name: str
+
+
+DocumentSource = str | os.PathLike[str] | bytes | Document
+"""What every document parameter accepts: a path, the bytes, or a :class:`Document`."""
+
+
+@attrs.frozen
+class Blob:
+    """A document source resolved: its name, size and first bytes are known.
+
+    Attributes:
+        name: The file name to send.
+        size: The exact size in bytes.
+        head: The first bytes, for magic-number checks.
+        path: The file to stream from, or None when ``data`` holds the bytes.
+        data: The bytes, when the source was in memory.
+    """
+
+    name: str
+    size: int
+    head: bytes = attrs.field(repr=False)
+    path: Path | None = None
+    data: bytes | None = attrs.field(default=None, repr=False)
+
+    async def chunks(self, size: int = CHUNK_SIZE) -> AsyncIterator[bytes]:
+        """Yield the content in chunks of exactly ``size`` bytes (the last may be shorter).
+
+        Raises:
+            ValidationError: The file changed size since it was resolved (the
+                announced Content-Length would be wrong).
+        """
+        if self.data is not None:
+            view = memoryview(self.data)
+            for start in range(0, len(view), size):
+                yield bytes(view[start : start + size])
+            return
+        assert self.path is not None
+        sent = 0
+        async with await anyio.open_file(self.path, "rb") as file:
+            while chunk := await file.read(size):
+                sent += len(chunk)
+                if sent > self.size:
+                    break
+                yield chunk
+        if sent != self.size:
+            raise ValidationError(
+                str(self.path),
+                f"the file changed while it was being sent ({self.size} bytes before)",
+            )
+
+
+async def load_source(source: DocumentSource, *, field: str, default_name: str) -> Blob:
+    """Resolve a document source, checking that it exists and is not empty.
+
+    Args:
+        source: A path, bytes, or a :class:`Document`.
+        field: The parameter's name, for error messages.
+        default_name: The file name to use when the source has none (bytes).
+
+    Raises:
+        ValidationError: The file is missing, unreadable or empty, or the
+            source is of an unsupported type.
+    """
+    name = default_name
+    content: object = source
+    if isinstance(source, Document):
+        name, content = source.name, source.content
+    if isinstance(content, bytes | bytearray | memoryview):
+        data = bytes(content)
+        if not data:
+            raise ValidationError(field, "the document is empty")
+        return Blob(name, len(data), data[:_HEAD_SIZE], data=data)
+    if not isinstance(content, str | os.PathLike):
+        raise ValidationError(
+            field, f"expected a path, bytes or Document, not {type(content).__name__}"
+        )
+    path = Path(os.fspath(content))
+    if not isinstance(source, Document):
+        name = path.name
+    try:
+        size = (await anyio.Path(path).stat()).st_size
+        async with await anyio.open_file(path, "rb") as file:
+            head = await file.read(_HEAD_SIZE)
+    except FileNotFoundError:
+        raise ValidationError(field, f"no such file: {path}") from None
+    except IsADirectoryError:
+        raise ValidationError(field, f"is a directory, not a file: {path}") from None
+    except OSError as exc:
+        raise ValidationError(field, f"cannot read {path}: {exc.strerror}") from None
+    if size == 0:
+        raise ValidationError(field, f"the document is empty: {path}")
+    return Blob(name, size, head, path=path)

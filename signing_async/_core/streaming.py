@@ -1,0 +1,128 @@
+"""Streaming answers: read in chunks, or written atomically to a file.
+
+``download_to`` writes into a temporary file beside the target, checks the
+byte count and the file type, and only then renames it into place: on any
+failure nothing is left at the target path, nor a temporary file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import secrets
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import BinaryIO
+
+import anyio
+import anyio.to_thread
+import attrs
+
+from ..transports._base import Response
+from .errors import ResponseDecodeError, TransportError
+from .sources import CHUNK_SIZE
+
+__all__ = ["ByteStream", "DownloadedFile", "FileCheck", "write_atomically"]
+
+
+@attrs.frozen
+class DownloadedFile:
+    """A file written by a download.
+
+    Attributes:
+        path: Where it is.
+        size: Its size in bytes.
+        sha256: The hex SHA-256 of its content.
+    """
+
+    path: Path
+    size: int
+    sha256: str
+
+
+class ByteStream:
+    """The body of a download, read as it arrives.
+
+    Attributes:
+        content_length: The size the server announced, if it did.
+    """
+
+    def __init__(self, response: Response, *, what: str) -> None:
+        self._response = response
+        self._what = what
+        self.content_length = response.content_length
+
+    async def iter_chunks(self, size: int = CHUNK_SIZE) -> AsyncIterator[bytes]:
+        """Yield the body in chunks of at most ``size`` bytes.
+
+        Raises:
+            TransportError: The connection broke, or the body ended before
+                the announced Content-Length.
+        """
+        received = 0
+        async for chunk in self._response.stream.iter_chunks(size):
+            received += len(chunk)
+            yield chunk
+        if self.content_length is not None and received != self.content_length:
+            raise TransportError(
+                f"{self._what}: the body ended after {received} of {self.content_length} bytes"
+            )
+
+    async def aclose(self) -> None:
+        """Release the connection, read to the end or not."""
+        await self._response.aclose()
+
+
+FileCheck = Callable[[Path], "str | None"]
+"""Inspects a complete download; returns what is wrong with it, or None."""
+
+
+def _write_chunk(file: BinaryIO, digest: hashlib._Hash, chunk: bytes) -> None:
+    # One thread hop per chunk for both: hashlib and write release the GIL.
+    digest.update(chunk)
+    file.write(chunk)
+
+
+async def write_atomically(
+    stream: ByteStream, target: str | os.PathLike[str], *, what: str, check: FileCheck | None = None
+) -> DownloadedFile:
+    """Write ``stream`` to ``target`` through a temporary file and a rename.
+
+    Args:
+        stream: The download.
+        target: The final path; its folder must exist.
+        what: Names the download in error messages.
+        check: Validates the complete file before it is moved into place.
+
+    Raises:
+        TransportError: The transfer broke or came up short.
+        ResponseDecodeError: ``check`` rejected the content.
+    """
+    path = Path(target)
+    temp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.part")
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        file = await anyio.to_thread.run_sync(open, temp, "xb")
+        try:
+            async for chunk in stream.iter_chunks(CHUNK_SIZE):
+                size += len(chunk)
+                await anyio.to_thread.run_sync(_write_chunk, file, digest, chunk)
+        finally:
+            await anyio.to_thread.run_sync(file.close)
+        if check is not None:
+            problem = await anyio.to_thread.run_sync(check, temp)
+            if problem is not None:
+                raise ResponseDecodeError(f"{what}: {problem}")
+        await anyio.to_thread.run_sync(os.replace, temp, path)
+    except BaseException:
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(_unlink_quietly, temp)
+        raise
+    return DownloadedFile(path, size, digest.hexdigest())
+
+
+def _unlink_quietly(path: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()

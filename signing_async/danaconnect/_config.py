@@ -1,0 +1,72 @@
+"""DANAconnect settings."""
+
+from __future__ import annotations
+
+import attrs
+
+from .._core.errors import ConfigurationError
+from .._core.urls import check_base_url
+
+__all__ = ["DanaConnectConfig"]
+
+DEFAULT_BASE_URL = "https://biometric.danaconnect.com"
+
+
+def _hidden(_: object) -> str:
+    return "'***'"
+
+
+@attrs.frozen
+class DanaConnectConfig:
+    """Credentials and hosts for DANAconnect's Biometric Circuit API.
+
+    DANAconnect uses two hosts: the API host (tokens, starting circuits) and a
+    per-customer download host, ``https://{subdomain}.esignature-platform.com``.
+    Give either ``subdomain`` or a full ``download_base_url``.
+
+    Attributes:
+        client_id: The OAuth2 client id.
+        client_secret: The OAuth2 client secret (never shown in ``repr``).
+        channel: The channel (web-experience id) DANAconnect assigned.
+        subdomain: The customer subdomain of the download host.
+        base_url: The API host (staging: ``https://biometric.integrationlayer.com``).
+        download_base_url: The download host, overriding ``subdomain``.
+        allow_insecure: Allow ``http://`` to a non-loopback host.
+    """
+
+    client_id: str
+    client_secret: str = attrs.field(repr=_hidden)
+    channel: str
+    subdomain: str | None = None
+    base_url: str = DEFAULT_BASE_URL
+    download_base_url: str | None = None
+    allow_insecure: bool = False
+
+    def __attrs_post_init__(self) -> None:
+        for name in ("client_id", "client_secret", "channel"):
+            if not getattr(self, name):
+                raise ConfigurationError(f"DanaConnectConfig.{name} must not be empty")
+        check_base_url(
+            self.base_url, "DanaConnectConfig.base_url", allow_insecure=self.allow_insecure
+        )
+        if self.download_base_url is None and not self.subdomain:
+            raise ConfigurationError(
+                "DanaConnectConfig needs subdomain= (the download host's) or download_base_url="
+            )
+        check_base_url(
+            self.download_url,
+            "DanaConnectConfig.download_base_url",
+            allow_insecure=self.allow_insecure,
+        )
+
+    @property
+    def api_url(self) -> str:
+        """The API host, without a trailing slash."""
+        return self.base_url.rstrip("/")
+
+    @property
+    def download_url(self) -> str:
+        """The download host, without a trailing slash."""
+        if self.download_base_url is not None:
+            return self.download_base_url.rstrip("/")
+        return f"https://{self.subdomain}.esignature-platform.com"

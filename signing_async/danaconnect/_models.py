@@ -1,0 +1,49 @@
+"""DANAconnect request and response models."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+__all__ = ["AccessTokenAnswer", "Circuit", "CircuitSigner"]
+
+
+@attrs.frozen
+class CircuitSigner:
+    """The person who signs a circuit.
+
+    Attributes:
+        name: Full name.
+        email: E-mail address.
+        nif: Tax identification number.
+    """
+
+    name: str
+    email: str
+    nif: str
+
+
+@attrs.frozen
+class Circuit:
+    """A started circuit.
+
+    Attributes:
+        circuit_id: DANAconnect's id for the circuit.
+        link: Where to send the signer (absent in some deployments).
+        raw: Keys of the answer no field claims.
+    """
+
+    circuit_id: str
+    link: str | None = None
+    raw: Mapping[str, Any] = attrs.field(factory=dict, repr=False, eq=False)
+
+
+@attrs.frozen
+class AccessTokenAnswer:
+    """The token endpoint's answer."""
+
+    access_token: str = attrs.field(repr=False)
+    expires_in: float = 3600.0
+    token_type: str = "Bearer"  # noqa: S105 - a token type, not a password

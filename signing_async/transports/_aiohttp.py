@@ -1,0 +1,114 @@
+"""The default transport, on aiohttp."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import aiohttp
+
+from .._core.errors import ConnectError, RequestTimeout, TransportError
+from ._base import Request, Response, StreamBody
+
+__all__ = ["AiohttpTransport"]
+
+READ_BUFSIZE = 1 << 20
+"""aiohttp's default 64 KiB read buffer caps download speed; 1 MiB does not."""
+
+
+def _transport_error(exc: BaseException) -> TransportError:
+    """Translate an aiohttp failure into the SDK's own, keeping what matters for retries."""
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        return RequestTimeout(f"connect timed out: {exc}", request_sent=False)
+    if isinstance(exc, aiohttp.ServerTimeoutError | asyncio.TimeoutError):
+        return RequestTimeout(f"timed out waiting for the server: {exc or 'no answer'}")
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return ConnectError(f"could not connect: {exc}")
+    return TransportError(f"connection failed: {exc or type(exc).__name__}")
+
+
+class _AiohttpStream:
+    """The body of an aiohttp response, mapped onto the SDK's errors."""
+
+    __slots__ = ("_response",)
+
+    def __init__(self, response: aiohttp.ClientResponse) -> None:
+        self._response = response
+
+    async def iter_chunks(self, size: int) -> AsyncIterator[bytes]:
+        try:
+            async for chunk in self._response.content.iter_chunked(size):
+                yield chunk
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            raise _transport_error(exc) from exc
+
+    async def aclose(self) -> None:
+        if self._response.content.at_eof():
+            self._response.release()
+        else:
+            # An unread body cannot be handed back to the pool: drop the connection.
+            self._response.close()
+
+
+class AiohttpTransport:
+    """Sends requests with an :class:`aiohttp.ClientSession`.
+
+    The session is created lazily, on the first request, inside the running
+    event loop (aiohttp ties a session to its loop). A session passed in is
+    used as it is and never closed by the transport.
+
+    Args:
+        session: An existing session to use; the caller keeps owning it.
+        limit: The connection pool size when the transport creates the session.
+        read_bufsize: The read buffer of a session the transport creates.
+    """
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession | None = None,
+        *,
+        limit: int = 100,
+        read_bufsize: int = READ_BUFSIZE,
+    ) -> None:
+        self._session = session
+        self._owns_session = session is None
+        self._limit = limit
+        self._read_bufsize = read_bufsize
+
+    def _get_session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self._limit),
+                read_bufsize=self._read_bufsize,
+                auto_decompress=False,
+                # The SDK decides what to retry and how to time out; aiohttp should not.
+                timeout=aiohttp.ClientTimeout(total=None),
+            )
+        return self._session
+
+    async def send(self, request: Request) -> Response:
+        """Send one request; see :class:`~signing_async.transports.Transport`."""
+        timeout = request.timeout
+        body = request.body
+        data = body.open() if isinstance(body, StreamBody) else (body or None)
+        try:
+            response = await self._get_session().request(
+                request.method,
+                request.url,
+                headers=request.headers,
+                data=data,
+                timeout=aiohttp.ClientTimeout(
+                    total=timeout.total, sock_connect=timeout.connect, sock_read=timeout.read
+                ),
+                allow_redirects=False,
+                skip_auto_headers=("Content-Type",),
+            )
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            raise _transport_error(exc) from exc
+        return Response(response.status, headers=response.headers, stream=_AiohttpStream(response))
+
+    async def aclose(self) -> None:
+        """Close the session if the transport created it."""
+        session, self._session = self._session, None
+        if session is not None and self._owns_session:
+            await session.close()
