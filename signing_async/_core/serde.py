@@ -50,7 +50,7 @@ def _parse_datetime(value: Any, _: type) -> dt.datetime:
 
 
 def _make_structure(conv: cattrs.Converter, cls: type[Any]) -> Callable[[Any, type], Any]:
-    fields = attrs.fields(cls)
+    fields = attrs.fields(attrs.resolve_types(cls))
     by_key = {_normalize(f.alias or f.name): f for f in fields if f.name != "raw"}
     has_raw = any(f.name == "raw" for f in fields)
 
@@ -79,6 +79,7 @@ def _make_structure(conv: cattrs.Converter, cls: type[Any]) -> Callable[[Any, ty
 
 
 def _make_unstructure(conv: cattrs.Converter, cls: type[Any]) -> Callable[[Any], Any]:
+    attrs.resolve_types(cls)
     overrides: dict[str, Any] = {
         f.name: override(rename=camel_case(f.name), omit_if_default=f.default is None)
         for f in attrs.fields(cls)
