@@ -1,0 +1,90 @@
+"""What the CLI prints: rich on a terminal, plain lines when piped, JSON on request."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import attrs
+from rich.console import Console
+from rich.table import Table
+
+__all__ = ["Output"]
+
+
+def _jsonable(value: Any) -> Any:
+    if attrs.has(type(value)):
+        return {k: _jsonable(v) for k, v in attrs.asdict(value, recurse=False).items() if k != "raw"}
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)
+
+
+class Output:
+    """Prints steps, tables and results in the mode the user asked for.
+
+    Args:
+        json_mode: One JSON object per line on stdout instead of prose.
+        console: Where rich output goes (stdout by default).
+    """
+
+    def __init__(self, *, json_mode: bool = False, console: Console | None = None) -> None:
+        self.json_mode = json_mode
+        self.console = console or Console(highlight=False, soft_wrap=True)
+        self.fancy = self.console.is_terminal and not json_mode
+
+    def step(self, message: str, **fields: Any) -> None:
+        """One line saying what happened."""
+        if self.json_mode:
+            self.emit({"event": "step", "message": message, **fields})
+        elif self.fancy:
+            self.console.print(f"[green]✓[/green] {message}")
+        else:
+            print(message, flush=True)
+
+    def error(self, message: str) -> None:
+        """An error line, on stderr."""
+        if self.json_mode:
+            self.emit({"event": "error", "message": message})
+        else:
+            print(f"error: {message}", file=sys.stderr, flush=True)
+
+    def emit(self, value: Any) -> None:
+        """One JSON value on its own line."""
+        print(json.dumps(_jsonable(value), ensure_ascii=False), flush=True)
+
+    def result(self, value: Any) -> None:
+        """A command's result: JSON in JSON mode, else a readable rendering."""
+        if self.json_mode:
+            self.emit(value)
+            return
+        data = _jsonable(value)
+        if isinstance(data, Mapping):
+            for key, item in data.items():
+                print(f"{key}: {item}")
+        else:
+            print(data)
+
+    def table(self, title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        """A table: rich on a terminal, tab-separated lines otherwise."""
+        if self.json_mode:
+            self.emit({"table": title, "rows": [dict(zip(columns, row, strict=True)) for row in rows]})
+            return
+        if self.fancy:
+            table = Table(title=title)
+            for column in columns:
+                table.add_column(column)
+            for row in rows:
+                table.add_row(*(str(cell) for cell in row))
+            self.console.print(table)
+            return
+        print(title)
+        print("\t".join(columns))
+        for row in rows:
+            print("\t".join(str(cell) for cell in row))
