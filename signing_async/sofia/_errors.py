@@ -3,8 +3,8 @@
 S.O.F.I.A. sends an HTTP status plus a ``WHK`` code in a JSON body whose
 shape is not documented; the core mapper reads the code from ``code``,
 ``error_code`` or ``errorCode`` and the text from ``message``, ``error`` or
-``description`` (also one level down, as in ``{"error": {"code": ...}}``).
-A known code decides the exception; an unknown one leaves it to the status.
+``description``. A known code decides the exception; an unknown one (or
+none) leaves it to the HTTP status.
 """
 
 from __future__ import annotations
