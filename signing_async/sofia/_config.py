@@ -26,8 +26,9 @@ class SofiaConfig:
     """Credentials and host for the S.O.F.I.A. OTP signature API.
 
     Example:
-        >>> SofiaConfig(client_id="acme", client_secret="...", tenant_id="empresa-123")
-        SofiaConfig(client_id='acme', client_secret='***', tenant_id='empresa-123', ...)
+        >>> config = SofiaConfig(client_id="acme", client_secret="...", tenant_id="empresa-123")
+        >>> "..." in repr(config)
+        False
 
     Attributes:
         client_id: The HTTP Basic user S.O.F.I.A. issued.
