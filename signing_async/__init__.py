@@ -33,6 +33,7 @@ from ._core.timeouts import Timeout
 from ._core.tokens import AccessToken, MemoryTokenStore, TokenStore
 from ._version import __version__
 from .danaconnect import Circuit, CircuitSigner, DanaConnectConfig
+from .sofia import OtpSignature, OtpSignatureRequest, SignedDownload, SofiaConfig
 from .transports import AiohttpTransport, MockTransport, Request, Response, Transport
 
 __all__ = [
@@ -54,6 +55,8 @@ __all__ = [
     "MemoryTokenStore",
     "MockTransport",
     "NotFoundError",
+    "OtpSignature",
+    "OtpSignatureRequest",
     "PermissionDeniedError",
     "RateLimitError",
     "Request",
@@ -62,8 +65,10 @@ __all__ = [
     "ResponseDecodeError",
     "RetryPolicy",
     "ServerError",
+    "SignedDownload",
     "SigningClient",
     "SigningError",
+    "SofiaConfig",
     "Timeout",
     "TokenStore",
     "Transport",

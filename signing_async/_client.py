@@ -13,6 +13,7 @@ from ._core.timeouts import Timeout
 from ._core.tokens import TokenStore
 from ._version import __version__
 from .danaconnect import Circuits, DanaConnectConfig
+from .sofia import OtpSignatures, SofiaConfig
 from .transports import AiohttpTransport, Transport
 
 __all__ = ["SigningClient"]
@@ -31,6 +32,7 @@ class SigningClient:
 
     Args:
         danaconnect: DANAconnect settings (``client.circuits``).
+        sofia: S.O.F.I.A. settings (``client.otp_signatures``).
         transport: How requests are sent; an :class:`AiohttpTransport` by default.
             The client closes it on :meth:`aclose`.
         retry: The retry policy of every call.
@@ -42,12 +44,14 @@ class SigningClient:
         self,
         *,
         danaconnect: DanaConnectConfig | None = None,
+        sofia: SofiaConfig | None = None,
         transport: Transport | None = None,
         retry: RetryPolicy | None = None,
         timeout: Timeout | None = None,
         token_store: TokenStore | None = None,
     ) -> None:
         self._danaconnect = danaconnect
+        self._sofia = sofia
         self._session = CoreSession(
             transport if transport is not None else AiohttpTransport(),
             retry=retry or RetryPolicy(),
@@ -56,6 +60,7 @@ class SigningClient:
             base_headers={"User-Agent": f"signing-async/{__version__}"},
         )
         self._circuits: Circuits | None = None
+        self._otp_signatures: OtpSignatures | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **kwargs: object) -> SigningClient:
@@ -77,6 +82,16 @@ class SigningClient:
                 or "https://biometric.danaconnect.com",
                 download_base_url=env.get("SIGNING_DANACONNECT_DOWNLOAD_URL"),
             )
+        if env.get("SIGNING_SOFIA_CLIENT_ID"):
+            encoding = env.get("SIGNING_SOFIA_UPLOAD_ENCODING") or "multipart"
+            configs["sofia"] = SofiaConfig(
+                client_id=env["SIGNING_SOFIA_CLIENT_ID"],
+                client_secret=_required(env, "SIGNING_SOFIA_CLIENT_SECRET"),
+                tenant_id=_required(env, "SIGNING_SOFIA_TENANT_ID"),
+                base_url=env.get("SIGNING_SOFIA_BASE_URL") or "https://sandbox-sofiapp.bio.credit",
+                # Any string may come from the environment; SofiaConfig rejects a wrong one.
+                upload_encoding=encoding,  # type: ignore[arg-type]
+            )
         return cls(**configs, **kwargs)  # type: ignore[arg-type]
 
     def _closed_check(self) -> None:
@@ -94,6 +109,18 @@ class SigningClient:
                 )
             self._circuits = Circuits(self._session, self._danaconnect)
         return self._circuits
+
+    @property
+    def otp_signatures(self) -> OtpSignatures:
+        """S.O.F.I.A. OTP signatures."""
+        self._closed_check()
+        if self._otp_signatures is None:
+            if self._sofia is None:
+                raise ConfigurationError(
+                    "client.otp_signatures needs SigningClient(sofia=SofiaConfig(...))"
+                )
+            self._otp_signatures = OtpSignatures(self._session, self._sofia)
+        return self._otp_signatures
 
     async def aclose(self) -> None:
         """Close the transport (and its connections). Calling it twice is harmless."""

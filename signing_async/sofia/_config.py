@@ -1,0 +1,73 @@
+"""S.O.F.I.A. settings."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import attrs
+
+from .._core.errors import ConfigurationError
+from .._core.urls import check_base_url
+
+__all__ = ["DEFAULT_BASE_URL", "UPLOAD_ENCODINGS", "SofiaConfig", "UploadEncoding"]
+
+DEFAULT_BASE_URL = "https://sandbox-sofiapp.bio.credit"
+
+UploadEncoding = Literal["multipart", "json"]
+UPLOAD_ENCODINGS: tuple[UploadEncoding, ...] = ("multipart", "json")
+
+
+def _hidden(_: object) -> str:
+    return "'***'"
+
+
+@attrs.frozen
+class SofiaConfig:
+    """Credentials and host for the S.O.F.I.A. OTP signature API.
+
+    Example:
+        >>> config = SofiaConfig(client_id="acme", client_secret="...", tenant_id="empresa-123")
+        >>> "..." in repr(config)
+        False
+
+    Attributes:
+        client_id: The HTTP Basic user S.O.F.I.A. issued.
+        client_secret: The HTTP Basic password (never shown in ``repr``).
+        tenant_id: Your company's id, sent with every signature request
+            unless a call passes its own.
+        base_url: The API host; the sandbox by default, production is given
+            at enrolment.
+        upload_encoding: How ``create`` sends its files: ``"multipart"``
+            (``multipart/form-data`` with file parts, the default) or
+            ``"json"`` (one JSON object with the files Base64-encoded).
+        allow_insecure: Allow ``http://`` to a non-loopback host, for the API
+            and for signed-document downloads.
+    """
+
+    client_id: str
+    client_secret: str = attrs.field(repr=_hidden)
+    tenant_id: str
+    base_url: str = DEFAULT_BASE_URL
+    upload_encoding: UploadEncoding = "multipart"
+    allow_insecure: bool = False
+
+    def __attrs_post_init__(self) -> None:
+        for name in ("client_id", "client_secret", "tenant_id"):
+            value = getattr(self, name)
+            if not isinstance(value, str) or not value.strip():
+                raise ConfigurationError(f"SofiaConfig.{name} must be a non-empty string")
+        if ":" in self.client_id:
+            # HTTP Basic joins user and password with the first colon (RFC 7617):
+            # a colon in the user would silently send the wrong credentials.
+            raise ConfigurationError("SofiaConfig.client_id must not contain ':'")
+        if self.upload_encoding not in UPLOAD_ENCODINGS:
+            raise ConfigurationError(
+                "SofiaConfig.upload_encoding must be 'multipart' or 'json', "
+                f"not {self.upload_encoding!r}"
+            )
+        check_base_url(self.base_url, "SofiaConfig.base_url", allow_insecure=self.allow_insecure)
+
+    @property
+    def api_url(self) -> str:
+        """The API host, without a trailing slash."""
+        return self.base_url.rstrip("/")

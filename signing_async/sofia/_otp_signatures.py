@@ -1,0 +1,295 @@
+"""``client.otp_signatures``: S.O.F.I.A. OTP signatures."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import attrs
+
+from .._core.auth import NO_AUTH, HeaderAuth, basic_credentials
+from .._core.bodies import Base64, FilePart, json_body, multipart_body
+from .._core.errors import ValidationError
+from .._core.serde import decode
+from .._core.session import Call, CoreSession
+from .._core.sources import Blob, DocumentSource, load_source
+from .._core.streaming import ByteStream, write_atomically
+from .._core.timeouts import Timeout
+from .._core.urls import is_loopback, same_origin
+from .._core.validation import require_email, require_pdf, require_text
+from ._config import SofiaConfig
+from ._errors import ERRORS, PROVIDER
+from ._models import OtpSignature, OtpSignatureRequest, SignedDownload, decode_request
+from ._signed_pdf import SignedPdfCheck
+
+__all__ = ["OtpSignatures"]
+
+_IMAGE_TYPES = (
+    (b"\xff\xd8\xff", "image/jpeg", "jpg"),
+    (b"\x89PNG\r\n\x1a\n", "image/png", "png"),
+)
+_OTP = re.compile(r"[0-9]+")
+
+
+async def _image(source: DocumentSource, field: str) -> FilePart:
+    blob = await load_source(source, field=field, default_name=field)
+    for magic, content_type, extension in _IMAGE_TYPES:
+        if blob.head.startswith(magic):
+            return FilePart(field, _named(blob, source, f"{field}.{extension}"), content_type)
+    raise ValidationError(field, f"{blob.name} is not a JPEG or PNG image")
+
+
+async def _pdf(source: DocumentSource, field: str) -> FilePart:
+    blob = require_pdf(await load_source(source, field=field, default_name=field), field)
+    return FilePart(field, _named(blob, source, f"{field}.pdf"), "application/pdf")
+
+
+def _named(blob: Blob, source: DocumentSource, default: str) -> Blob:
+    # Bare bytes carry no name; give them one whose extension matches their content.
+    if isinstance(source, bytes | bytearray | memoryview):
+        return attrs.evolve(blob, name=default)
+    return blob
+
+
+class OtpSignatures:
+    """Request OTP signatures, sign with the code, and fetch the signed PDF.
+
+    Obtained as ``client.otp_signatures``. Every API call carries
+    ``Authorization: Basic base64(client_id:client_secret)`` and
+    ``Accept: application/json``.
+    """
+
+    def __init__(self, session: CoreSession, config: SofiaConfig) -> None:
+        self._session = session
+        self._config = config
+        self._auth = HeaderAuth(
+            {"Authorization": basic_credentials(config.client_id, config.client_secret)}
+        )
+
+    async def create(
+        self,
+        *,
+        transaction_id: str,
+        user_selfie: DocumentSource,
+        image_front: DocumentSource,
+        document_sign: DocumentSource,
+        phone: str,
+        email: str,
+        image_back: DocumentSource | None = None,
+        tenant_id: str | None = None,
+        timeout: Timeout | None = None,
+    ) -> OtpSignatureRequest:
+        """Request a signature: S.O.F.I.A. stores the files and sends the signer an OTP.
+
+        The files are streamed from disk, never read whole, as
+        ``multipart/form-data`` file parts or, with
+        ``SofiaConfig(upload_encoding="json")``, as Base64 strings in one JSON
+        object.
+
+        Example:
+            >>> request = await client.otp_signatures.create(
+            ...     transaction_id="txn-987654", user_selfie="selfie.jpg",
+            ...     image_front="id_front.jpg", document_sign="contract.pdf",
+            ...     phone="+573001234567", email="user@example.com")
+
+        Args:
+            transaction_id: Your unique id for the transaction.
+            user_selfie: The signer's selfie, JPEG or PNG (a path, bytes or
+                :class:`~signing_async.Document`).
+            image_front: The front of the signer's ID, JPEG or PNG.
+            document_sign: The PDF to sign.
+            phone: Where the OTP is sent by SMS.
+            email: Where the OTP is sent by e-mail.
+            image_back: The back of the signer's ID, JPEG or PNG (optional).
+            tenant_id: Overrides ``SofiaConfig.tenant_id`` for this request.
+            timeout: Overrides the client's timeouts for this call.
+
+        Returns:
+            The pending request (status ``PENDING_OTP``).
+
+        Raises:
+            ValidationError: Bad input (an empty field, an image that is not
+                JPEG/PNG, a document that is not a PDF); nothing was sent.
+            BadRequestError: S.O.F.I.A. rejected the request (``WHK001``).
+            AuthenticationError: The credentials were refused (``WHK002``).
+            TransportError: No answer. The request may have been received when
+                ``error.request_sent`` is true; it is not replayed blindly.
+        """
+        transaction = require_text(transaction_id, "transaction_id")
+        tenant = require_text(
+            self._config.tenant_id if tenant_id is None else tenant_id, "tenant_id"
+        )
+        phone = require_text(phone, "phone")
+        email = require_email(email, "email")
+        files = [
+            await _image(user_selfie, "user_selfie"),
+            await _image(image_front, "image_front"),
+        ]
+        if image_back is not None:
+            files.append(await _image(image_back, "image_back"))
+        files.append(await _pdf(document_sign, "document_sign"))
+        fields = [
+            ("tenant_id", tenant),
+            ("transaction_id", transaction),
+            ("phone", phone),
+            ("email", email),
+        ]
+        headers = {"Accept": "application/json"}
+        if self._config.upload_encoding == "json":
+            payload: dict[str, Any] = dict(fields)
+            payload.update((part.name, Base64(part.blob)) for part in files)
+            body = json_body(payload)
+            headers["Content-Type"] = "application/json"
+        else:
+            body, headers["Content-Type"] = multipart_body(fields, files)
+        call = Call(
+            PROVIDER,
+            f"create signature {transaction}",
+            "POST",
+            f"{self._config.api_url}/create_signature",
+            ERRORS,
+            headers=headers,
+            body=body,
+            auth=self._auth,
+            timeout=timeout,
+        )
+        return decode_request(await self._session.json(call), what=call.operation)
+
+    async def sign(
+        self, transaction_id: str, otp_code: str, *, timeout: Timeout | None = None
+    ) -> OtpSignature:
+        """Sign the document of ``transaction_id`` with the OTP the signer received.
+
+        Args:
+            transaction_id: The id given to :meth:`create`.
+            otp_code: The code, digits only (surrounding spaces are ignored).
+            timeout: Overrides the client's timeouts for this call.
+
+        Returns:
+            The signature, with the signed PDF's URL and the signature hash.
+
+        Raises:
+            ValidationError: An empty transaction id, or an OTP that is empty
+                or not all digits; nothing was sent.
+            BadRequestError: Wrong or expired OTP (``WHK001``); never retried.
+            NotFoundError: No such transaction (``WHK004``).
+        """
+        transaction = require_text(transaction_id, "transaction_id")
+        if not isinstance(otp_code, str) or not otp_code.strip():
+            raise ValidationError("otp_code", "must be a non-empty string of digits")
+        code = otp_code.strip()
+        if not _OTP.fullmatch(code):
+            # The code itself is left out of the message: it is a credential.
+            raise ValidationError("otp_code", "must contain digits 0-9 only")
+        call = Call(
+            PROVIDER,
+            f"sign document {transaction}",
+            "POST",
+            f"{self._config.api_url}/sign_document",
+            ERRORS,
+            headers={"Accept": "application/json", "Content-Type": "application/json"},
+            body=json_body({"transaction_id": transaction, "otp_code": code}),
+            auth=self._auth,
+            timeout=timeout,
+        )
+        return decode(await self._session.json(call), OtpSignature, what=call.operation)
+
+    async def download_signed(
+        self,
+        signature_or_url: OtpSignature | str,
+        path: str | os.PathLike[str],
+        *,
+        timeout: Timeout | None = None,
+    ) -> SignedDownload:
+        """Download the signed PDF to ``path``, atomically.
+
+        The PDF is streamed to a temporary file beside ``path``, checked, and
+        renamed into place; on any failure nothing is left at ``path``. What is
+        checked:
+
+        * the byte count, against the Content-Length the server announced;
+        * that the file starts with ``%PDF-``;
+        * given an :class:`OtpSignature` with a ``signature_hash``, and only
+          when pypdf is installed (extra ``signing-async[pdf]``): if the PDF's
+          document-info dictionary has a ``/SignatureHash`` entry, it must
+          equal ``signature_hash`` exactly (surrounding whitespace ignored).
+          A PDF pypdf cannot parse is then rejected too. Without pypdf, given
+          a bare URL, or when the PDF has no such entry, the hash is not
+          checked; the result's ``hash_verified`` says which happened, and
+          the outcome is logged at INFO.
+
+        Credentials: the Basic header is sent only when the URL has the API's
+        own scheme, host and port; to any other host (a storage bucket) the
+        request carries no ``Authorization`` header at all. A relative URL is
+        taken relative to the API. A plain ``http://`` URL to a host that is
+        not loopback is refused unless ``SofiaConfig(allow_insecure=True)``.
+
+        Args:
+            signature_or_url: What :meth:`sign` returned, or the signed PDF's URL.
+            path: The target file; its folder must exist.
+            timeout: Overrides the client's timeouts for this call.
+
+        Returns:
+            The file's path, size and SHA-256, and whether the hash was verified.
+
+        Raises:
+            ValidationError: The URL is empty, not http(s), or insecure; nothing was sent.
+            ResponseDecodeError: The answer is not a PDF, or its embedded hash
+                does not match.
+            TransportError: The transfer broke or came up short.
+            APIError: The server answered with an error status.
+        """
+        if isinstance(signature_or_url, OtpSignature):
+            url = signature_or_url.signed_document_url
+            expected = signature_or_url.signature_hash
+            what = f"download signed document {signature_or_url.transaction_id}"
+        elif isinstance(signature_or_url, str):
+            url, expected, what = signature_or_url, None, "download signed document"
+        else:
+            raise ValidationError(
+                "signature_or_url",
+                f"expected an OtpSignature or a URL, not {type(signature_or_url).__name__}",
+            )
+        url = self._download_url(url)
+        own = same_origin(url, self._config.api_url)
+        call = Call(
+            PROVIDER,
+            what,
+            "GET",
+            url,
+            ERRORS,
+            headers={"Accept": "application/pdf"},
+            # A storage host gets no credentials: the Basic header is a long-lived secret.
+            auth=self._auth if own else NO_AUTH,
+            timeout=timeout,
+        )
+        check = SignedPdfCheck(expected, what=what)
+        async with self._session.stream(call) as response:
+            stream = ByteStream(response, what=what)
+            written = await write_atomically(stream, path, what=what, check=check)
+        return SignedDownload(
+            Path(written.path), written.size, written.sha256, hash_verified=check.verified
+        )
+
+    def _download_url(self, url: str) -> str:
+        field = "signature_or_url"
+        if not isinstance(url, str) or not url.strip():
+            raise ValidationError(field, "the signed document's URL is empty")
+        url = urljoin(f"{self._config.api_url}/", url.strip())
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValidationError(field, "the signed document's URL is not an http(s) URL")
+        if (
+            parts.scheme == "http"
+            and not self._config.allow_insecure
+            and not is_loopback(parts.hostname)
+        ):
+            raise ValidationError(
+                field,
+                f"refusing plain http:// to {parts.hostname} for the signed document; "
+                "use https:// or SofiaConfig(allow_insecure=True)",
+            )
+        return url
