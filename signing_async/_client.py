@@ -13,6 +13,7 @@ from ._core.timeouts import Timeout
 from ._core.tokens import TokenStore
 from ._version import __version__
 from .danaconnect import Circuits, DanaConnectConfig
+from .danasign import ApiTokens, Contacts, DanaSignConfig, Documents, Templates
 from .transports import AiohttpTransport, Transport
 
 __all__ = ["SigningClient"]
@@ -31,6 +32,8 @@ class SigningClient:
 
     Args:
         danaconnect: DANAconnect settings (``client.circuits``).
+        danasign: DANAsign settings (``client.contacts``, ``client.documents``,
+            ``client.templates``, ``client.api_tokens``).
         transport: How requests are sent; an :class:`AiohttpTransport` by default.
             The client closes it on :meth:`aclose`.
         retry: The retry policy of every call.
@@ -42,6 +45,7 @@ class SigningClient:
         self,
         *,
         danaconnect: DanaConnectConfig | None = None,
+        danasign: DanaSignConfig | None = None,
         transport: Transport | None = None,
         retry: RetryPolicy | None = None,
         timeout: Timeout | None = None,
@@ -56,6 +60,11 @@ class SigningClient:
             base_headers={"User-Agent": f"signing-async/{__version__}"},
         )
         self._circuits: Circuits | None = None
+        self._danasign = danasign
+        self._contacts: Contacts | None = None
+        self._documents: Documents | None = None
+        self._templates: Templates | None = None
+        self._api_tokens: ApiTokens | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **kwargs: object) -> SigningClient:
@@ -77,6 +86,11 @@ class SigningClient:
                 or "https://biometric.danaconnect.com",
                 download_base_url=env.get("SIGNING_DANACONNECT_DOWNLOAD_URL"),
             )
+        if env.get("SIGNING_DANASIGN_SERVER_URL"):
+            configs["danasign"] = DanaSignConfig(
+                server_url=env["SIGNING_DANASIGN_SERVER_URL"],
+                api_token=_required(env, "SIGNING_DANASIGN_API_TOKEN"),
+            )
         return cls(**configs, **kwargs)  # type: ignore[arg-type]
 
     def _closed_check(self) -> None:
@@ -94,6 +108,46 @@ class SigningClient:
                 )
             self._circuits = Circuits(self._session, self._danaconnect)
         return self._circuits
+
+    def _danasign_config(self, namespace: str) -> DanaSignConfig:
+        self._closed_check()
+        if self._danasign is None:
+            raise ConfigurationError(
+                f"client.{namespace} needs SigningClient(danasign=DanaSignConfig(...))"
+            )
+        return self._danasign
+
+    @property
+    def contacts(self) -> Contacts:
+        """DANAsign contacts."""
+        config = self._danasign_config("contacts")
+        if self._contacts is None:
+            self._contacts = Contacts(self._session, config)
+        return self._contacts
+
+    @property
+    def documents(self) -> Documents:
+        """DANAsign documents."""
+        config = self._danasign_config("documents")
+        if self._documents is None:
+            self._documents = Documents(self._session, config)
+        return self._documents
+
+    @property
+    def templates(self) -> Templates:
+        """DANAsign templates."""
+        config = self._danasign_config("templates")
+        if self._templates is None:
+            self._templates = Templates(self._session, config)
+        return self._templates
+
+    @property
+    def api_tokens(self) -> ApiTokens:
+        """DANAsign API-token sessions and whoami."""
+        config = self._danasign_config("api_tokens")
+        if self._api_tokens is None:
+            self._api_tokens = ApiTokens(self._session, config)
+        return self._api_tokens
 
     async def aclose(self) -> None:
         """Close the transport (and its connections). Calling it twice is harmless."""
