@@ -69,7 +69,7 @@ class ApiSession:
     session_token: str = attrs.field(repr=False)
     user_id: str | None = None
     scopes: tuple[str, ...] = ()
-    token: Mapping[str, Any] | None = attrs.field(default=None, repr=False)
+    token: Any = attrs.field(default=None, repr=False)
     raw: Mapping[str, Any] = _raw()
 
 
@@ -91,8 +91,9 @@ class WhoAmI:
     email: str | None = None
     name: str | None = None
     scopes: tuple[str, ...] = ()
-    user: Mapping[str, Any] | None = None
-    token: Mapping[str, Any] | None = attrs.field(default=None, repr=False)
+    # Loosely documented: kept as the server sends them.
+    user: Any = None
+    token: Any = attrs.field(default=None, repr=False)
     raw: Mapping[str, Any] = _raw()
 
 
