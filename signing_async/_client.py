@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import TracebackType
+from typing import Any, TypeVar
 
 from ._core.errors import ConfigurationError
 from ._core.retry import RetryPolicy
@@ -13,10 +14,14 @@ from ._core.timeouts import Timeout
 from ._core.tokens import TokenStore
 from ._version import __version__
 from .danaconnect import Circuits, DanaConnectConfig
+from .danasign import ApiTokens, Contacts, DanaSignConfig, Documents, Templates
 from .sofia import OtpSignatures, SofiaConfig
 from .transports import AiohttpTransport, Transport
 
 __all__ = ["SigningClient"]
+
+C = TypeVar("C")
+N = TypeVar("N")
 
 
 class SigningClient:
@@ -28,10 +33,13 @@ class SigningClient:
 
     Every namespace shares one core session: one transport (connection pool),
     one token cache, one retry policy. Using the namespace of a provider that
-    was not configured raises :class:`ConfigurationError`.
+    was not configured raises :class:`ConfigurationError`. Nothing touches the
+    network, nor creates a connection pool, before the first call.
 
     Args:
         danaconnect: DANAconnect settings (``client.circuits``).
+        danasign: DANAsign settings (``client.contacts``, ``client.documents``,
+            ``client.templates``, ``client.api_tokens``).
         sofia: S.O.F.I.A. settings (``client.otp_signatures``).
         transport: How requests are sent; an :class:`AiohttpTransport` by default.
             The client closes it on :meth:`aclose`.
@@ -44,6 +52,7 @@ class SigningClient:
         self,
         *,
         danaconnect: DanaConnectConfig | None = None,
+        danasign: DanaSignConfig | None = None,
         sofia: SofiaConfig | None = None,
         transport: Transport | None = None,
         retry: RetryPolicy | None = None,
@@ -51,6 +60,7 @@ class SigningClient:
         token_store: TokenStore | None = None,
     ) -> None:
         self._danaconnect = danaconnect
+        self._danasign = danasign
         self._sofia = sofia
         self._session = CoreSession(
             transport if transport is not None else AiohttpTransport(),
@@ -59,19 +69,21 @@ class SigningClient:
             token_store=token_store,
             base_headers={"User-Agent": f"signing-async/{__version__}"},
         )
-        self._circuits: Circuits | None = None
-        self._otp_signatures: OtpSignatures | None = None
+        self._namespaces: dict[str, Any] = {}
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, **kwargs: object) -> SigningClient:
+    def from_env(cls, environ: Mapping[str, str] | None = None, **kwargs: Any) -> SigningClient:
         """Build a client from ``SIGNING_*`` environment variables.
 
-        A provider is configured when its required variables are set; see the
-        README for the full list. Keyword arguments (``transport=``, ``retry=``
+        A provider is configured when its first variable below is set; the
+        README lists them all. Keyword arguments (``transport=``, ``retry=``
         ...) are passed on.
+
+        Raises:
+            ConfigurationError: A provider's variables are incomplete or invalid.
         """
         env = os.environ if environ is None else environ
-        configs: dict[str, object] = {}
+        configs: dict[str, Any] = {}
         if env.get("SIGNING_DANACONNECT_CLIENT_ID"):
             configs["danaconnect"] = DanaConnectConfig(
                 client_id=env["SIGNING_DANACONNECT_CLIENT_ID"],
@@ -82,45 +94,66 @@ class SigningClient:
                 or "https://biometric.danaconnect.com",
                 download_base_url=env.get("SIGNING_DANACONNECT_DOWNLOAD_URL"),
             )
+        if env.get("SIGNING_DANASIGN_SERVER_URL"):
+            configs["danasign"] = DanaSignConfig(
+                server_url=env["SIGNING_DANASIGN_SERVER_URL"],
+                api_token=_required(env, "SIGNING_DANASIGN_API_TOKEN"),
+            )
         if env.get("SIGNING_SOFIA_CLIENT_ID"):
-            encoding = env.get("SIGNING_SOFIA_UPLOAD_ENCODING") or "multipart"
             configs["sofia"] = SofiaConfig(
                 client_id=env["SIGNING_SOFIA_CLIENT_ID"],
                 client_secret=_required(env, "SIGNING_SOFIA_CLIENT_SECRET"),
                 tenant_id=_required(env, "SIGNING_SOFIA_TENANT_ID"),
                 base_url=env.get("SIGNING_SOFIA_BASE_URL") or "https://sandbox-sofiapp.bio.credit",
                 # Any string may come from the environment; SofiaConfig rejects a wrong one.
-                upload_encoding=encoding,  # type: ignore[arg-type]
+                upload_encoding=env.get("SIGNING_SOFIA_UPLOAD_ENCODING") or "multipart",  # type: ignore[arg-type]
             )
-        return cls(**configs, **kwargs)  # type: ignore[arg-type]
+        return cls(**configs, **kwargs)
 
-    def _closed_check(self) -> None:
+    def _namespace(
+        self, name: str, config: C | None, argument: str, make: Callable[[CoreSession, C], N]
+    ) -> N:
         if self._session.closed:
             raise ConfigurationError("the client is closed; create a new SigningClient")
+        namespace = self._namespaces.get(name)
+        if namespace is None:
+            if config is None:
+                raise ConfigurationError(f"client.{name} needs SigningClient({argument}(...))")
+            namespace = self._namespaces[name] = make(self._session, config)
+        result: N = namespace
+        return result
 
     @property
     def circuits(self) -> Circuits:
         """DANAconnect biometric circuits."""
-        self._closed_check()
-        if self._circuits is None:
-            if self._danaconnect is None:
-                raise ConfigurationError(
-                    "client.circuits needs SigningClient(danaconnect=DanaConnectConfig(...))"
-                )
-            self._circuits = Circuits(self._session, self._danaconnect)
-        return self._circuits
+        return self._namespace(
+            "circuits", self._danaconnect, "danaconnect=DanaConnectConfig", Circuits
+        )
+
+    @property
+    def contacts(self) -> Contacts:
+        """DANAsign contacts."""
+        return self._namespace("contacts", self._danasign, "danasign=DanaSignConfig", Contacts)
+
+    @property
+    def documents(self) -> Documents:
+        """DANAsign documents."""
+        return self._namespace("documents", self._danasign, "danasign=DanaSignConfig", Documents)
+
+    @property
+    def templates(self) -> Templates:
+        """DANAsign templates."""
+        return self._namespace("templates", self._danasign, "danasign=DanaSignConfig", Templates)
+
+    @property
+    def api_tokens(self) -> ApiTokens:
+        """DANAsign API-token sessions and whoami."""
+        return self._namespace("api_tokens", self._danasign, "danasign=DanaSignConfig", ApiTokens)
 
     @property
     def otp_signatures(self) -> OtpSignatures:
         """S.O.F.I.A. OTP signatures."""
-        self._closed_check()
-        if self._otp_signatures is None:
-            if self._sofia is None:
-                raise ConfigurationError(
-                    "client.otp_signatures needs SigningClient(sofia=SofiaConfig(...))"
-                )
-            self._otp_signatures = OtpSignatures(self._session, self._sofia)
-        return self._otp_signatures
+        return self._namespace("otp_signatures", self._sofia, "sofia=SofiaConfig", OtpSignatures)
 
     async def aclose(self) -> None:
         """Close the transport (and its connections). Calling it twice is harmless."""

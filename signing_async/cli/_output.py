@@ -16,7 +16,9 @@ __all__ = ["Output"]
 
 def _jsonable(value: Any) -> Any:
     if attrs.has(type(value)):
-        return {k: _jsonable(v) for k, v in attrs.asdict(value, recurse=False).items() if k != "raw"}
+        return {
+            k: _jsonable(v) for k, v in attrs.asdict(value, recurse=False).items() if k != "raw"
+        }
     if isinstance(value, Mapping):
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -74,7 +76,9 @@ class Output:
     def table(self, title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         """A table: rich on a terminal, tab-separated lines otherwise."""
         if self.json_mode:
-            self.emit({"table": title, "rows": [dict(zip(columns, row, strict=True)) for row in rows]})
+            self.emit(
+                {"table": title, "rows": [dict(zip(columns, row, strict=True)) for row in rows]}
+            )
             return
         if self.fancy:
             table = Table(title=title)

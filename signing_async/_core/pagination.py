@@ -1,0 +1,104 @@
+"""Offset pagination: pages fetched lazily, one request per page.
+
+The pager knows no provider. A provider hands it a function that fetches one
+page given an offset (``skip``) and a page size (``limit``) and says whether
+more pages follow; the pager turns that into ``async for item in pager``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Generic, TypeVar
+
+import attrs
+
+from .validation import require_in_range
+
+__all__ = ["MAX_PAGE_SIZE", "AsyncPager", "Page", "PageFetch"]
+
+T = TypeVar("T")
+
+MAX_PAGE_SIZE = 100
+"""The largest page the providers accept."""
+
+
+@attrs.frozen
+class Page(Generic[T]):
+    """One page of results.
+
+    Attributes:
+        items: The page's items, in the provider's order.
+        total: How many items all pages hold together, when the provider says.
+        has_more: Whether another page follows this one.
+    """
+
+    items: tuple[T, ...]
+    total: int | None = None
+    has_more: bool = False
+
+
+PageFetch = Callable[[int, int], Awaitable[Page[T]]]
+"""``fetch(skip, limit)``: one page of at most ``limit`` items, starting at offset ``skip``."""
+
+
+class AsyncPager(Generic[T]):
+    """Every item of a paginated listing, fetched one page at a time.
+
+    Nothing is sent until the pager is iterated. Each ``async for`` starts
+    again from the first page; pages are requested only as items are consumed.
+
+    Example:
+        >>> async for contact in client.contacts.list(search="ana"):
+        ...     print(contact.email)
+        >>> page = await client.contacts.list(page_size=50).first_page()
+        >>> page.total, page.has_more
+
+    Args:
+        fetch: Fetches one page: ``await fetch(skip, limit)``.
+        page_size: Items per request.
+        max_page_size: The largest ``page_size`` accepted.
+
+    Raises:
+        ValidationError: ``page_size`` is not an integer in ``1..max_page_size``
+            (raised here, before any request).
+    """
+
+    def __init__(
+        self, fetch: PageFetch[T], *, page_size: int = 20, max_page_size: int = MAX_PAGE_SIZE
+    ) -> None:
+        self._fetch = fetch
+        self._page_size = require_in_range(page_size, 1, max_page_size, "page_size")
+
+    @property
+    def page_size(self) -> int:
+        """Items requested per page."""
+        return self._page_size
+
+    def __repr__(self) -> str:
+        return f"<AsyncPager page_size={self._page_size}>"
+
+    async def first_page(self) -> Page[T]:
+        """Fetch the first page only (one request)."""
+        return await self._fetch(0, self._page_size)
+
+    async def pages(self) -> AsyncIterator[Page[T]]:
+        """Yield every page, requesting the next one only when asked for it.
+
+        Iteration stops after a page that says no more follow, and after an
+        empty page whatever it says (a server that keeps promising more while
+        returning nothing would otherwise be polled forever).
+        """
+        skip = 0
+        while True:
+            page = await self._fetch(skip, self._page_size)
+            yield page
+            if not page.has_more or not page.items:
+                return
+            # Advance by what arrived, not by what was asked: a server may
+            # return a short page that is not the last.
+            skip += len(page.items)
+
+    async def __aiter__(self) -> AsyncIterator[T]:
+        async for page in self.pages():
+            for item in page.items:
+                yield item

@@ -1,0 +1,67 @@
+"""DANAsign: documents, templates and contacts (``client.documents`` and friends).
+
+The public names are re-exported from :mod:`signing_async`; widget
+coordinate helpers live in :mod:`signing_async.danasign.units`.
+"""
+
+from ._api_tokens import ApiTokens
+from ._config import DanaSignConfig
+from ._contacts import Contacts
+from ._documents import Documents
+from ._models import (
+    ApiSession,
+    BatchResult,
+    Contact,
+    CreatedDocument,
+    DocumentStatus,
+    DocumentSummary,
+    Template,
+    TemplateDocument,
+    TemplateSummary,
+    WhoAmI,
+)
+from ._requests import (
+    Bcc,
+    DocumentMetadata,
+    DocumentSettings,
+    IdentityVerification,
+    NewContact,
+    Placeholder,
+    Prefill,
+    PrefillOptions,
+    Signer,
+    TemplateDefault,
+    TemplateSigner,
+    Widget,
+)
+from ._templates import Templates
+
+__all__ = [
+    "ApiSession",
+    "ApiTokens",
+    "BatchResult",
+    "Bcc",
+    "Contact",
+    "Contacts",
+    "CreatedDocument",
+    "DanaSignConfig",
+    "DocumentMetadata",
+    "DocumentSettings",
+    "DocumentStatus",
+    "DocumentSummary",
+    "Documents",
+    "IdentityVerification",
+    "NewContact",
+    "Placeholder",
+    "Prefill",
+    "PrefillOptions",
+    "Signer",
+    "Template",
+    "TemplateDefault",
+    "TemplateDocument",
+    "TemplateSigner",
+    "TemplateSummary",
+    "Templates",
+    "WhoAmI",
+    "Widget",
+]

@@ -1,0 +1,75 @@
+"""``client.templates``: DANAsign's document templates."""
+
+from __future__ import annotations
+
+from .._core.pagination import AsyncPager
+from .._core.session import CoreSession
+from .._core.timeouts import Timeout
+from .._core.validation import require_text
+from ._config import DanaSignConfig
+from ._models import Template, TemplateSummary
+from ._wire import Wire, normalize_signature_type, segment
+
+__all__ = ["Templates"]
+
+
+class Templates:
+    """List templates and read one in full.
+
+    Obtained as ``client.templates``. ``SignatureType`` arrives either as
+    ``["draw"]`` or as OpenSign's ``[{"name": "draw", "enabled": true}]``;
+    both become a tuple of the enabled names (``signature_type``).
+    """
+
+    def __init__(self, session: CoreSession, config: DanaSignConfig) -> None:
+        self._wire = Wire(session, config)
+
+    def list(
+        self,
+        *,
+        search: str | None = None,
+        page_size: int = 20,
+        timeout: Timeout | None = None,
+    ) -> AsyncPager[TemplateSummary]:
+        """Every template, page by page.
+
+        Args:
+            search: Partial match on the template's name.
+            page_size: Templates per request, 1..100.
+            timeout: Overrides the client's timeouts for each request.
+
+        Returns:
+            A pager; nothing is sent until it is iterated.
+
+        Raises:
+            ValidationError: ``page_size`` outside 1..100 (raised at once).
+        """
+        query = {} if search is None else {"search": search}
+        return self._wire.pager(
+            "list templates",
+            "/api/1.0/templates",
+            TemplateSummary,
+            page_size=page_size,
+            query=query,
+            prepare=normalize_signature_type,
+            timeout=timeout,
+        )
+
+    async def get(self, template_id: str, *, timeout: Timeout | None = None) -> Template:
+        """One template with its placeholders, signers and settings.
+
+        Args:
+            template_id: The template's id.
+            timeout: Overrides the client's timeouts for this call.
+
+        Raises:
+            ValidationError: Empty ``template_id``; nothing was sent.
+            NotFoundError: No such template.
+            PermissionDeniedError: The token's user may not see it.
+        """
+        require_text(template_id, "template_id")
+        operation = f"get template {template_id}"
+        answer = await self._wire.call(
+            operation, "GET", f"/api/1.0/template/{segment(template_id)}", timeout=timeout
+        )
+        return self._wire.decode(normalize_signature_type(answer.content), Template, operation)
