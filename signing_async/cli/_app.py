@@ -1,0 +1,24 @@
+"""The ``signing-async`` command group."""
+
+from __future__ import annotations
+
+import click
+
+from .._version import __version__
+from ._resources import circuits, contacts, documents, otp, templates
+
+__all__ = ["cli"]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="signing-async")
+def cli() -> None:
+    """Async SDK for DANAconnect, DANAsign and S.O.F.I.A. e-signatures.
+
+    Provider credentials come from SIGNING_* environment variables (see the
+    README). `signing-async demo` needs none: it runs against an embedded sandbox.
+    """
+
+
+for group in (circuits, documents, contacts, templates, otp):
+    cli.add_command(group)
