@@ -8,6 +8,10 @@ Everything public is importable from here::
         circuit = await client.circuits.start(id="1", signer=..., docs=["contract.pdf"])
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from ._client import SigningClient
 from ._core.errors import (
     APIError,
@@ -35,6 +39,9 @@ from ._version import __version__
 from .danaconnect import Circuit, CircuitSigner, DanaConnectConfig
 from .transports import AiohttpTransport, MockTransport, Request, Response, Transport
 
+if TYPE_CHECKING:
+    from .transports import HttpxTransport
+
 __all__ = [
     "APIError",
     "AccessToken",
@@ -51,6 +58,7 @@ __all__ = [
     "Document",
     "DocumentSource",
     "DownloadedFile",
+    "HttpxTransport",
     "MemoryTokenStore",
     "MockTransport",
     "NotFoundError",
@@ -71,3 +79,12 @@ __all__ = [
     "ValidationError",
     "__version__",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # HttpxTransport needs the optional [httpx] extra: resolved on first use.
+    if name == "HttpxTransport":
+        from .transports import HttpxTransport
+
+        return HttpxTransport
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
