@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 from multidict import CIMultiDict
 
-from .._core.errors import ConnectError, RequestTimeout, TransportError
+from .._core.errors import ConfigurationError, ConnectError, RequestTimeout, TransportError
 from ._base import Request, Response, StreamBody
 
 __all__ = ["AiohttpTransport"]
@@ -52,7 +52,7 @@ class _AiohttpStream:
 
 
 class AiohttpTransport:
-    """Sends requests with an :class:`aiohttp.ClientSession`.
+    """Sends requests with an :class:`aiohttp.ClientSession` (asyncio only).
 
     The session is created lazily, on the first request, inside the running
     event loop (aiohttp ties a session to its loop). A session passed in is
@@ -78,6 +78,14 @@ class AiohttpTransport:
 
     def _get_session(self) -> aiohttp.ClientSession:
         if self._session is None:
+            try:
+                asyncio.get_running_loop()
+            except RuntimeError:
+                # Under trio, aiohttp would only say "no running event loop".
+                raise ConfigurationError(
+                    "AiohttpTransport runs on asyncio only; under trio pass "
+                    "transport=HttpxTransport() (pip install 'signing-async[httpx]')"
+                ) from None
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=self._limit),
                 read_bufsize=self._read_bufsize,
