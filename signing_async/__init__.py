@@ -8,6 +8,10 @@ Everything public is importable from here::
         circuit = await client.circuits.start(id="1", signer=..., docs=["contract.pdf"])
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from ._client import SigningClient
 from ._core.errors import (
     APIError,
@@ -62,6 +66,9 @@ from .danasign import (
 from .sofia import OtpSignature, OtpSignatureRequest, SignedDownload, SofiaConfig
 from .transports import AiohttpTransport, MockTransport, Request, Response, Transport
 
+if TYPE_CHECKING:
+    from .transports import HttpxTransport
+
 __all__ = [
     "APIError",
     "AccessToken",
@@ -89,6 +96,7 @@ __all__ = [
     "DocumentStatus",
     "DocumentSummary",
     "DownloadedFile",
+    "HttpxTransport",
     "IdentityVerification",
     "MemoryTokenStore",
     "MockTransport",
@@ -127,3 +135,12 @@ __all__ = [
     "Widget",
     "__version__",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # HttpxTransport needs the optional [httpx] extra: resolved on first use.
+    if name == "HttpxTransport":
+        from .transports import HttpxTransport
+
+        return HttpxTransport
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

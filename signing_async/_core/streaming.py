@@ -19,7 +19,7 @@ import anyio
 import anyio.to_thread
 import attrs
 
-from ..transports._base import Response
+from ..transports._base import Response, aclose_iterator
 from .errors import ResponseDecodeError, TransportError
 from .sources import CHUNK_SIZE
 
@@ -61,9 +61,15 @@ class ByteStream:
                 the announced Content-Length.
         """
         received = 0
-        async for chunk in self._response.stream.iter_chunks(size):
-            received += len(chunk)
-            yield chunk
+        chunks = self._response.stream.iter_chunks(size)
+        try:
+            async for chunk in chunks:
+                received += len(chunk)
+                yield chunk
+        finally:
+            # Left early (the caller stopped, or closed this generator): finish
+            # the transport's iterator now, not in the garbage collector.
+            await aclose_iterator(chunks)
         if self.content_length is not None and received != self.content_length:
             raise TransportError(
                 f"{self._what}: the body ended after {received} of {self.content_length} bytes"
@@ -105,12 +111,16 @@ async def write_atomically(
     size = 0
     try:
         file = await anyio.to_thread.run_sync(open, temp, "xb")
+        chunks = stream.iter_chunks(CHUNK_SIZE)
         try:
-            async for chunk in stream.iter_chunks(CHUNK_SIZE):
+            async for chunk in chunks:
                 size += len(chunk)
                 await anyio.to_thread.run_sync(_write_chunk, file, digest, chunk)
         finally:
-            await anyio.to_thread.run_sync(file.close)
+            try:
+                await aclose_iterator(chunks)
+            finally:
+                await anyio.to_thread.run_sync(file.close)
         if check is not None:
             problem = await anyio.to_thread.run_sync(check, temp)
             if problem is not None:

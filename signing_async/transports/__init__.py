@@ -2,15 +2,24 @@
 
 A transport sends one :class:`Request` and returns a :class:`Response` whose
 body is streamed. :class:`AiohttpTransport` is the default;
+:class:`HttpxTransport` (the ``[httpx]`` extra) also runs under trio;
 :class:`MockTransport` answers from a function, for tests.
 """
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from ._aiohttp import AiohttpTransport
 from ._base import Request, RequestBody, Response, ResponseStream, StreamBody, Transport
 from ._mock import MockTransport, RecordedRequest
 
+if TYPE_CHECKING:
+    from ._httpx import HttpxTransport
+
 __all__ = [
     "AiohttpTransport",
+    "HttpxTransport",
     "MockTransport",
     "RecordedRequest",
     "Request",
@@ -20,3 +29,13 @@ __all__ = [
     "StreamBody",
     "Transport",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # httpx is an optional extra: it is imported on first use of HttpxTransport
+    # only, and its absence is reported then (naming the extra), not at import.
+    if name == "HttpxTransport":
+        from ._httpx import HttpxTransport
+
+        return HttpxTransport
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

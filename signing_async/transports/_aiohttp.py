@@ -6,8 +6,9 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import aiohttp
+from multidict import CIMultiDict
 
-from .._core.errors import ConnectError, RequestTimeout, TransportError
+from .._core.errors import ConfigurationError, ConnectError, RequestTimeout, TransportError
 from ._base import Request, Response, StreamBody
 
 __all__ = ["AiohttpTransport"]
@@ -51,7 +52,7 @@ class _AiohttpStream:
 
 
 class AiohttpTransport:
-    """Sends requests with an :class:`aiohttp.ClientSession`.
+    """Sends requests with an :class:`aiohttp.ClientSession` (asyncio only).
 
     The session is created lazily, on the first request, inside the running
     event loop (aiohttp ties a session to its loop). A session passed in is
@@ -77,6 +78,14 @@ class AiohttpTransport:
 
     def _get_session(self) -> aiohttp.ClientSession:
         if self._session is None:
+            try:
+                asyncio.get_running_loop()
+            except RuntimeError:
+                # Under trio, aiohttp would only say "no running event loop".
+                raise ConfigurationError(
+                    "AiohttpTransport runs on asyncio only; under trio pass "
+                    "transport=HttpxTransport() (pip install 'signing-async[httpx]')"
+                ) from None
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=self._limit),
                 read_bufsize=self._read_bufsize,
@@ -90,12 +99,22 @@ class AiohttpTransport:
         """Send one request; see :class:`~signing_async.transports.Transport`."""
         timeout = request.timeout
         body = request.body
-        data = body.open() if isinstance(body, StreamBody) else (body or None)
+        # Bodies come back as the server sent them (the session does not
+        # decompress), so no compressed answer may be negotiated behind the
+        # core's back: Content-Length checks and decoding need the real bytes.
+        headers = CIMultiDict({"Accept-Encoding": "identity"})
+        headers.update(request.headers)
+        if isinstance(body, StreamBody):
+            # aiohttp sends an async iterator chunked unless told its length.
+            headers.setdefault("Content-Length", str(body.length))
+            data: bytes | AsyncIterator[bytes] | None = body.open()
+        else:
+            data = body or None
         try:
             response = await self._get_session().request(
                 request.method,
                 request.url,
-                headers=request.headers,
+                headers=headers,
                 data=data,
                 timeout=aiohttp.ClientTimeout(
                     total=timeout.total, sock_connect=timeout.connect, sock_read=timeout.read
@@ -108,7 +127,11 @@ class AiohttpTransport:
         return Response(response.status, headers=response.headers, stream=_AiohttpStream(response))
 
     async def aclose(self) -> None:
-        """Close the session if the transport created it."""
-        session, self._session = self._session, None
-        if session is not None and self._owns_session:
+        """Close the session if the transport created it. Calling it twice is harmless.
+
+        A session passed in stays in use: forgetting it would make the next
+        request create a session of the transport's own that nobody closes.
+        """
+        if self._owns_session and self._session is not None:
+            session, self._session = self._session, None
             await session.close()

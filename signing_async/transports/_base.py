@@ -70,6 +70,18 @@ class ResponseStream(Protocol):
         ...
 
 
+async def aclose_iterator(iterator: AsyncIterator[bytes]) -> None:
+    """Finalize a byte iterator that was left before its end, now.
+
+    An async generator abandoned mid-way is otherwise finalized by the garbage
+    collector, later, in whatever task is running then; trio warns about
+    each one. Iterators without ``aclose`` have nothing to finalize.
+    """
+    aclose = getattr(iterator, "aclose", None)
+    if aclose is not None:
+        await aclose()
+
+
 class _BytesStream:
     """A response body already in memory."""
 
@@ -122,14 +134,18 @@ class Response:
         """Read the whole body (or its first ``limit`` bytes) and release the connection."""
         parts: list[bytes] = []
         received = 0
+        chunks = self.stream.iter_chunks(1 << 20)
         try:
-            async for chunk in self.stream.iter_chunks(1 << 20):
+            async for chunk in chunks:
                 parts.append(chunk)
                 received += len(chunk)
                 if limit is not None and received >= limit:
                     break
         finally:
-            await self.stream.aclose()
+            try:
+                await aclose_iterator(chunks)
+            finally:
+                await self.stream.aclose()
         body = b"".join(parts)
         return body if limit is None else body[:limit]
 

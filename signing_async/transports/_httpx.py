@@ -1,0 +1,161 @@
+"""A transport on httpx, for trio (through anyio) as well as asyncio.
+
+Installed with the ``[httpx]`` extra; nothing else in the package imports
+httpx, so the SDK works without it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, AsyncIterator
+from typing import cast
+
+import anyio
+from multidict import CIMultiDict
+
+from .._core.errors import ConnectError, RequestTimeout, TransportError
+from .._core.timeouts import Timeout
+from ._base import Request, Response, StreamBody
+
+try:
+    import httpx
+except ModuleNotFoundError as exc:  # pragma: no cover - depends on the environment
+    raise ImportError(
+        "HttpxTransport needs httpx: install it with pip install 'signing-async[httpx]'"
+    ) from exc
+
+__all__ = ["HttpxTransport"]
+
+DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=100)
+"""Like the aiohttp transport's pool: 100 connections, all of them kept alive
+(httpx keeps only 20 by default, which makes a bulk run reconnect constantly)."""
+
+
+def _transport_error(exc: Exception) -> TransportError:
+    """Translate an httpx failure into the SDK's own, keeping what matters for retries."""
+    if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout):
+        return RequestTimeout(f"connect timed out: {exc or type(exc).__name__}", request_sent=False)
+    if isinstance(exc, httpx.TimeoutException):
+        return RequestTimeout(f"timed out waiting for the server: {exc or type(exc).__name__}")
+    if isinstance(exc, TimeoutError):
+        return RequestTimeout("the total deadline passed")
+    if isinstance(exc, httpx.ConnectError):
+        return ConnectError(f"could not connect: {exc or type(exc).__name__}")
+    return TransportError(f"connection failed: {exc or type(exc).__name__}")
+
+
+def _httpx_timeout(timeout: Timeout) -> httpx.Timeout:
+    # Writes are bounded like reads: a server that stops taking the upload is
+    # as stalled as one that stops answering. Waiting for a pooled connection
+    # is not bounded, as with aiohttp: under a bulk load it is a queue, not a stall.
+    return httpx.Timeout(connect=timeout.connect, read=timeout.read, write=timeout.read, pool=None)
+
+
+class _HttpxStream:
+    """The body of an httpx response, mapped onto the SDK's errors."""
+
+    __slots__ = ("_deadline", "_response")
+
+    def __init__(self, response: httpx.Response, deadline: float) -> None:
+        self._response = response
+        self._deadline = deadline
+
+    async def iter_chunks(self, size: int) -> AsyncIterator[bytes]:
+        # aiter_raw is an async generator; it is closed explicitly, not left to the GC.
+        chunks = cast("AsyncGenerator[bytes, None]", self._response.aiter_raw(size))
+        try:
+            while True:
+                # The total deadline is checked around each read, never across a
+                # ``yield``: a cancel scope must not stay open while the caller runs.
+                with anyio.fail_after(self._deadline - anyio.current_time()):
+                    try:
+                        chunk = await chunks.__anext__()
+                    except StopAsyncIteration:
+                        return
+                yield chunk
+        except (httpx.TransportError, TimeoutError) as exc:
+            raise _transport_error(exc) from exc
+        finally:
+            await chunks.aclose()
+
+    async def aclose(self) -> None:
+        # httpcore returns a fully read connection to the pool and closes one
+        # whose body is unread, which is what an early close needs.
+        await self._response.aclose()
+
+
+class HttpxTransport:
+    """Sends requests with an :class:`httpx.AsyncClient`; runs on asyncio and trio.
+
+    Needs the ``[httpx]`` extra. The client is created lazily, on the first
+    request. A client passed in is used as it is (its proxies, certificates
+    and limits) and never closed by the transport; one the transport creates
+    ignores proxy environment variables, like :class:`AiohttpTransport`.
+
+    Example:
+        >>> transport = HttpxTransport()
+        >>> async with SigningClient(danaconnect=config, transport=transport) as client:
+        ...     ...
+
+    Args:
+        client: An existing client to use; the caller keeps owning it.
+        limits: The connection pool of a client the transport creates
+            (100 connections, all kept alive, by default).
+    """
+
+    def __init__(
+        self, client: httpx.AsyncClient | None = None, *, limits: httpx.Limits | None = None
+    ) -> None:
+        self._client = client
+        self._owns_client = client is None
+        self._limits = limits or DEFAULT_LIMITS
+
+    def _get_client(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = httpx.AsyncClient(
+                limits=self._limits,
+                # Each request carries its own timeouts (see send); retries are the SDK's.
+                timeout=None,  # noqa: S113 - overridden on every request
+                follow_redirects=False,
+                trust_env=False,
+            )
+        return self._client
+
+    async def send(self, request: Request) -> Response:
+        """Send one request; see :class:`~signing_async.transports.Transport`."""
+        body = request.body
+        # Bodies go out as the bytes given: no compression negotiated behind the
+        # core's back, so Content-Length checks and decoding see the real body.
+        headers = httpx.Headers({"Accept-Encoding": "identity"})
+        headers.update(request.headers)
+        if isinstance(body, StreamBody):
+            # A known length means a Content-Length body, never chunked encoding.
+            headers.setdefault("Content-Length", str(body.length))
+            content: bytes | AsyncIterator[bytes] | None = body.open()
+        else:
+            content = body or None
+        client = self._get_client()
+        outgoing = client.build_request(
+            request.method,
+            request.url,
+            headers=headers,
+            content=content,
+            timeout=_httpx_timeout(request.timeout),
+        )
+        total = request.timeout.total
+        deadline = anyio.current_time() + total if total is not None else float("inf")
+        try:
+            with anyio.fail_after(total):
+                response = await client.send(outgoing, stream=True, follow_redirects=False)
+        except (httpx.TransportError, TimeoutError) as exc:
+            raise _transport_error(exc) from exc
+        return Response(
+            response.status_code,
+            headers=CIMultiDict(response.headers.multi_items()),
+            stream=_HttpxStream(response, deadline),
+        )
+
+    async def aclose(self) -> None:
+        """Close the client if the transport created it. Calling it twice is harmless."""
+        if self._owns_client and self._client is not None:
+            client, self._client = self._client, None
+            await client.aclose()
