@@ -66,6 +66,11 @@ class ByteStream:
             async for chunk in chunks:
                 received += len(chunk)
                 yield chunk
+        except TransportError as exc:
+            raise type(exc)(
+                f"{self._what}: the transfer broke after {received} bytes: {exc}",
+                request_sent=exc.request_sent,
+            ) from exc
         finally:
             # Left early (the caller stopped, or closed this generator): finish
             # the transport's iterator now, not in the garbage collector.
