@@ -9,22 +9,22 @@ from typing import NoReturn
 from aiohttp import web
 from aiohttp.web_urldispatcher import AbstractRoute
 
-from . import _control, _danaconnect
+from . import _control, _danaconnect, _danasign
 from ._faults import Fault, default_error_body, retry_after_headers
 from ._http import (
-    EXTERNAL_ID_KEY,
     MAX_BODY,
     Handler,
     RouteSpec,
     SandboxFileResponse,
     json_response,
 )
+from ._log import current_entry
 from ._state import STATE_KEY, SandboxState
 
 __all__ = ["ConnectionDropped", "drop_connection", "make_app"]
 
 # Each provider module offers routes() and setup(app, state).
-_PROVIDERS = (_danaconnect,)
+_PROVIDERS = (_danaconnect, _danasign)
 
 ROUTE_NAMES = web.AppKey("signing_async_sandbox_route_names", dict[AbstractRoute, str])
 
@@ -121,6 +121,7 @@ async def _sandbox_middleware(request: web.Request, handler: Handler) -> web.Str
         headers=request.headers,
     )
     status: int | None = None
+    context_token = current_entry.set(entry)
     try:
         fault = state.faults.pick(route)
         if fault is None:
@@ -136,8 +137,7 @@ async def _sandbox_middleware(request: web.Request, handler: Handler) -> web.Str
         status = 500  # aiohttp answers an unhandled exception with a 500
         raise
     finally:
-        external_id = request.get(EXTERNAL_ID_KEY)
-        entry.external_id = external_id if isinstance(external_id, str) else None
+        current_entry.reset(context_token)
         length = request.content_length
         entry.body_size = length if length is not None else request.content.total_bytes
         state.log.finish(entry, status)

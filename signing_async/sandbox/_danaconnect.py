@@ -16,7 +16,7 @@ from typing import Any
 import attrs
 from aiohttp import web
 
-from ._blobs import Blob, SpilledString, decode_base64, new_path
+from ._blobs import Blob, new_path
 from ._http import (
     MAX_BODY,
     RouteSpec,
@@ -33,6 +33,7 @@ from ._http import (
 from ._jsonbody import BodyError, discard_spills, read_json_spilling
 from ._pdf import info_update
 from ._state import SandboxState
+from ._uploads import Invalid, decode_pdf, discard
 
 __all__ = ["DANACONNECT", "DanaConnectState", "routes", "setup"]
 
@@ -130,55 +131,33 @@ async def token(request: web.Request) -> web.StreamResponse:
     )
 
 
-class _Invalid(ValueError):
-    pass
-
-
 def _validate_signer(signer: Any) -> dict[str, str]:
     if not isinstance(signer, dict):
-        raise _Invalid("signer: must be an object with name, email and nif")
+        raise Invalid("signer: must be an object with name, email and nif")
     if not nonempty_str(signer.get("name")):
-        raise _Invalid("signer.name: must be a non-empty string")
+        raise Invalid("signer.name: must be a non-empty string")
     if not valid_email(signer.get("email")):
-        raise _Invalid("signer.email: must be a valid e-mail address")
+        raise Invalid("signer.email: must be a valid e-mail address")
     if not nonempty_str(signer.get("nif")):
-        raise _Invalid("signer.nif: must be a non-empty string")
+        raise Invalid("signer.nif: must be a non-empty string")
     return {"name": signer["name"], "email": signer["email"], "nif": signer["nif"]}
 
 
 async def _decode_doc(index: int, doc: Any, folder: Path) -> tuple[str, Blob]:
     field = f"docs[{index}]"
     if not isinstance(doc, dict):
-        raise _Invalid(f"{field}: must be an object with name, size and content")
+        raise Invalid(f"{field}: must be an object with name, size and content")
     name = doc.get("name")
     if not nonempty_str(name) or not name.lower().endswith(".pdf"):
-        raise _Invalid(f"{field}.name: must be a file name ending in .pdf")
+        raise Invalid(f"{field}.name: must be a file name ending in .pdf")
     size = doc.get("size")
     if not is_int(size) or size < 0:
-        raise _Invalid(f"{field}.size: must be a non-negative integer (the document's bytes)")
-    content = doc.get("content")
-    if not isinstance(content, str | SpilledString) or content == "":
-        raise _Invalid(f"{field}.content: must be a non-empty Base64 string")
-    try:
-        # Long documents are decoded off the event loop: other requests go on.
-        if isinstance(content, SpilledString):
-            blob = await asyncio.to_thread(decode_base64, content, folder)
-        else:
-            blob = decode_base64(content, folder)
-    except ValueError as exc:
-        raise _Invalid(f"{field}.content: {exc}") from None
-    if not blob.head.startswith(b"%PDF-"):
-        _discard(blob)
-        raise _Invalid(f"{field}.content: is not a PDF (it does not start with %PDF-)")
+        raise Invalid(f"{field}.size: must be a non-negative integer (the document's bytes)")
+    blob = await decode_pdf(doc.get("content"), f"{field}.content", folder)
     if blob.size != size:
-        _discard(blob)
-        raise _Invalid(f"{field}.size: is {size} but the decoded document has {blob.size} bytes")
+        discard(blob)
+        raise Invalid(f"{field}.size: is {size} but the decoded document has {blob.size} bytes")
     return name, blob
-
-
-def _discard(blob: Blob) -> None:
-    if blob.path is not None:
-        blob.path.unlink(missing_ok=True)
 
 
 async def start_circuit(request: web.Request) -> web.StreamResponse:
@@ -199,19 +178,19 @@ async def start_circuit(request: web.Request) -> web.StreamResponse:
     docs: list[tuple[str, Blob]] = []
     try:
         if not isinstance(body, dict):
-            raise _Invalid("body: must be a JSON object")
+            raise Invalid("body: must be a JSON object")
         reference = body.get("id")
         if not nonempty_str(reference):
-            raise _Invalid("id: must be a non-empty string")
+            raise Invalid("id: must be a non-empty string")
         signer = _validate_signer(body.get("signer"))
         raw_docs = body.get("docs")
         if not isinstance(raw_docs, list) or not raw_docs:
-            raise _Invalid("docs: must be a non-empty list")
+            raise Invalid("docs: must be a non-empty list")
         for index, doc in enumerate(raw_docs):
             docs.append(await _decode_doc(index, doc, sandbox.workdir))
-    except _Invalid as exc:
+    except Invalid as exc:
         for _, blob in docs:
-            _discard(blob)
+            discard(blob)
         return _error(400, str(exc))
     finally:
         discard_spills(body)

@@ -18,7 +18,6 @@ from aiohttp import web
 from ._blobs import Blob
 
 __all__ = [
-    "EXTERNAL_ID_KEY",
     "Handler",
     "RouteSpec",
     "SandboxFileResponse",
@@ -33,9 +32,6 @@ __all__ = [
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 RouteSpec = tuple[str, str, Handler, str]  # method, path, handler, route name
-
-# The createdocument handlers put the externalId here for the request log.
-EXTERNAL_ID_KEY = "signing_async.sandbox.external_id"
 
 # Bodies of the routes that carry documents may be this large.
 MAX_BODY = (1 << 30) + (16 << 20)

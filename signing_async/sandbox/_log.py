@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Mapping
+from contextvars import ContextVar
 from typing import Any
 
 import attrs
 
-__all__ = ["LoggedRequest", "RequestLog"]
+__all__ = ["LoggedRequest", "RequestLog", "current_entry", "note_external_id"]
 
 
 @attrs.define(slots=True, kw_only=True)
@@ -146,3 +147,18 @@ class RequestLog:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+# The entry of the request being handled in this task. A context variable
+# rather than request storage: the middleware and the handler share the task,
+# and this works on every aiohttp release the package supports.
+current_entry: ContextVar[LoggedRequest | None] = ContextVar(
+    "signing_async_sandbox_current_entry", default=None
+)
+
+
+def note_external_id(external_id: str | None) -> None:
+    """Record a DANAsign ``metadata.externalId`` on the current request's log entry."""
+    entry = current_entry.get()
+    if entry is not None:
+        entry.external_id = external_id

@@ -16,6 +16,7 @@ from typing import Any, TextIO
 from aiohttp import web
 
 from ._app import make_app
+from ._danasign import DANASIGN
 from ._faults import FaultSet
 from ._log import LoggedRequest
 from ._state import SandboxCredentials, SandboxState
@@ -161,6 +162,13 @@ class Sandbox:
     def max_in_flight(self, route: str | None = None) -> int:
         """The most requests handled at once, for one route or overall."""
         return self.state.log.max_in_flight(route)
+
+    def created_count(self, external_id: str) -> int:
+        """How many DANAsign documents were created with this ``metadata.externalId``.
+
+        Documents created from a template count too.
+        """
+        return self.app[DANASIGN].created_count(external_id)
 
     def reset(self) -> None:
         """Clear every object, the request log and the faults."""
