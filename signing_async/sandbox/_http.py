@@ -18,12 +18,20 @@ from aiohttp import web
 from ._blobs import Blob
 
 __all__ = [
+    "MAX_BODY",
+    "BadJson",
     "Handler",
     "RouteSpec",
     "SandboxFileResponse",
+    "bearer_token",
     "blob_response",
+    "is_int",
+    "is_number",
     "iso",
     "json_response",
+    "media_type",
+    "nonempty_str",
+    "now",
     "object_id",
     "parse_basic",
     "read_small_json",

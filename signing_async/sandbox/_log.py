@@ -8,6 +8,7 @@ from contextvars import ContextVar
 from typing import Any
 
 import attrs
+from multidict import CIMultiDict
 
 __all__ = ["LoggedRequest", "RequestLog", "current_entry", "note_external_id"]
 
@@ -27,7 +28,10 @@ class LoggedRequest:
         path: The request path, without the query string.
         query: The query parameters (the first value wins for repeated keys,
             as with ``request.query[key]``).
-        headers: A copy of the request headers, as received.
+        headers: A copy of the request headers as received (names keep their
+            case and repeats are kept), looked up case-insensitively, so
+            ``"Authorization" in entry.headers`` holds whatever case the
+            client used.
         status: The status sent, or ``None`` when the connection was dropped.
         started: ``time.monotonic()`` when the request arrived.
         finished: ``time.monotonic()`` when it ended, or ``None``.
@@ -42,7 +46,7 @@ class LoggedRequest:
     method: str
     path: str
     query: dict[str, str]
-    headers: dict[str, str]
+    headers: CIMultiDict[str]
     status: int | None = None
     started: float
     finished: float | None = None
@@ -101,7 +105,7 @@ class RequestLog:
             method=method,
             path=path,
             query=dict(query),
-            headers=dict(headers),
+            headers=CIMultiDict(headers),
             started=time.monotonic(),
             in_flight=self._in_flight,
         )

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import base64
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
 import pytest
+from sandbox_helpers import TokenFactory, basic
 
 from signing_async.sandbox import Sandbox
-
-TokenFactory = Callable[[], Awaitable[str]]
 
 
 @pytest.fixture
@@ -27,11 +25,6 @@ async def http() -> AsyncIterator[aiohttp.ClientSession]:
     connector = aiohttp.TCPConnector(force_close=True)
     async with aiohttp.ClientSession(connector=connector) as session:
         yield session
-
-
-def basic(user: str, password: str) -> str:
-    """A Basic Authorization header value."""
-    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
 @pytest.fixture

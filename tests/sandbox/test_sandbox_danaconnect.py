@@ -12,7 +12,7 @@ from typing import Any
 import aiohttp
 import pypdf
 import pytest
-from conftest import TokenFactory, basic
+from sandbox_helpers import TokenFactory, basic
 
 from signing_async.sandbox import Sandbox, samples
 

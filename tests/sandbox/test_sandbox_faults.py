@@ -7,7 +7,7 @@ import base64
 
 import aiohttp
 import pytest
-from conftest import TokenFactory, basic
+from sandbox_helpers import TokenFactory, basic
 
 from signing_async.sandbox import Fault, Sandbox, samples
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from conftest import TokenFactory, basic
+from sandbox_helpers import TokenFactory, basic
 
 from signing_async.sandbox import Fault, Sandbox, serve
 
@@ -60,6 +60,7 @@ async def test_request_log_records_each_request(sb: Sandbox, http: aiohttp.Clien
     assert token.route == "danaconnect.token"
     assert (token.method, token.path, token.query) == ("POST", "/oauth2/token", {"trace": "1"})
     assert token.headers["X-Custom"] == "kept"
+    assert token.headers["x-custom"] == "kept"  # looked up like HTTP does: any case
     assert token.headers["Authorization"].startswith("Basic ")
     assert token.status == 200
     assert token.body_size == len(body)
