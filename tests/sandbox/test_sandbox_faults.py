@@ -242,3 +242,32 @@ def test_fault_set_remove_and_iteration() -> None:
     with pytest.raises(ValueError, match="not armed"):
         sandbox.faults.remove(first)
     assert sandbox.faults.clear() == 1
+
+
+async def test_drop_before_during_a_large_upload(
+    sb: Sandbox, http: aiohttp.ClientSession, ds_headers: dict[str, str]
+) -> None:
+    pdf = samples.make_pdf(size=3_000_000)
+    body = {
+        "file": base64.b64encode(pdf).decode(),
+        "filename": "a.pdf",
+        "title": "A",
+        "signers": [{"role": "R", "name": "N", "email": "n@example.com"}],
+        "placeholders": [
+            {
+                "role": "R",
+                "widgets": [{"type": "signature", "page": 1, "x": 1, "y": 1, "w": 9, "h": 9}],
+            }
+        ],
+        "metadata": {"externalId": "UP-1"},
+    }
+    url = f"{sb.url}/api/1.0/createdocument"
+    sb.faults.add(Fault(route="danasign.createdocument", drop="before", times=1))
+    # The connection closes while the client may still be sending the body.
+    with pytest.raises(aiohttp.ClientConnectionError):
+        async with http.post(url, json=body, headers=ds_headers) as response:
+            await response.read()
+    assert sb.created_count("UP-1") == 0
+    async with http.post(url, json=body, headers=ds_headers) as response:
+        assert response.status == 200
+    assert sb.created_count("UP-1") == 1
