@@ -1,0 +1,88 @@
+"""The ``/_sandbox/`` control routes shared by all providers (faults, log, reset)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from aiohttp import web
+
+from ._faults import Fault
+from ._http import BadJson, RouteSpec, is_number, json_response, read_small_json
+from ._state import STATE_KEY
+
+__all__ = ["routes"]
+
+
+def _error(status: int, message: str) -> web.Response:
+    return json_response({"error": message}, status=status)
+
+
+async def _json_object(request: web.Request) -> dict[str, Any]:
+    body = await read_small_json(request)
+    if not isinstance(body, dict):
+        raise BadJson("body must be a JSON object")
+    return body
+
+
+async def add_fault(request: web.Request) -> web.StreamResponse:
+    """``POST /_sandbox/faults`` — arm a fault described by Fault's fields."""
+    try:
+        fault = Fault.from_json(await _json_object(request))
+    except (BadJson, ValueError) as exc:
+        return _error(400, str(exc))
+    request.app[STATE_KEY].faults.add(fault)
+    return json_response({"fault": fault.to_json()}, status=201)
+
+
+async def list_faults(request: web.Request) -> web.StreamResponse:
+    """``GET /_sandbox/faults`` — the armed faults, in the order they are checked."""
+    return json_response({"faults": [fault.to_json() for fault in request.app[STATE_KEY].faults]})
+
+
+async def clear_faults(request: web.Request) -> web.StreamResponse:
+    """``DELETE /_sandbox/faults`` — disarm every fault."""
+    return json_response({"cleared": request.app[STATE_KEY].faults.clear()})
+
+
+async def list_requests(request: web.Request) -> web.StreamResponse:
+    """``GET /_sandbox/requests`` — the request log without headers, and the peaks."""
+    log = request.app[STATE_KEY].log
+    return json_response(
+        {
+            "requests": [entry.to_json() for entry in log],
+            "max_in_flight": log.max_in_flight(),
+            "max_in_flight_by_route": log.max_in_flight_by_route(),
+        }
+    )
+
+
+async def reset(request: web.Request) -> web.StreamResponse:
+    """``POST /_sandbox/reset`` — clear state, log and faults."""
+    request.app[STATE_KEY].reset()
+    return json_response({"reset": True})
+
+
+async def set_token_lifetime(request: web.Request) -> web.StreamResponse:
+    """``POST /_sandbox/token_lifetime`` ``{"seconds": 2}`` — lifetime of new tokens."""
+    try:
+        body = await _json_object(request)
+    except BadJson as exc:
+        return _error(400, str(exc))
+    seconds = body.get("seconds")
+    if not is_number(seconds) or not math.isfinite(seconds) or seconds <= 0:
+        return _error(400, "seconds: must be a positive number")
+    request.app[STATE_KEY].token_lifetime = float(seconds)
+    return json_response({"seconds": seconds})
+
+
+def routes() -> list[RouteSpec]:
+    """The generic control routes (providers add their own under ``/_sandbox/``)."""
+    return [
+        ("POST", "/_sandbox/faults", add_fault, "control"),
+        ("GET", "/_sandbox/faults", list_faults, "control"),
+        ("DELETE", "/_sandbox/faults", clear_faults, "control"),
+        ("GET", "/_sandbox/requests", list_requests, "control"),
+        ("POST", "/_sandbox/reset", reset, "control"),
+        ("POST", "/_sandbox/token_lifetime", set_token_lifetime, "control"),
+    ]
