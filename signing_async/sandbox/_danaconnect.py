@@ -256,16 +256,27 @@ def _build_archive(circuit: Circuit, folder: Path) -> Path:
     return path
 
 
-async def complete_circuit(request: web.Request) -> web.StreamResponse:
-    """``POST /_sandbox/circuits/{circuit_id}/complete`` — act as the signer."""
-    state = request.app[DANACONNECT]
-    circuit = state.circuits.get(request.match_info["circuit_id"])
+async def complete(state: DanaConnectState, circuit_id: str) -> bool:
+    """Act as the signer of ``circuit_id``: the signed ZIP becomes downloadable.
+
+    Returns:
+        False when there is no such circuit.
+    """
+    circuit = state.circuits.get(circuit_id)
     if circuit is None:
-        return _error(404, "unknown circuit")
+        return False
     if circuit.archive is None:
         circuit.completed_at = circuit.completed_at or now()
         circuit.archive = await asyncio.to_thread(_build_archive, circuit, state.sandbox.workdir)
-    return json_response({"circuitId": circuit.circuit_id, "status": "completed"})
+    return True
+
+
+async def complete_circuit(request: web.Request) -> web.StreamResponse:
+    """``POST /_sandbox/circuits/{circuit_id}/complete`` — act as the signer."""
+    circuit_id = request.match_info["circuit_id"]
+    if not await complete(request.app[DANACONNECT], circuit_id):
+        return _error(404, "unknown circuit")
+    return json_response({"circuitId": circuit_id, "status": "completed"})
 
 
 async def download(request: web.Request) -> web.StreamResponse:

@@ -747,11 +747,23 @@ async def set_document_status(request: web.Request) -> web.StreamResponse:
     except BadJson as exc:
         return _error(400, str(exc))
     status = body.get("status") if isinstance(body, dict) else None
-    if status not in DOCUMENT_STATUSES:
-        return _error(400, f"status must be one of {', '.join(sorted(DOCUMENT_STATUSES))}")
+    try:
+        move_document(document, status)
+    except ValueError as exc:
+        return _error(400, str(exc))
+    return json_response(document.summary())
+
+
+def move_document(document: Document, status: object) -> None:
+    """Give ``document`` a new status, one the platform knows.
+
+    Raises:
+        ValueError: An unknown status.
+    """
+    if not isinstance(status, str) or status not in DOCUMENT_STATUSES:
+        raise ValueError(f"status must be one of {', '.join(sorted(DOCUMENT_STATUSES))}")
     document.status = status
     document.updated_at = iso(now())
-    return json_response(document.summary())
 
 
 def routes() -> list[RouteSpec]:

@@ -11,15 +11,20 @@ import sys
 import tempfile
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from aiohttp import web
 
 from ._app import make_app
-from ._danasign import DANASIGN
+from ._danaconnect import DANACONNECT, complete
+from ._danasign import DANASIGN, move_document
 from ._faults import FaultSet
 from ._log import LoggedRequest
+from ._sofia import SOFIA
 from ._state import SandboxCredentials, SandboxState
+
+if TYPE_CHECKING:
+    from .._client import SigningClient
 
 __all__ = ["Sandbox", "run", "serve"]
 
@@ -174,7 +179,33 @@ class Sandbox:
         """Clear every object, the request log and the faults."""
         self.state.reset()
 
-    def client(self, **overrides: Any) -> Any:
+    async def complete_circuit(self, circuit_id: str) -> None:
+        """Act as the signer of a DANAconnect circuit, as ``/_sandbox/circuits/{id}/complete``.
+
+        Raises:
+            KeyError: No such circuit.
+        """
+        if not await complete(self.app[DANACONNECT], circuit_id):
+            raise KeyError(f"no circuit {circuit_id!r}")
+
+    def otp(self, transaction_id: str) -> str:
+        """The OTP the S.O.F.I.A. signer received, as ``/_sandbox/otp/{id}``.
+
+        Raises:
+            KeyError: No such transaction.
+        """
+        return self.app[SOFIA].transactions[transaction_id].otp
+
+    def set_document_status(self, document_id: str, status: str) -> None:
+        """Move a DANAsign document along, as ``/_sandbox/documents/{id}/status``.
+
+        Raises:
+            KeyError: No such document.
+            ValueError: An unknown status.
+        """
+        move_document(self.app[DANASIGN].documents[document_id], status)
+
+    def client(self, **overrides: Any) -> SigningClient:
         """A ``signing_async.SigningClient`` configured for this sandbox.
 
         Args:
@@ -208,7 +239,8 @@ class Sandbox:
             ),
         }
         options.update(overrides)
-        return sa.SigningClient(**options)
+        client: SigningClient = sa.SigningClient(**options)
+        return client
 
     def __repr__(self) -> str:
         where = self.state.base_url or "not started"
