@@ -5,7 +5,9 @@ from __future__ import annotations
 import click
 
 from .._version import __version__
+from ._demo import demo
 from ._resources import circuits, contacts, documents, otp, templates
+from ._sandbox import sandbox
 
 __all__ = ["cli"]
 
@@ -20,5 +22,5 @@ def cli() -> None:
     """
 
 
-for group in (circuits, documents, contacts, templates, otp):
-    cli.add_command(group)
+for command in (demo, sandbox, circuits, documents, contacts, templates, otp):
+    cli.add_command(command)

@@ -9,6 +9,7 @@ import os
 import signal
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TextIO
@@ -18,7 +19,7 @@ from aiohttp import web
 from ._app import make_app
 from ._danaconnect import DANACONNECT, complete
 from ._danasign import DANASIGN, move_document
-from ._faults import FaultSet
+from ._faults import Fault, FaultSet
 from ._log import LoggedRequest
 from ._sofia import SOFIA
 from ._state import SandboxCredentials, SandboxState
@@ -264,6 +265,7 @@ async def serve(
     ready_file: str | os.PathLike[str] | None = None,
     stop: asyncio.Event | None = None,
     out: TextIO | None = None,
+    faults: Sequence[Fault] = (),
 ) -> None:
     """Run a sandbox until ``stop`` is set or the process gets SIGINT/SIGTERM.
 
@@ -277,6 +279,7 @@ async def serve(
         ready_file: A file to write the URL to once listening.
         stop: An event that stops the server when set.
         out: Where to print (standard output by default).
+        faults: Faults in force from the start.
     """
     stream = out or sys.stdout
     stop = stop or asyncio.Event()
@@ -290,6 +293,8 @@ async def serve(
     ready_path = Path(ready_file) if ready_file is not None else None
     try:
         async with Sandbox(host, port, token_lifetime=token_lifetime, seed=seed) as sandbox:
+            for fault in faults:
+                sandbox.faults.add(fault)
             credentials = sandbox.credentials
             lines = [
                 f"sandbox listening on {sandbox.url} (storage host {sandbox.storage_url})",
@@ -320,6 +325,7 @@ def run(
     token_lifetime: float = 3600.0,
     seed: int | None = None,
     ready_file: str | os.PathLike[str] | None = None,
+    faults: Sequence[Fault] = (),
 ) -> None:
     """Run a sandbox server in this process until SIGINT or SIGTERM.
 
@@ -330,8 +336,16 @@ def run(
         seed: Seed for fault draws.
         ready_file: A file to write the URL to once listening (and to delete
             on exit), for parents that start the sandbox in a child process.
+        faults: Faults in force from the start.
     """
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(
-            serve(host, port, token_lifetime=token_lifetime, seed=seed, ready_file=ready_file)
+            serve(
+                host,
+                port,
+                token_lifetime=token_lifetime,
+                seed=seed,
+                ready_file=ready_file,
+                faults=faults,
+            )
         )
