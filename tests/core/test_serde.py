@@ -127,6 +127,7 @@ def test_nested_models() -> None:
     ("data", "cls", "detail"),
     [
         ({"name": "n"}, Item, "object_id"),
+        ({"objectId": None, "name": "n"}, Item, "expected a string"),
         ({"objectId": {"x": 1}, "name": "n"}, Item, "expected a string"),
         ({"objectId": "o", "name": ["n"]}, Item, "expected a string"),
         ({"objectId": "o", "name": "n", "hasMore": "maybe"}, Item, "boolean"),
