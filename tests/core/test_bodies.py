@@ -190,11 +190,13 @@ def parse_multipart(body: bytes, content_type: str) -> list[tuple[dict[str, str]
         f"Content-Type: {content_type}\r\n\r\n".encode() + body
     )
     assert message.is_multipart()
-    parts = []
+    parts: list[tuple[dict[str, str], bytes]] = []
     for part in message.iter_parts():
-        params = dict(part.get_params(header="content-disposition")[1:])
+        params = dict((part.get_params(header="content-disposition") or [])[1:])
         params["content-type"] = part.get_content_type()
-        parts.append((params, part.get_payload(decode=True)))
+        payload = part.get_payload(decode=True)
+        assert isinstance(payload, bytes)
+        parts.append((params, payload))
     return parts
 
 

@@ -81,6 +81,9 @@ class FakeDanaConnect:
 
     async def __call__(self, request: RecordedRequest) -> sa.Response:
         path = urlsplit(request.url).path
+        requests: list[RecordedRequest]
+        script: list[Scripted]
+        default: Scripted
         if path == "/oauth2/token":
             requests, script, default = self.token_requests, self.token_script, self._token
         elif path.startswith("/api/v1/biometric/start_circuit/"):

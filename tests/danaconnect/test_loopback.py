@@ -25,7 +25,7 @@ class Server:
         self.counts = {"token": 0, "start": 0, "download": 0}
         self.bodies: list[bytes] = []
         self.next: dict[str, list[str]] = {"token": [], "start": [], "download": []}
-        self.on_token: Callable[[], None] | None = None
+        self.on_token: Callable[[], object] | None = None
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=64 << 20)

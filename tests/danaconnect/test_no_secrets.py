@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -172,8 +173,7 @@ async def test_live_run(
             retry=sa.RetryPolicy(backoff_initial=0),
             timeout=sa.Timeout(read=0.1),
         ) as client:
-            await run.expect(
-                cls, lambda c=client: c.circuits.start(id="1", signer=signer, docs=pdf_bytes)
-            )
+            start = functools.partial(client.circuits.start, id="1", signer=signer, docs=pdf_bytes)
+            await run.expect(cls, start)
     assert tokens
     run.check([CLIENT_SECRET, BASIC, *tokens], caplog_debug.text)
