@@ -9,6 +9,7 @@ replayed: creating a contract twice is worse than failing loudly.
 from __future__ import annotations
 
 import email.utils
+import math
 import random
 import time
 from collections.abc import Mapping
@@ -70,21 +71,28 @@ class RetryPolicy:
         return idempotent or not error.request_sent
 
 
+def _seconds(text: str, per_second: float) -> float | None:
+    # float() also accepts "nan" and "inf"; neither is a wait (anyio.sleep rejects NaN).
+    try:
+        value = float(text) / per_second
+    except ValueError:
+        return None
+    return max(value, 0.0) if math.isfinite(value) else None
+
+
 def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
     """The wait the server asked for, from ``retry-after-ms`` or ``Retry-After``."""
     millis = headers.get("retry-after-ms")
     if millis is not None:
-        try:
-            return max(float(millis) / 1000, 0.0)
-        except ValueError:
-            pass
+        seconds = _seconds(millis, 1000.0)
+        if seconds is not None:
+            return seconds
     value = headers.get("retry-after")
     if value is None:
         return None
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
+    seconds = _seconds(value, 1.0)
+    if seconds is not None:
+        return seconds
     try:
         moment = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):

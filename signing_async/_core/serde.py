@@ -49,6 +49,30 @@ def _parse_datetime(value: Any, _: type) -> dt.datetime:
     return dt.datetime.fromisoformat(text)
 
 
+def _structure_str(value: Any, _: type) -> str:
+    # cattrs' default is str(value), which turns {"a": 1} into "{'a': 1}"; a number
+    # is fine (ids sometimes arrive as 658936), an object or a list is a wrong answer.
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    raise TypeError(f"expected a string, got {type(value).__name__}")
+
+
+_BOOLEANS = {"true": True, "false": False, "1": True, "0": False}
+
+
+def _structure_bool(value: Any, _: type) -> bool:
+    # cattrs' default is bool(value), for which the string "false" is True.
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in _BOOLEANS:
+        return _BOOLEANS[value.strip().lower()]
+    raise TypeError(f"expected a boolean, got {value!r}")
+
+
 def _make_structure(conv: cattrs.Converter, cls: type[Any]) -> Callable[[Any, type], Any]:
     fields = attrs.fields(attrs.resolve_types(cls))
     by_key = {_normalize(f.alias or f.name): f for f in fields if f.name != "raw"}
@@ -94,6 +118,8 @@ def make_converter() -> cattrs.Converter:
     """A converter configured for every provider's JSON."""
     conv = cattrs.Converter()
     conv.register_structure_hook(dt.datetime, _parse_datetime)
+    conv.register_structure_hook(str, _structure_str)
+    conv.register_structure_hook(bool, _structure_bool)
     conv.register_unstructure_hook(
         dt.datetime,
         lambda moment: moment.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z"),

@@ -57,6 +57,8 @@ class Call:
         retry: Overrides the client's retry policy for this call.
         idempotent: Whether replaying the call after it may have reached the
             server is harmless; by default true for GET, HEAD, OPTIONS, PUT, DELETE.
+        secret_answer: The answer carries credentials (a token endpoint's): an
+            error about it never quotes it.
     """
 
     provider: str
@@ -70,6 +72,7 @@ class Call:
     timeout: Timeout | None = None
     retry: RetryPolicy | None = None
     idempotent: bool | None = None
+    secret_answer: bool = False
 
     @property
     def is_idempotent(self) -> bool:
@@ -157,13 +160,16 @@ class CoreSession:
         body = await response.read()
         if not body.strip():
             return None
+        problem = f"{call.provider} {call.operation}: the answer is not JSON"
         try:
             return json.loads(body)
         except ValueError as exc:
-            snippet = body[:120].decode("utf-8", "replace")
-            raise ResponseDecodeError(
-                f"{call.provider} {call.operation}: the answer is not JSON: {snippet!r}"
-            ) from exc
+            if not call.secret_answer:
+                snippet = body[:120].decode("utf-8", "replace")
+                raise ResponseDecodeError(f"{problem}: {snippet!r}") from exc
+        # Raised outside the except block, so that no chained error holds the
+        # answer either (a JSONDecodeError keeps the whole text in .doc).
+        raise ResponseDecodeError(problem)
 
     async def send(self, call: Call) -> Response:
         """Perform ``call`` and return its successful response, body unread.

@@ -125,7 +125,10 @@ async def write_atomically(
             try:
                 await aclose_iterator(chunks)
             finally:
-                await anyio.to_thread.run_sync(file.close)
+                # Shielded: in a cancelled scope the close would not run at all, leaving
+                # the file open (and, on Windows, impossible to delete below).
+                with anyio.CancelScope(shield=True):
+                    await anyio.to_thread.run_sync(file.close)
         if check is not None:
             problem = await anyio.to_thread.run_sync(check, temp)
             if problem is not None:

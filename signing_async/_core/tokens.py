@@ -119,6 +119,10 @@ class TokenCache:
         self._fetch = fetch
         self._clock = clock
         self._lock = anyio.Lock()
+        # Refreshes finished (or failed) so far, and the error of the last one if it
+        # failed: callers that queued behind a failed refresh share its error.
+        self._refreshes = 0
+        self._failure: Exception | None = None
 
     async def get(self) -> AccessToken:
         """A token that is valid now, refreshed first if needed."""
@@ -127,11 +131,17 @@ class TokenCache:
             return token
         if token is not None and not token.in_mandatory_window(self._clock()):
             return await self._refresh_in_advance(token)
+        seen = self._refreshes
         async with self._lock:
             # Whoever held the lock before us may have refreshed already.
             token = await self._store.get(self._key)
             if token is not None and not token.in_mandatory_window(self._clock()):
                 return token
+            if self._failure is not None and self._refreshes != seen:
+                # The refresh we waited for failed. Trying again, one waiter after
+                # the other, would send N token requests (each with its retries)
+                # where single flight promises one.
+                raise self._failure
             return await self._refresh()
 
     async def invalidate(self, token: AccessToken) -> None:
@@ -152,7 +162,14 @@ class TokenCache:
             self._lock.release()
 
     async def _refresh(self) -> AccessToken:
-        value, lifetime = await self._fetch()
+        try:
+            value, lifetime = await self._fetch()
+        except Exception as exc:  # not BaseException: a cancelled caller is no answer
+            self._refreshes += 1
+            self._failure = exc
+            raise
+        self._refreshes += 1
+        self._failure = None
         token = AccessToken(value, self._clock() + lifetime, lifetime)
         await self._store.set(self._key, token)
         logger.debug("new access token, valid for %.0f s", lifetime)

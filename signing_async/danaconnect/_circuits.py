@@ -70,6 +70,7 @@ class Circuits:
                 {"Authorization": basic_credentials(config.client_id, config.client_secret)}
             ),
             idempotent=True,  # asking for a token twice is harmless
+            secret_answer=True,
         )
         answer = decode(await self._session.json(call), AccessTokenAnswer, what=call.operation)
         return answer.access_token, float(answer.expires_in)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import attrs
 
 from .._core.errors import ConfigurationError
@@ -10,6 +12,13 @@ from .._core.urls import check_base_url
 __all__ = ["DanaConnectConfig"]
 
 DEFAULT_BASE_URL = "https://biometric.danaconnect.com"
+
+# One or more DNS labels. Anything else could move the download host: with
+# subdomain="evil.example#" the URL's host would be evil.example, and the
+# bearer token would go there.
+_SUBDOMAIN = re.compile(
+    r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*", re.I
+)
 
 
 def _hidden(_: object) -> str:
@@ -49,10 +58,15 @@ class DanaConnectConfig:
         check_base_url(
             self.base_url, "DanaConnectConfig.base_url", allow_insecure=self.allow_insecure
         )
-        if self.download_base_url is None and not self.subdomain:
-            raise ConfigurationError(
-                "DanaConnectConfig needs subdomain= (the download host's) or download_base_url="
-            )
+        if self.download_base_url is None:
+            if not self.subdomain:
+                raise ConfigurationError(
+                    "DanaConnectConfig needs subdomain= (the download host's) or download_base_url="
+                )
+            if not _SUBDOMAIN.fullmatch(self.subdomain):
+                raise ConfigurationError(
+                    f"DanaConnectConfig.subdomain must be a host name label, not {self.subdomain!r}"
+                )
         check_base_url(
             self.download_url,
             "DanaConnectConfig.download_base_url",

@@ -1,0 +1,108 @@
+"""RetryPolicy decisions and Retry-After parsing: pure functions, no I/O."""
+
+from __future__ import annotations
+
+import email.utils
+import time
+
+import pytest
+from multidict import CIMultiDict
+
+from signing_async import ConnectError, RequestTimeout, RetryPolicy, TransportError
+from signing_async._core.retry import retry_after_seconds
+
+
+@pytest.mark.parametrize(
+    ("retry", "base"), [(0, 0.5), (1, 1.0), (2, 2.0), (3, 4.0), (4, 8.0), (5, 8.0), (10, 8.0)]
+)
+def test_backoff_formula(retry: int, base: float) -> None:
+    policy = RetryPolicy()
+    waits = [policy.backoff(retry) for _ in range(300)]
+
+    assert all(0.75 * base <= wait <= base for wait in waits)
+    assert len(set(waits)) > 1  # jittered, not constant
+
+
+def test_backoff_settings() -> None:
+    policy = RetryPolicy(backoff_initial=0.1, backoff_max=0.25, jitter=(1.0, 1.0))
+    assert [policy.backoff(n) for n in range(4)] == [0.1, 0.2, 0.25, 0.25]
+    assert RetryPolicy(backoff_initial=0).backoff(5) == 0
+
+
+def test_defaults() -> None:
+    policy = RetryPolicy()
+    assert policy.max_retries == 2
+    assert policy.max_retry_after == 60
+
+
+@pytest.mark.parametrize("status", [408, 429, 502, 503, 504])
+def test_statuses_retried_for_every_method(status: int) -> None:
+    policy = RetryPolicy()
+    assert policy.retries_status(status, idempotent=False)
+    assert policy.retries_status(status, idempotent=True)
+
+
+def test_500_only_when_idempotent() -> None:
+    policy = RetryPolicy()
+    assert policy.retries_status(500, idempotent=True)
+    assert not policy.retries_status(500, idempotent=False)
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 405, 409, 422, 501, 505])
+def test_statuses_never_retried(status: int) -> None:
+    policy = RetryPolicy()
+    assert not policy.retries_status(status, idempotent=True)
+    assert not policy.retries_status(status, idempotent=False)
+
+
+def test_transport_errors() -> None:
+    policy = RetryPolicy()
+    never_sent = [ConnectError("refused"), RequestTimeout("connect", request_sent=False)]
+    maybe_sent = [RequestTimeout("read"), TransportError("reset")]
+    for error in never_sent:
+        assert policy.retries_error(error, idempotent=False)
+        assert policy.retries_error(error, idempotent=True)
+    for error in maybe_sent:
+        assert error.request_sent
+        assert not policy.retries_error(error, idempotent=False)
+        assert policy.retries_error(error, idempotent=True)
+
+
+def test_invalid_policy() -> None:
+    with pytest.raises(ValueError, match="max_retries"):
+        RetryPolicy(max_retries=-1)
+    with pytest.raises(ValueError, match="backoff_initial"):
+        RetryPolicy(backoff_initial=-1)
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({}, None),
+        ({"Retry-After": "0"}, 0.0),
+        ({"Retry-After": "7"}, 7.0),
+        ({"retry-after": "2.5"}, 2.5),
+        ({"Retry-After": " 12 "}, 12.0),
+        ({"Retry-After": "-3"}, 0.0),
+        ({"retry-after-ms": "1500"}, 1.5),
+        ({"Retry-After-Ms": "250", "Retry-After": "9"}, 0.25),
+        ({"retry-after-ms": "soon", "Retry-After": "9"}, 9.0),
+        ({"retry-after-ms": "nan", "Retry-After": "9"}, 9.0),
+        ({"Retry-After": "nan"}, None),
+        ({"Retry-After": "inf"}, None),
+        ({"Retry-After": "-inf"}, None),
+        ({"Retry-After": "tomorrow"}, None),
+        ({"Retry-After": ""}, None),
+        ({"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}, 0.0),
+    ],
+)
+def test_retry_after_values(headers: dict[str, str], expected: float | None) -> None:
+    assert retry_after_seconds(CIMultiDict(headers)) == expected
+
+
+def test_retry_after_http_date_in_the_future() -> None:
+    header = email.utils.formatdate(time.time() + 120, usegmt=True)
+    seconds = retry_after_seconds(CIMultiDict({"Retry-After": header}))
+
+    assert seconds is not None
+    assert 100 < seconds <= 120

@@ -1,0 +1,181 @@
+"""The converter: any key spelling in, camelCase out, unknown keys kept, errors explained."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+import pytest
+
+import signing_async as sa
+from signing_async._core.serde import camel_case, decode, encode
+
+UTC = dt.timezone.utc
+
+
+@attrs.frozen
+class Item:
+    object_id: str
+    name: str
+    has_more: bool = False
+    count: int = 0
+    created_at: dt.datetime | None = None
+    tags: tuple[str, ...] = ()
+    raw: Mapping[str, Any] = attrs.field(factory=dict, eq=False)
+
+
+@attrs.frozen
+class Page:
+    items: list[Item]
+    total: int
+
+
+@attrs.frozen
+class Strict:
+    name: str
+
+
+@attrs.frozen
+class Request:
+    time_to_complete_days: int
+    redirect_url: str | None = None
+    send_in_order: bool = True
+    expires_at: dt.datetime | None = None
+    raw: Mapping[str, Any] = attrs.field(factory=dict)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"objectId": "o1", "name": "Ana"},
+        {"ObjectId": "o1", "Name": "Ana"},
+        {"object_id": "o1", "NAME": "Ana"},
+        {"OBJECT_ID": "o1", "name": "Ana"},
+    ],
+)
+def test_key_spellings(data: dict[str, Any]) -> None:
+    assert decode(data, Item, what="t") == Item("o1", "Ana")
+
+
+def test_unknown_keys_are_kept_in_raw() -> None:
+    item = decode(
+        {"objectId": "o1", "Name": "Ana", "ExtUserPtr": {"id": 3}, "x": 1}, Item, what="t"
+    )
+    assert item.raw == {"ExtUserPtr": {"id": 3}, "x": 1}
+
+
+def test_unknown_keys_are_ignored_without_raw() -> None:
+    assert decode({"name": "n", "extra": 1}, Strict, what="t") == Strict("n")
+
+
+def test_values_are_converted() -> None:
+    item = decode(
+        {
+            "objectId": 658936,
+            "name": "Ana",
+            "hasMore": "false",
+            "count": "12",
+            "createdAt": "2024-05-01T10:20:30.123Z",
+            "tags": ["a", "b"],
+        },
+        Item,
+        what="t",
+    )
+    assert item == Item(
+        "658936", "Ana", False, 12, dt.datetime(2024, 5, 1, 10, 20, 30, 123000, UTC), ("a", "b")
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2024-05-01T10:20:30Z", dt.datetime(2024, 5, 1, 10, 20, 30, tzinfo=UTC)),
+        ("2024-05-01T10:20:30z", dt.datetime(2024, 5, 1, 10, 20, 30, tzinfo=UTC)),
+        ("2024-05-01T10:20:30.5Z", dt.datetime(2024, 5, 1, 10, 20, 30, 500000, tzinfo=UTC)),
+        (
+            "2024-05-01T12:20:30+02:00",
+            dt.datetime(2024, 5, 1, 12, 20, 30, tzinfo=dt.timezone(dt.timedelta(hours=2))),
+        ),
+        ("2024-05-01T10:20:30", dt.datetime(2024, 5, 1, 10, 20, 30)),
+        (
+            {"__type": "Date", "iso": "2024-05-01T10:20:30.000Z"},
+            dt.datetime(2024, 5, 1, 10, 20, 30, tzinfo=UTC),
+        ),
+        (0, dt.datetime(1970, 1, 1, tzinfo=UTC)),
+    ],
+)
+def test_datetimes(value: Any, expected: dt.datetime) -> None:
+    parsed = decode({"objectId": "o", "name": "n", "createdAt": value}, Item, what="t").created_at
+    assert parsed == expected
+    assert parsed is not None
+    assert parsed.utcoffset() == expected.utcoffset()
+
+
+def test_null_keeps_the_default() -> None:
+    item = decode({"objectId": "o", "name": "n", "count": None, "tags": None}, Item, what="t")
+    assert (item.count, item.tags) == (0, ())
+
+
+def test_nested_models() -> None:
+    page = decode({"Items": [{"objectId": "a", "Name": "A"}], "Total": 1}, Page, what="list")
+    assert page == Page([Item("a", "A")], 1)
+
+
+@pytest.mark.parametrize(
+    ("data", "cls", "detail"),
+    [
+        ({"name": "n"}, Item, "object_id"),
+        ({"objectId": None, "name": "n"}, Item, "expected a string"),
+        ({"objectId": {"x": 1}, "name": "n"}, Item, "expected a string"),
+        ({"objectId": "o", "name": ["n"]}, Item, "expected a string"),
+        ({"objectId": "o", "name": "n", "hasMore": "maybe"}, Item, "boolean"),
+        ({"objectId": "o", "name": "n", "count": "many"}, Item, "many"),
+        ({"objectId": "o", "name": "n", "createdAt": "yesterday"}, Item, "yesterday"),
+        (["not", "an", "object"], Item, "expected an object"),
+        (None, Item, "expected an object"),
+        ({"items": [{"name": "n"}], "total": 1}, Page, "Item"),
+        ({"items": "nope", "total": 1}, Page, ""),
+    ],
+)
+def test_decoding_failures(data: Any, cls: type, detail: str) -> None:
+    with pytest.raises(sa.ResponseDecodeError) as caught:
+        decode(data, cls, what="list things")
+    assert str(caught.value).startswith("list things: unexpected answer")
+    assert detail in str(caught.value)
+
+
+def test_encode_uses_camel_case_and_drops_nones() -> None:
+    assert encode(Request(7)) == {"timeToCompleteDays": 7, "sendInOrder": True}
+    assert encode(
+        Request(
+            3,
+            redirect_url="https://x.example",
+            send_in_order=False,
+            expires_at=dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.timezone(dt.timedelta(hours=2))),
+            raw={"never": "sent"},
+        )
+    ) == {
+        "timeToCompleteDays": 3,
+        "redirectUrl": "https://x.example",
+        "sendInOrder": False,
+        "expiresAt": "2024-05-01T10:00:00Z",
+    }
+
+
+def test_round_trip() -> None:
+    value = Request(3, redirect_url="https://x.example")
+    assert decode(encode(value), Request, what="t") == value
+
+
+@pytest.mark.parametrize(
+    ("name", "camel"),
+    [
+        ("name", "name"),
+        ("time_to_complete_days", "timeToCompleteDays"),
+        ("external_id", "externalId"),
+    ],
+)
+def test_camel_case(name: str, camel: str) -> None:
+    assert camel_case(name) == camel

@@ -1,0 +1,87 @@
+"""Document sources: paths, bytes and Documents become Blobs read in pieces."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import signing_async as sa
+from signing_async._core.sources import Blob, load_source
+
+
+async def test_bytes(pdf_bytes: bytes) -> None:
+    for source in (pdf_bytes, bytearray(pdf_bytes), memoryview(pdf_bytes)):
+        blob = await load_source(source, field="f", default_name="default.pdf")  # type: ignore[arg-type]
+        assert (blob.name, blob.size, blob.head, blob.path) == (
+            "default.pdf",
+            len(pdf_bytes),
+            pdf_bytes[:16],
+            None,
+        )
+        assert b"".join([c async for c in blob.chunks()]) == pdf_bytes
+
+
+async def test_paths(tmp_path: Path, pdf_bytes: bytes) -> None:
+    path = tmp_path / "contract.pdf"
+    path.write_bytes(pdf_bytes)
+    for source in (path, str(path)):
+        blob = await load_source(source, field="f", default_name="default.pdf")
+        assert (blob.name, blob.size, blob.head, blob.path, blob.data) == (
+            "contract.pdf",
+            len(pdf_bytes),
+            pdf_bytes[:16],
+            path,
+            None,
+        )
+
+
+async def test_document_names_its_content(tmp_path: Path, pdf_bytes: bytes) -> None:
+    path = tmp_path / "on-disk.pdf"
+    path.write_bytes(pdf_bytes)
+
+    from_path = await load_source(sa.Document(path, "shown.pdf"), field="f", default_name="d")
+    from_bytes = await load_source(sa.Document(pdf_bytes, "mine.pdf"), field="f", default_name="d")
+
+    assert (from_path.name, from_path.path) == ("shown.pdf", path)
+    assert (from_bytes.name, from_bytes.data) == ("mine.pdf", pdf_bytes)
+    assert "%PDF" not in repr(sa.Document(pdf_bytes, "mine.pdf"))
+
+
+@pytest.mark.parametrize("size", [1, 5, 6, 7, 1 << 20, (1 << 20) + 1])
+async def test_chunks_have_the_asked_size(tmp_path: Path, size: int) -> None:
+    data = bytes(i % 251 for i in range(size))
+    path = tmp_path / "f.bin"
+    path.write_bytes(data)
+    for blob in (
+        await load_source(path, field="f", default_name="d"),
+        await load_source(data, field="f", default_name="d"),
+    ):
+        chunks = (
+            [c async for c in blob.chunks(3)] if size < 10 else [c async for c in blob.chunks()]
+        )
+        step = 3 if size < 10 else 1 << 20
+        assert b"".join(chunks) == data
+        assert all(len(c) == step for c in chunks[:-1])
+        assert 0 < len(chunks[-1]) <= step
+
+
+async def test_errors_name_the_field(tmp_path: Path) -> None:
+    (tmp_path / "empty.pdf").write_bytes(b"")
+    cases = [
+        (b"", "the document is empty"),
+        (tmp_path / "missing.pdf", "no such file"),
+        (tmp_path / "empty.pdf", "the document is empty"),
+        (tmp_path, "is a directory"),
+        (12, "expected a path, bytes or Document, not int"),
+        (sa.Document(3.5, "x.pdf"), "not float"),  # type: ignore[arg-type]
+    ]
+    for source, problem in cases:
+        with pytest.raises(sa.ValidationError) as caught:
+            await load_source(source, field="file", default_name="d")  # type: ignore[arg-type]
+        assert caught.value.field == "file"
+        assert problem in caught.value.problem
+
+
+def test_blob_repr_hides_content() -> None:
+    assert "secret-bytes" not in repr(Blob("a", 12, b"secret-bytes", data=b"secret-bytes"))

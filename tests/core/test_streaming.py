@@ -1,0 +1,120 @@
+"""ByteStream and write_atomically: checked byte counts, nothing left behind on failure."""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import os
+import warnings
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import anyio
+import pytest
+
+import signing_async as sa
+from signing_async._core.streaming import ByteStream, write_atomically
+
+
+class Pieces:
+    """A response body made of the given pieces; may stop to wait for the test."""
+
+    def __init__(self, *pieces: bytes, pause_after: int | None = None) -> None:
+        self.pieces = pieces
+        self.pause_after = pause_after
+        self.paused = anyio.Event()
+        self.closed = False
+
+    async def iter_chunks(self, size: int) -> AsyncIterator[bytes]:
+        for index, piece in enumerate(self.pieces):
+            if index == self.pause_after:
+                self.paused.set()
+                await anyio.sleep_forever()
+            yield piece
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+def stream_of(*pieces: bytes, length: int | None = None) -> ByteStream:
+    headers = {} if length is None else {"Content-Length": str(length)}
+    return ByteStream(sa.Response(200, headers=headers, stream=Pieces(*pieces)), what="get it")
+
+
+async def test_write_atomically(tmp_path: Path) -> None:
+    target = tmp_path / "out.bin"
+
+    result = await write_atomically(stream_of(b"abc", b"def", length=6), target, what="get it")
+
+    assert result == sa.DownloadedFile(target, 6, hashlib.sha256(b"abcdef").hexdigest())
+    assert target.read_bytes() == b"abcdef"
+    assert os.listdir(tmp_path) == ["out.bin"]
+
+
+async def test_empty_body(tmp_path: Path) -> None:
+    result = await write_atomically(stream_of(length=0), tmp_path / "e", what="get it")
+    assert (result.size, result.sha256) == (0, hashlib.sha256(b"").hexdigest())
+
+
+async def test_rejected_by_check(tmp_path: Path) -> None:
+    seen: list[bytes] = []
+
+    def check(path: Path) -> str | None:
+        seen.append(path.read_bytes())
+        assert path.parent == tmp_path
+        assert path.name != "out.bin"
+        return "looks wrong"
+
+    with pytest.raises(sa.ResponseDecodeError, match="get it: looks wrong"):
+        await write_atomically(stream_of(b"abc"), tmp_path / "out.bin", what="get it", check=check)
+
+    assert seen == [b"abc"]
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize(("pieces", "length"), [((b"abc",), 4), ((b"abc", b"de"), 4)])
+async def test_wrong_length(tmp_path: Path, pieces: tuple[bytes, ...], length: int) -> None:
+    with pytest.raises(sa.TransportError, match=f"get it: the body ended after \\d+ of {length}"):
+        await write_atomically(stream_of(*pieces, length=length), tmp_path / "o", what="get it")
+    assert os.listdir(tmp_path) == []
+
+
+async def test_missing_folder(tmp_path: Path) -> None:
+    with pytest.raises(OSError):  # noqa: PT011 - the OS's own error is the right one here
+        await write_atomically(stream_of(b"abc"), tmp_path / "no" / "o", what="get it")
+    assert os.listdir(tmp_path) == []
+
+
+async def test_cancelled_download_leaves_nothing(tmp_path: Path) -> None:
+    body = Pieces(b"a" * 1000, b"b" * 1000, pause_after=1)
+    stream = ByteStream(sa.Response(200, stream=body), what="get it")
+
+    async def download() -> None:
+        await write_atomically(stream, tmp_path / "o", what="get it")
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        async with anyio.create_task_group() as group:
+            group.start_soon(download)
+            await body.paused.wait()
+            assert len(os.listdir(tmp_path)) == 1  # the temporary file, half written
+            group.cancel_scope.cancel()
+        gc.collect()
+
+    assert os.listdir(tmp_path) == []
+    # The temporary file was closed, not left for the garbage collector.
+    assert [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)] == []
+
+
+async def test_byte_stream_reads_in_chunks() -> None:
+    response = sa.Response(200, headers={"Content-Length": "10"}, content=b"0123456789")
+    stream = ByteStream(response, what="x")
+
+    assert stream.content_length == 10
+    assert [c async for c in stream.iter_chunks(4)] == [b"0123", b"4567", b"89"]
+
+
+@pytest.mark.parametrize(("value", "expected"), [("12", 12), ("x", None), ("-1", None)])
+def test_content_length_header(value: str, expected: int | None) -> None:
+    assert sa.Response(200, headers={"content-length": value}).content_length == expected
+    assert sa.Response(200).content_length is None

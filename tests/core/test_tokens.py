@@ -1,0 +1,276 @@
+"""TokenCache: refresh windows, single flight and invalidation, on a fake clock."""
+
+from __future__ import annotations
+
+import logging
+
+import anyio
+import pytest
+
+from signing_async import AccessToken, MemoryTokenStore, ServerError, SigningError
+from signing_async._core.tokens import TokenCache
+
+
+class FakeClock:
+    """A monotonic clock that only moves when told."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class GatedFetch:
+    """A token endpoint whose answers are held back until the test releases them."""
+
+    def __init__(self, lifetime: float = 1000.0) -> None:
+        self.lifetime = lifetime
+        self.calls = 0
+        self.gate: anyio.Event | None = None
+        self.failures: list[BaseException] = []
+
+    async def __call__(self) -> tuple[str, float]:
+        self.calls += 1
+        if self.gate is not None:
+            await self.gate.wait()
+        if self.failures:
+            raise self.failures.pop(0)
+        return f"token-{self.calls}", self.lifetime
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def fetch() -> GatedFetch:
+    return GatedFetch()
+
+
+@pytest.fixture
+def store() -> MemoryTokenStore:
+    return MemoryTokenStore()
+
+
+@pytest.fixture
+def cache(store: MemoryTokenStore, fetch: GatedFetch, clock: FakeClock) -> TokenCache:
+    return TokenCache(store, "key", fetch, clock=clock)
+
+
+async def gather_gets(cache: TokenCache, count: int, into: list[str]) -> None:
+    async def one() -> None:
+        into.append((await cache.get()).value)
+
+    async with anyio.create_task_group() as group:
+        for _ in range(count):
+            group.start_soon(one)
+
+
+@pytest.mark.parametrize(
+    ("lifetime", "advisory", "mandatory"),
+    [(3600, 300, 30), (1000, 300, 30), (100, 50, 10), (1, 0.5, 0.1)],
+)
+def test_windows(lifetime: float, advisory: float, mandatory: float) -> None:
+    token = AccessToken("t", expires_at=lifetime, lifetime=lifetime)
+    at = lifetime  # expiry; "now" is expiry minus what remains
+
+    assert not token.in_advisory_window(at - advisory - 1e-6)
+    assert token.in_advisory_window(at - advisory + 1e-6)
+    assert not token.in_mandatory_window(at - advisory + 1e-6)
+    assert not token.in_mandatory_window(at - mandatory - 1e-6)
+    assert token.in_mandatory_window(at - mandatory + 1e-6)
+    assert token.in_mandatory_window(at + 1)  # expired
+    assert token.remaining(at - 5) == 5
+
+
+def test_token_repr_hides_the_value() -> None:
+    token = AccessToken("very-secret-token", expires_at=1.0, lifetime=1.0)
+    assert "very-secret-token" not in repr(token)
+
+
+async def test_memory_store_discards_only_the_current_token(store: MemoryTokenStore) -> None:
+    old = AccessToken("old", 10.0, 10.0)
+    new = AccessToken("new", 20.0, 10.0)
+    await store.set("k", new)
+
+    await store.discard("k", old)
+    assert await store.get("k") == new
+
+    await store.discard("k", new)
+    assert await store.get("k") is None
+    await store.discard("k", new)  # harmless when absent
+
+
+async def test_first_token_expiry_uses_the_clock(
+    cache: TokenCache, store: MemoryTokenStore, clock: FakeClock
+) -> None:
+    token = await cache.get()
+
+    assert token == AccessToken("token-1", clock.now + 1000, 1000)
+    assert await store.get("key") == token
+
+
+async def test_fresh_token_is_reused(
+    cache: TokenCache, fetch: GatedFetch, clock: FakeClock
+) -> None:
+    first = await cache.get()
+    clock.now += 699  # 301 s left: outside the advisory window
+    assert await cache.get() is first
+    assert fetch.calls == 1
+
+
+async def test_cold_cache_single_flight(cache: TokenCache, fetch: GatedFetch) -> None:
+    fetch.gate = anyio.Event()
+    got: list[str] = []
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(gather_gets, cache, 50, got)
+        await anyio.wait_all_tasks_blocked()
+        assert got == []  # everyone waits for the one refresh
+        assert fetch.calls == 1
+        fetch.gate.set()
+
+    assert got == ["token-1"] * 50
+    assert fetch.calls == 1
+
+
+async def test_advisory_window_one_refresh_others_keep_the_old_token(
+    cache: TokenCache, fetch: GatedFetch, clock: FakeClock
+) -> None:
+    await cache.get()
+    clock.now += 1000 - 100  # 100 s left: advisory (< 300), not mandatory (< 30)
+    fetch.gate = anyio.Event()
+    got: list[str] = []
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(gather_gets, cache, 20, got)
+        await anyio.wait_all_tasks_blocked()
+        # One caller is refreshing; the 19 others were not made to wait.
+        assert got == ["token-1"] * 19
+        assert fetch.calls == 2
+        fetch.gate.set()
+
+    assert sorted(got) == ["token-1"] * 19 + ["token-2"]
+    assert fetch.calls == 2
+    assert (await cache.get()).value == "token-2"
+
+
+@pytest.mark.parametrize("remaining", [10.0, 0.0, -50.0])
+async def test_mandatory_window_everyone_waits_for_one_refresh(
+    cache: TokenCache, fetch: GatedFetch, clock: FakeClock, remaining: float
+) -> None:
+    await cache.get()
+    clock.now += 1000 - remaining
+    fetch.gate = anyio.Event()
+    got: list[str] = []
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(gather_gets, cache, 20, got)
+        await anyio.wait_all_tasks_blocked()
+        assert got == []
+        fetch.gate.set()
+
+    assert got == ["token-2"] * 20
+    assert fetch.calls == 2
+
+
+async def test_failed_advisory_refresh_returns_the_valid_token(
+    cache: TokenCache, fetch: GatedFetch, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    await cache.get()
+    clock.now += 1000 - 100
+    fetch.failures.append(ServerError("down", status=503, provider="P", operation="token"))
+
+    with caplog.at_level(logging.WARNING, logger="signing_async"):
+        token = await cache.get()
+
+    assert token.value == "token-1"
+    assert fetch.calls == 2
+    assert "token refresh failed" in caplog.text
+    # The next caller tries again.
+    assert (await cache.get()).value == "token-3"
+
+
+async def test_failed_mandatory_refresh_raises(
+    cache: TokenCache, fetch: GatedFetch, clock: FakeClock
+) -> None:
+    await cache.get()
+    clock.now += 1000 - 10
+    fetch.failures.append(ServerError("down", status=503, provider="P", operation="token"))
+
+    with pytest.raises(ServerError):
+        await cache.get()
+    assert (await cache.get()).value == "token-3"
+
+
+async def test_callers_waiting_on_a_failed_refresh_share_its_error(
+    cache: TokenCache, fetch: GatedFetch
+) -> None:
+    fetch.gate = anyio.Event()
+    fetch.failures.append(ServerError("down", status=503, provider="P", operation="token"))
+    errors: list[BaseException] = []
+
+    async def one() -> None:
+        try:
+            await cache.get()
+        except SigningError as exc:
+            errors.append(exc)
+
+    async with anyio.create_task_group() as group:
+        for _ in range(10):
+            group.start_soon(one)
+        await anyio.wait_all_tasks_blocked()
+        fetch.gate.set()
+
+    assert len(errors) == 10
+    assert all(isinstance(error, ServerError) for error in errors)
+    assert fetch.calls == 1
+    # A caller arriving after the failure tries again.
+    assert (await cache.get()).value == "token-2"
+
+
+async def test_cancelled_refresh_lets_a_waiter_refresh(
+    cache: TokenCache, fetch: GatedFetch
+) -> None:
+    fetch.gate = anyio.Event()
+    got: list[str] = []
+    scope = anyio.CancelScope()
+
+    async def cancelled_caller() -> None:
+        with scope:
+            await cache.get()
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(cancelled_caller)
+        await anyio.wait_all_tasks_blocked()
+        group.start_soon(gather_gets, cache, 3, got)
+        await anyio.wait_all_tasks_blocked()
+        # The caller doing the refresh goes away: the waiters must not inherit that.
+        scope.cancel()
+        fetch.gate.set()
+
+    assert got == ["token-2"] * 3
+    assert fetch.calls == 2
+
+
+async def test_invalidate_current_token_forces_a_refresh(
+    cache: TokenCache, fetch: GatedFetch
+) -> None:
+    token = await cache.get()
+    await cache.invalidate(token)
+    assert (await cache.get()).value == "token-2"
+
+
+async def test_invalidate_replaced_token_keeps_the_new_one(
+    cache: TokenCache, fetch: GatedFetch
+) -> None:
+    old = await cache.get()
+    await cache.invalidate(old)
+    new = await cache.get()
+
+    await cache.invalidate(old)  # a late 401 for the old token
+
+    assert await cache.get() is new
+    assert fetch.calls == 2
