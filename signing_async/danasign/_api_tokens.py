@@ -42,7 +42,9 @@ class ApiTokens:
             AuthenticationError: The API token is missing or invalid (HTTP 405).
         """
         operation = "create session"
-        answer = await self._wire.call(operation, "POST", "/api/tokens/session", timeout=timeout)
+        answer = await self._wire.call(
+            operation, "POST", "/api/tokens/session", timeout=timeout, secret_answer=True
+        )
         return self._wire.decode(answer.content, ApiSession, operation)
 
     async def whoami(self, *, timeout: Timeout | None = None) -> WhoAmI:

@@ -145,6 +145,7 @@ class Wire:
         query: Mapping[str, str | int] | None = None,
         body: RequestBody | None = None,
         timeout: Timeout | None = None,
+        secret_answer: bool = False,
     ) -> Envelope:
         """Perform one call and return its unwrapped answer.
 
@@ -155,6 +156,7 @@ class Wire:
             query: Query parameters.
             body: A JSON body.
             timeout: Overrides the client's timeouts.
+            secret_answer: The answer carries a credential: never quote it in errors.
         """
         headers = {"Accept": "application/json"}
         if body is not None:
@@ -172,6 +174,7 @@ class Wire:
             body=body if body is not None else b"",
             auth=self._tokens_auth if path.startswith(_TOKENS_PREFIX) else self._api_auth,
             timeout=timeout,
+            secret_answer=secret_answer,
         )
         return unwrap(await self._session.json(call))
 
