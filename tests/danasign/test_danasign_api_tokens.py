@@ -77,3 +77,12 @@ async def test_whoami_with_a_bad_token_is_an_authentication_error(make_client: M
     assert caught.value.status == 405
     assert caught.value.message == "Invalid API token"
     assert len(transport.requests) == 1
+
+
+async def test_a_malformed_session_answer_is_never_quoted(make_client: MakeClient) -> None:
+    # Not JSON, but it carries a session token: the error must not repeat it.
+    client, _ = make_client(lambda r: sa.Response(200, content=b"sessionToken=r:leaked-session"))
+    with pytest.raises(sa.ResponseDecodeError) as caught:
+        await client.api_tokens.create_session()
+    assert "r:leaked-session" not in str(caught.value)
+    assert "r:leaked-session" not in repr(caught.value)
