@@ -9,6 +9,7 @@ Everything public is importable from here::
 """
 
 from ._client import SigningClient
+from ._core.bulk import BulkOutcome, BulkProgress, BulkRun, InvalidItem
 from ._core.errors import (
     APIError,
     AuthenticationError,
@@ -32,7 +33,7 @@ from ._core.streaming import ByteStream, DownloadedFile
 from ._core.timeouts import Timeout
 from ._core.tokens import AccessToken, MemoryTokenStore, TokenStore
 from ._version import __version__
-from .danaconnect import Circuit, CircuitSigner, DanaConnectConfig
+from .danaconnect import Circuit, CircuitRequest, CircuitSigner, DanaConnectConfig
 from .transports import AiohttpTransport, MockTransport, Request, Response, Transport
 
 __all__ = [
@@ -41,8 +42,12 @@ __all__ = [
     "AiohttpTransport",
     "AuthenticationError",
     "BadRequestError",
+    "BulkOutcome",
+    "BulkProgress",
+    "BulkRun",
     "ByteStream",
     "Circuit",
+    "CircuitRequest",
     "CircuitSigner",
     "ConfigurationError",
     "ConflictError",
@@ -51,6 +56,7 @@ __all__ = [
     "Document",
     "DocumentSource",
     "DownloadedFile",
+    "InvalidItem",
     "MemoryTokenStore",
     "MockTransport",
     "NotFoundError",
