@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ._client import SigningClient
+from ._core.bulk import BulkOutcome, BulkProgress, BulkRun, InvalidItem
 from ._core.errors import (
     APIError,
     AuthenticationError,
@@ -37,7 +38,7 @@ from ._core.streaming import ByteStream, DownloadedFile
 from ._core.timeouts import Timeout
 from ._core.tokens import AccessToken, MemoryTokenStore, TokenStore
 from ._version import __version__
-from .danaconnect import Circuit, CircuitSigner, DanaConnectConfig
+from .danaconnect import Circuit, CircuitRequest, CircuitSigner, DanaConnectConfig
 from .danasign import (
     ApiSession,
     BatchResult,
@@ -79,8 +80,12 @@ __all__ = [
     "BadRequestError",
     "BatchResult",
     "Bcc",
+    "BulkOutcome",
+    "BulkProgress",
+    "BulkRun",
     "ByteStream",
     "Circuit",
+    "CircuitRequest",
     "CircuitSigner",
     "ConfigurationError",
     "ConflictError",
@@ -98,6 +103,7 @@ __all__ = [
     "DownloadedFile",
     "HttpxTransport",
     "IdentityVerification",
+    "InvalidItem",
     "MemoryTokenStore",
     "MockTransport",
     "NewContact",

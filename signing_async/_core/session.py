@@ -29,6 +29,7 @@ from .errors import (
     SigningError,
     TransportError,
 )
+from .observe import current_observer, metered
 from .retry import IDEMPOTENT_METHODS, RetryPolicy, retry_after_seconds
 from .timeouts import Timeout
 from .tokens import Fetch, MemoryTokenStore, TokenCache, TokenStore
@@ -190,7 +191,15 @@ class CoreSession:
             used = await call.auth.apply(headers)
             if isinstance(call.body, StreamBody):
                 headers["Content-Length"] = str(call.body.length)
-            request = Request(call.method, call.url, headers, call.body, timeout)
+            body = call.body
+            observer = current_observer()
+            if observer is not None:
+                if not idempotent:
+                    # Last moment before the request may reach the server: a
+                    # journal records "in flight" here, after auth, never earlier.
+                    await observer.sending()
+                body = metered(body, observer)
+            request = Request(call.method, call.url, headers, body, timeout)
             started = time.monotonic()
             try:
                 response = await self.transport.send(request)

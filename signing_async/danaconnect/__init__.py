@@ -2,6 +2,6 @@
 
 from ._circuits import Circuits
 from ._config import DanaConnectConfig
-from ._models import Circuit, CircuitSigner
+from ._models import Circuit, CircuitRequest, CircuitSigner
 
-__all__ = ["Circuit", "CircuitSigner", "Circuits", "DanaConnectConfig"]
+__all__ = ["Circuit", "CircuitRequest", "CircuitSigner", "Circuits", "DanaConnectConfig"]

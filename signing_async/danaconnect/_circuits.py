@@ -2,31 +2,38 @@
 
 from __future__ import annotations
 
+import json
 import os
 import zipfile
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 
 from .._core.auth import BearerTokenAuth, HeaderAuth, basic_credentials
 from .._core.bodies import Base64, form_body, json_body
+from .._core.bulk import BulkProgress, BulkRun, InvalidItem, OnUncertain, run_bulk
 from .._core.error_mapping import ErrorMapper
 from .._core.errors import ValidationError
-from .._core.serde import converter, decode
+from .._core.serde import converter, decode, encode
 from .._core.session import Call, CoreSession
 from .._core.sources import Document, DocumentSource, load_source
 from .._core.streaming import ByteStream, DownloadedFile, write_atomically
 from .._core.timeouts import Timeout
 from .._core.validation import require_email, require_pdf, require_text
 from ._config import DanaConnectConfig
-from ._models import AccessTokenAnswer, Circuit, CircuitSigner
+from ._models import AccessTokenAnswer, Circuit, CircuitRequest, CircuitSigner
 
 __all__ = ["Circuits"]
 
 PROVIDER = "DANAconnect"
 ERRORS = ErrorMapper(PROVIDER)
+
+CircuitItem = CircuitRequest | Mapping[str, Any]
+"""One item of :meth:`Circuits.start_many`: a request object or ``start``'s keyword arguments."""
+
+_START_KEYS = ("id", "signer", "docs")
 
 
 def _zip_problem(path: Path) -> str | None:
@@ -132,6 +139,70 @@ class Circuits:
         )
         return decode(await self._session.json(call), Circuit, what=call.operation)
 
+    def start_many(
+        self,
+        items: Iterable[CircuitItem | InvalidItem] | AsyncIterable[CircuitItem | InvalidItem],
+        *,
+        concurrency: int = 8,
+        journal: str | os.PathLike[str] | None = None,
+        on_uncertain: OnUncertain = "report",
+        progress: Callable[[BulkProgress], object] | None = None,
+    ) -> BulkRun[Circuit]:
+        """Start many circuits, at most ``concurrency`` at a time, never one twice.
+
+        Example:
+            >>> items = ({"id": row.id, "signer": {...}, "docs": [row.pdf]} for row in rows)
+            >>> async with client.circuits.start_many(items, journal="circuits.db") as outcomes:
+            ...     async for outcome in outcomes:
+            ...         print(outcome.key, outcome.status, outcome.error or "")
+
+        Args:
+            items: :class:`~signing_async.CircuitRequest` s, or mappings of
+                :meth:`start`'s keyword arguments (``id``, ``signer``,
+                ``docs``, optionally ``timeout``); an iterable or async
+                iterable, pulled lazily. Each item's key is its ``id``.
+            concurrency: Requests in flight at most.
+            journal: A SQLite file recording each id's state. Rerunning
+                with it skips circuits already started (returning the
+                recorded :class:`~signing_async.Circuit`), sends failed ones
+                again, and reports as uncertain those in flight when a
+                previous run died.
+            on_uncertain: ``"report"`` those uncertain ids, or ``"resend"`` them.
+            progress: Called with a :class:`~signing_async.BulkProgress`
+                after every change.
+
+        Returns:
+            A :class:`~signing_async.BulkRun`: iterate it for one
+            :class:`~signing_async.BulkOutcome` per item, as items finish.
+        """
+        # The engine answers InvalidItem rows itself; key and send only see circuits.
+        circuits = cast("Iterable[CircuitItem] | AsyncIterable[CircuitItem]", items)
+        return run_bulk(
+            circuits,
+            key=_item_key,
+            send=self._start_item,
+            concurrency=concurrency,
+            journal=journal,
+            on_uncertain=on_uncertain,
+            progress=progress,
+            encode_result=_store_circuit,
+            decode_result=_load_circuit,
+            kind="DANAconnect circuits",
+        )
+
+    async def _start_item(self, item: CircuitItem) -> Circuit:
+        if isinstance(item, CircuitRequest):
+            return await self.start(id=item.id, signer=item.signer, docs=item.docs)
+        unknown = set(item) - {*_START_KEYS, "timeout"}
+        if unknown:
+            raise ValidationError(
+                "item", f"unknown keys {sorted(unknown)}; start() takes id, signer, docs, timeout"
+            )
+        for name in _START_KEYS:
+            if name not in item:
+                raise ValidationError(name, "is required")
+        return await self.start(**item)
+
     def _download_call(self, circuit_id: str, timeout: Timeout | None) -> Call:
         circuit_id = require_text(circuit_id, "circuit_id")
         channel = quote(self._config.channel, safe="")
@@ -183,6 +254,25 @@ class Circuits:
         async with self._session.stream(call) as response:
             stream = ByteStream(response, what=call.operation)
             return await write_atomically(stream, path, what=call.operation, check=_zip_problem)
+
+
+def _item_key(item: CircuitItem) -> str:
+    if isinstance(item, CircuitRequest):
+        return require_text(item.id, "id")
+    if isinstance(item, Mapping):
+        return require_text(item.get("id"), "id")
+    raise ValidationError(
+        "item", f"expected a CircuitRequest or a mapping, not {type(item).__name__}"
+    )
+
+
+def _store_circuit(circuit: Circuit) -> str:
+    # The answer's unclaimed keys too, so a skipped item's Circuit equals the original.
+    return json.dumps({**circuit.raw, **encode(circuit)})
+
+
+def _load_circuit(stored: str) -> Circuit:
+    return decode(json.loads(stored), Circuit, what="a circuit recorded in the journal")
 
 
 def _signer(signer: CircuitSigner | Mapping[str, str]) -> CircuitSigner:

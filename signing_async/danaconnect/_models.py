@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
 
-__all__ = ["AccessTokenAnswer", "Circuit", "CircuitSigner"]
+from .._core.sources import DocumentSource
+
+__all__ = ["AccessTokenAnswer", "Circuit", "CircuitRequest", "CircuitSigner"]
 
 
 @attrs.frozen
@@ -23,6 +25,25 @@ class CircuitSigner:
     name: str
     email: str
     nif: str
+
+
+@attrs.frozen
+class CircuitRequest:
+    """One circuit to start: the arguments of ``client.circuits.start``, as an item.
+
+    :meth:`~signing_async.danaconnect.Circuits.start_many` takes these or
+    mappings with the same keys.
+
+    Attributes:
+        id: Your id for the circuit: the bulk key, unique within a job.
+        signer: Who signs: a :class:`CircuitSigner` or a mapping with
+            ``name``, ``email`` and ``nif``.
+        docs: The PDFs: paths, bytes or :class:`~signing_async.Document` s.
+    """
+
+    id: str
+    signer: CircuitSigner | Mapping[str, str]
+    docs: Sequence[DocumentSource] | DocumentSource = attrs.field(repr=False)
 
 
 @attrs.frozen

@@ -1,0 +1,21 @@
+"""The provider-agnostic bulk engine: lazy items, bounded concurrency, a journal.
+
+Providers build their ``*_many`` methods on :func:`run_bulk` (one request per
+item) or :func:`run_bulk_batches` (several items per request).
+"""
+
+from ._engine import BulkRun, OnUncertain, run_bulk, run_bulk_batches
+from ._items import InvalidItem
+from ._outcome import BulkOutcome, Status
+from ._progress import BulkProgress
+
+__all__ = [
+    "BulkOutcome",
+    "BulkProgress",
+    "BulkRun",
+    "InvalidItem",
+    "OnUncertain",
+    "Status",
+    "run_bulk",
+    "run_bulk_batches",
+]

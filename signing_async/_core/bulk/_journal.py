@@ -1,0 +1,346 @@
+"""The journal: one SQLite row per item key, so a rerun knows what was done.
+
+A row moves ``pending`` (claimed by a run, not sent) → ``in_flight`` (the
+request may have left) → ``succeeded`` (with the result's JSON) | ``failed``
+(with the error) | ``uncertain`` (sent, no confirmation: with the error).
+The in-flight mark is committed, and synced to disk, *before* the request is
+handed to the network, and the outcome is committed right after the answer,
+so a run killed at any moment (``kill -9``, a power cut) leaves rows that
+tell the truth: an ``in_flight`` row may have been created, a ``pending``
+row certainly was not.
+
+Rerunning with the same journal: ``succeeded`` keys are skipped (their
+stored result is returned), ``pending`` and ``failed`` ones are sent again,
+``in_flight`` and ``uncertain`` ones are reported uncertain and not sent
+unless the run resends uncertain items.
+
+SQLite runs off the event loop, on one connection per run used by one
+thread at a time (a capacity limiter of one), in WAL mode. The connection
+holds the database exclusively while the run lasts, so two runs can never
+send the same job's items at once; the lock dies with the process.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sqlite3
+import uuid
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Literal, Protocol, TypeVar
+
+import anyio
+import attrs
+
+from ..errors import ConfigurationError
+
+__all__ = ["Claim", "Entry", "Ledger", "MemoryLedger", "SqliteJournal", "open_ledger"]
+
+T = TypeVar("T")
+
+SCHEMA_VERSION = "1"
+
+Decision = Literal["send", "skip", "uncertain", "duplicate"]
+FinalState = Literal["succeeded", "failed", "uncertain"]
+
+
+@attrs.frozen
+class Claim:
+    """What to do with an item, decided when it is pulled.
+
+    Attributes:
+        decision: ``send`` it, ``skip`` it (done before), report it ``uncertain``
+            (sent before, no answer recorded), or fail it as a ``duplicate``
+            of an earlier item of this run.
+        result: For ``skip``: the result recorded when it succeeded.
+        error: For ``uncertain``: the error recorded, if any.
+        state: The state the row was found in.
+        since: When the row last changed (ISO 8601, UTC).
+        first_index: For ``duplicate``: the index of the item that claimed the key first.
+        was_uncertain: For ``send``: the key was uncertain and is sent again on request.
+    """
+
+    decision: Decision
+    result: str | None = None
+    error: str | None = None
+    state: str | None = None
+    since: str | None = None
+    first_index: int | None = None
+    was_uncertain: bool = False
+
+
+@attrs.frozen
+class Entry:
+    """An item's final state, as written to the journal."""
+
+    key: str
+    state: FinalState
+    result: str | None = None
+    error: str | None = None
+
+
+class Ledger(Protocol):
+    """Where a run records its items: a journal, or only memory."""
+
+    async def claim(self, key: str, index: int) -> Claim:
+        """Register ``key`` for this run and decide what to do with it."""
+        ...
+
+    async def mark_in_flight(self, keys: Sequence[str]) -> None:
+        """Record, durably, that the request for ``keys`` is about to leave."""
+        ...
+
+    async def finish(self, entries: Sequence[Entry]) -> None:
+        """Record the outcome of items that were claimed for sending."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release the journal."""
+        ...
+
+
+class MemoryLedger:
+    """No journal: only the keys seen in this run, to catch duplicates.
+
+    It keeps every key in memory (about a hundred bytes each); a run of
+    millions of items is better given a journal, which keeps them on disk.
+    """
+
+    def __init__(self) -> None:
+        self._seen: dict[str, int] = {}
+
+    async def claim(self, key: str, index: int) -> Claim:
+        """A key seen before in this run is a duplicate; any other is sent."""
+        first = self._seen.setdefault(key, index)
+        if first != index:
+            return Claim("duplicate", first_index=first)
+        return Claim("send")
+
+    async def mark_in_flight(self, keys: Sequence[str]) -> None:
+        """Nothing to record."""
+
+    async def finish(self, entries: Sequence[Entry]) -> None:
+        """Nothing to record."""
+
+    async def aclose(self) -> None:
+        """Forget the keys."""
+        self._seen.clear()
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS items (
+    key TEXT PRIMARY KEY,
+    state TEXT NOT NULL
+        CHECK (state IN ('pending', 'in_flight', 'succeeded', 'failed', 'uncertain')),
+    result TEXT,
+    error TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    run TEXT NOT NULL,
+    item_index INTEGER NOT NULL,
+    updated_at TEXT NOT NULL
+);
+"""
+
+
+class SqliteJournal:
+    """The SQLite journal of one run; see the module docstring for the states.
+
+    Use :meth:`open`. Columns of ``items``: ``key``, ``state``, ``result``
+    (JSON), ``error`` (text), ``attempts`` (how many times the request was
+    sent), ``run`` (the run that last claimed the key), ``item_index`` (its
+    position in that run's input) and ``updated_at`` (ISO 8601, UTC).
+    """
+
+    def __init__(self, connection: sqlite3.Connection, path: Path, *, resend: bool) -> None:
+        self._connection = connection
+        self.path = path
+        self._resend = resend
+        self._run = uuid.uuid4().hex
+        # One thread at a time on the one connection; the limiter also orders
+        # the writes as the workers ask for them.
+        self._limiter = anyio.CapacityLimiter(1)
+        self._closed = False
+
+    @classmethod
+    async def open(
+        cls, path: str | os.PathLike[str], *, kind: str, resend_uncertain: bool
+    ) -> SqliteJournal:
+        """Open (or create) the journal at ``path`` and lock it for this run.
+
+        Args:
+            path: The SQLite file.
+            kind: What the job sends (``DANAconnect circuits``); a journal
+                written by another kind of job is refused.
+            resend_uncertain: Send again the items left in flight or uncertain.
+
+        Raises:
+            ConfigurationError: The file is not a journal, belongs to another
+                kind of job, or is in use by another run.
+        """
+        target = Path(os.fspath(path))
+        connection = await anyio.to_thread.run_sync(_connect, target, kind)
+        return cls(connection, target, resend=resend_uncertain)
+
+    async def _run_sync(self, fn: Callable[..., T], *args: object) -> T:
+        if self._closed:
+            raise RuntimeError("the journal is closed")
+        return await anyio.to_thread.run_sync(fn, *args, limiter=self._limiter)
+
+    async def claim(self, key: str, index: int) -> Claim:
+        """Register ``key`` for this run and decide what to do with it."""
+        return await self._run_sync(self._claim, key, index)
+
+    def _claim(self, key: str, index: int) -> Claim:
+        db = self._connection
+        with _transaction(db):
+            row = db.execute(
+                "SELECT state, result, error, run, item_index, updated_at FROM items WHERE key = ?",
+                (key,),
+            ).fetchone()
+            if row is None:
+                db.execute(
+                    "INSERT INTO items (key, state, run, item_index, updated_at)"
+                    " VALUES (?, 'pending', ?, ?, ?)",
+                    (key, self._run, index, _now()),
+                )
+                return Claim("send")
+            state, result, error, run, first_index, since = row
+            if run == self._run:
+                return Claim("duplicate", state=state, first_index=first_index)
+            # Stamp the row with this run, so a second item with the key is a duplicate.
+            db.execute(
+                "UPDATE items SET run = ?, item_index = ? WHERE key = ?", (self._run, index, key)
+            )
+            if state == "succeeded":
+                return Claim("skip", result=result, state=state, since=since)
+            if state in ("in_flight", "uncertain"):
+                if self._resend:
+                    return Claim("send", state=state, since=since, was_uncertain=True)
+                return Claim("uncertain", error=error, state=state, since=since)
+            db.execute(
+                "UPDATE items SET state = 'pending', updated_at = ? WHERE key = ?", (_now(), key)
+            )
+            return Claim("send", error=error, state=state, since=since)
+
+    async def mark_in_flight(self, keys: Sequence[str]) -> None:
+        """Record that the request for ``keys`` is about to leave, synced to disk."""
+        await self._run_sync(self._mark_in_flight, list(keys))
+
+    def _mark_in_flight(self, keys: list[str]) -> None:
+        db = self._connection
+        # Only this commit must survive a power cut: it is what stops a
+        # rerun from sending twice. FULL syncs the WAL, earlier frames included.
+        db.execute("PRAGMA synchronous = FULL")
+        try:
+            with _transaction(db):
+                now = _now()
+                for key in keys:
+                    db.execute(
+                        "UPDATE items SET state = 'in_flight', attempts = attempts + 1,"
+                        " updated_at = ? WHERE key = ?",
+                        (now, key),
+                    )
+        finally:
+            db.execute("PRAGMA synchronous = NORMAL")
+
+    async def finish(self, entries: Sequence[Entry]) -> None:
+        """Record the final state of claimed items."""
+        await self._run_sync(self._finish, list(entries))
+
+    def _finish(self, entries: list[Entry]) -> None:
+        db = self._connection
+        with _transaction(db):
+            now = _now()
+            for entry in entries:
+                db.execute(
+                    "UPDATE items SET state = ?, result = ?, error = ?, updated_at = ?"
+                    " WHERE key = ?",
+                    (entry.state, entry.result, entry.error, now, entry.key),
+                )
+
+    async def aclose(self) -> None:
+        """Close the connection (which releases the lock). Calling it twice is harmless."""
+        if not self._closed:
+            await anyio.to_thread.run_sync(self._connection.close, limiter=self._limiter)
+            self._closed = True
+
+
+class _transaction:
+    """``BEGIN IMMEDIATE`` … ``COMMIT``, or ``ROLLBACK`` on any error."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def __enter__(self) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
+        self._db.execute("COMMIT" if exc_type is None else "ROLLBACK")
+
+
+def _connect(path: Path, kind: str) -> sqlite3.Connection:
+    try:
+        db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=0.2)
+    except sqlite3.Error as exc:
+        raise ConfigurationError(f"cannot open the journal {path}: {exc}") from None
+    try:
+        # Held from the first write until close: a second run on the same
+        # journal is refused instead of sending the same items concurrently.
+        db.execute("PRAGMA locking_mode = EXCLUSIVE")
+        mode = db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if str(mode).lower() != "wal":
+            raise ConfigurationError(f"the journal {path} cannot use WAL mode (got {mode})")
+        db.execute("PRAGMA synchronous = NORMAL")
+        with _transaction(db):
+            # executescript() would commit first; run the statements inside the transaction.
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    db.execute(statement)
+            found = dict(db.execute("SELECT name, value FROM meta").fetchall())
+            if not found:
+                db.executemany(
+                    "INSERT INTO meta (name, value) VALUES (?, ?)",
+                    [("schema", SCHEMA_VERSION), ("kind", kind), ("created_at", _now())],
+                )
+            elif found.get("kind") != kind:
+                raise ConfigurationError(
+                    f"the journal {path} belongs to a {found.get('kind')!r} job,"
+                    f" not {kind!r}: use another file"
+                )
+            elif found.get("schema") != SCHEMA_VERSION:
+                raise ConfigurationError(
+                    f"the journal {path} has schema {found.get('schema')!r};"
+                    f" this version reads {SCHEMA_VERSION!r}"
+                )
+    except sqlite3.OperationalError as exc:
+        db.close()
+        if "locked" in str(exc) or "busy" in str(exc):
+            raise ConfigurationError(
+                f"the journal {path} is in use by another run; wait for it to finish"
+            ) from None
+        raise ConfigurationError(f"cannot use the journal {path}: {exc}") from None
+    except sqlite3.DatabaseError as exc:
+        db.close()
+        raise ConfigurationError(f"{path} is not a journal: {exc}") from None
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
+async def open_ledger(
+    journal: str | os.PathLike[str] | None, *, kind: str, resend_uncertain: bool
+) -> Ledger:
+    """The SQLite journal at ``journal``, or a memory-only ledger when it is None."""
+    if journal is None:
+        return MemoryLedger()
+    return await SqliteJournal.open(journal, kind=kind, resend_uncertain=resend_uncertain)

@@ -1,0 +1,75 @@
+"""Watching requests leave: a hook for whoever must know when a request goes out.
+
+The bulk engine must write "in flight" to its journal *before* a request that
+creates something can reach the server, and it counts the bytes a run sends.
+Only the session knows the moment a request is handed to the transport, so
+the engine sets a :class:`SendObserver` in a context variable around each
+item and the session calls it. Nothing is observed outside such a context,
+and the session does no extra work there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Protocol
+
+from ..transports._base import RequestBody, StreamBody
+
+__all__ = ["SendObserver", "current_observer", "metered", "observe_sends"]
+
+
+class SendObserver(Protocol):
+    """Told about the requests sent in the context it was set for."""
+
+    async def sending(self) -> None:
+        """Called right before each attempt of a call that is not idempotent.
+
+        It runs after authentication (a token request is not the request
+        being watched) and before the transport gets the request. If it
+        raises, the request is not sent and the exception propagates.
+        """
+        ...
+
+    def sent(self, size: int) -> None:
+        """Called as body bytes are handed to the transport (retries count again)."""
+        ...
+
+
+_observer: ContextVar[SendObserver | None] = ContextVar("signing_async_send_observer", default=None)
+
+
+def current_observer() -> SendObserver | None:
+    """The observer of the current context, if any."""
+    return _observer.get()
+
+
+@contextmanager
+def observe_sends(observer: SendObserver) -> Iterator[None]:
+    """Let ``observer`` watch every request sent inside the ``with`` block."""
+    token = _observer.set(observer)
+    try:
+        yield
+    finally:
+        _observer.reset(token)
+
+
+def metered(body: RequestBody, observer: SendObserver) -> RequestBody:
+    """``body``, reporting its bytes to ``observer`` as the transport reads them.
+
+    A streamed body is counted chunk by chunk, so a progress display moves
+    during a long upload; plain bytes are counted at once.
+    """
+    if not isinstance(body, StreamBody):
+        if body:
+            observer.sent(len(body))
+        return body
+    source = body.open
+
+    async def counted() -> AsyncIterator[bytes]:
+        async for chunk in source():
+            observer.sent(len(chunk))
+            yield chunk
+
+    return StreamBody(body.length, counted)

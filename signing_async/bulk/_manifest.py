@@ -1,0 +1,222 @@
+"""Manifest readers: a bulk job's items from a JSON Lines or CSV file.
+
+One item per line (per record, for CSV), read lazily: a million-row
+manifest is never loaded whole. Each item is a mapping of the keyword
+arguments of the single-item method (``client.circuits.start``, …). File
+paths in the fields named by ``files`` are relative to the manifest's
+folder. A row that cannot be read becomes an :class:`InvalidItem` (a failed
+outcome naming the file and line), never an exception that stops the run;
+rows that read fine but hold bad values (a missing file, a file that is not
+a PDF, an invalid e-mail) fail when the single-item method validates them.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from .._core.bulk import InvalidItem
+from .._core.errors import ValidationError
+from .._core.sources import Document
+
+__all__ = ["FILE_FIELDS", "read_csv", "read_jsonl", "read_manifest"]
+
+FILE_FIELDS: Mapping[str, tuple[str, ...]] = {
+    "circuits": ("docs",),
+    "documents": ("file",),
+    "otp_signatures": ("user_selfie", "image_front", "image_back", "document_sign"),
+}
+"""The fields holding document paths, per bulk namespace (``client.<name>.*_many``)."""
+
+Row = dict[str, Any]
+
+
+def read_manifest(
+    path: str | os.PathLike[str], *, files: Iterable[str] = ()
+) -> Iterator[Row | InvalidItem]:
+    """Read a manifest, by its extension: ``.csv`` is CSV, anything else JSON Lines.
+
+    Args:
+        path: The manifest file.
+        files: The fields holding document paths (see :data:`FILE_FIELDS`).
+
+    Raises:
+        ValidationError: The manifest does not exist.
+    """
+    if Path(path).suffix.lower() == ".csv":
+        return read_csv(path, files=files)
+    return read_jsonl(path, files=files)
+
+
+def read_jsonl(
+    path: str | os.PathLike[str], *, files: Iterable[str] = ()
+) -> Iterator[Row | InvalidItem]:
+    """Read a JSON Lines manifest: one JSON object per line; blank lines are ignored.
+
+    Example line::
+
+        {"id": "c-1", "signer": {"name": "Ana", "email": "ana@example.com", "nif": "X1"},
+         "docs": ["contracts/c-1.pdf"]}
+
+    A document may also be ``{"path": "c-1.pdf", "name": "Contract.pdf"}``
+    to send it under another name.
+
+    Raises:
+        ValidationError: The manifest does not exist.
+    """
+    manifest = _existing(path)
+    return _jsonl_rows(manifest, frozenset(files))
+
+
+def read_csv(
+    path: str | os.PathLike[str], *, files: Iterable[str] = (), delimiter: str = ","
+) -> Iterator[Row | InvalidItem]:
+    """Read a CSV manifest: a header row, then one item per record.
+
+    A dotted header builds nested fields (``signer.email``) and a numeric
+    part builds a list (``docs.0``, ``docs.1``). Empty cells are left out,
+    so an optional column may stay blank. Every value is a string.
+
+    Example::
+
+        id,signer.name,signer.email,signer.nif,docs.0,docs.1
+        c-1,Ana,ana@example.com,X1,contracts/c-1.pdf,
+        c-2,Luis,luis@example.com,Y2,contracts/c-2.pdf,annex.pdf
+
+    Raises:
+        ValidationError: The manifest does not exist. A header whose
+            columns collide (``signer`` beside ``signer.name``) is reported
+            when the rows are read, and stops the run.
+    """
+    manifest = _existing(path)
+    return _csv_rows(manifest, frozenset(files), delimiter)
+
+
+def _existing(path: str | os.PathLike[str]) -> Path:
+    manifest = Path(os.fspath(path)).absolute()
+    if not manifest.is_file():
+        raise ValidationError("manifest", f"no such file: {manifest}")
+    return manifest
+
+
+def _jsonl_rows(manifest: Path, files: frozenset[str]) -> Iterator[Row | InvalidItem]:
+    with manifest.open("rb") as stream:
+        for number, raw in enumerate(stream, 1):
+            where = f"{manifest.name} line {number}"
+            try:
+                line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError as exc:
+                yield InvalidItem(where, f"not valid UTF-8 ({exc.reason})")
+                continue
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield InvalidItem(where, f"not valid JSON: {exc.msg} (column {exc.colno})")
+                continue
+            except ValueError as exc:  # a number too long to convert, say
+                yield InvalidItem(where, f"not valid JSON: {exc}")
+                continue
+            if not isinstance(row, dict):
+                yield InvalidItem(where, f"expected a JSON object, found {type(row).__name__}")
+                continue
+            yield _resolve(row, manifest.parent, files, where)
+
+
+def _csv_rows(manifest: Path, files: frozenset[str], delimiter: str) -> Iterator[Row | InvalidItem]:
+    # surrogateescape: a badly encoded record fails alone instead of stopping the read.
+    with manifest.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as stream:
+        reader = csv.reader(stream, delimiter=delimiter)
+        header = next(reader, None)
+        if header is None:
+            return
+        columns = [name.strip() for name in header]
+        _check_header(columns, manifest.name)
+        for cells in reader:
+            where = f"{manifest.name} line {reader.line_num}"
+            if not cells or not any(cell.strip() for cell in cells):
+                continue
+            if len(cells) != len(columns):
+                yield InvalidItem(
+                    where, f"expected {len(columns)} cells as in the header, found {len(cells)}"
+                )
+                continue
+            try:
+                "".join(cells).encode("utf-8")
+            except UnicodeEncodeError:
+                yield InvalidItem(where, "not valid UTF-8")
+                continue
+            row: Row = {}
+            for name, cell in zip(columns, cells, strict=True):
+                if cell.strip():
+                    _put(row, name.split("."), cell.strip())
+            yield _resolve(_listify(row), manifest.parent, files, where)
+
+
+def _check_header(columns: list[str], name: str) -> None:
+    seen: set[tuple[str, ...]] = set()
+    for column in columns:
+        parts = tuple(column.split("."))
+        if not all(parts):
+            raise ValidationError(name, f"bad column name {column!r} in the header")
+        if parts in seen:
+            raise ValidationError(name, f"column {column!r} appears twice in the header")
+        seen.add(parts)
+    for parts in seen:
+        for length in range(1, len(parts)):
+            if parts[:length] in seen:
+                raise ValidationError(
+                    name,
+                    f"columns {'.'.join(parts[:length])!r} and {'.'.join(parts)!r} collide",
+                )
+
+
+def _put(row: Row, parts: list[str], value: str) -> None:
+    node = row
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+    node[parts[-1]] = value
+
+
+def _listify(node: Any) -> Any:
+    """Turn mappings whose keys are all numbers (``docs.0``, ``docs.1``) into lists."""
+    if not isinstance(node, dict):
+        return node
+    items = {key: _listify(value) for key, value in node.items()}
+    if items and all(key.isdigit() for key in items):
+        return [items[key] for key in sorted(items, key=int)]
+    return items
+
+
+def _resolve(row: Row, base: Path, files: frozenset[str], where: str) -> Row | InvalidItem:
+    """Make the document paths of ``row`` absolute, relative to the manifest's folder."""
+    for field in files & row.keys():
+        value = row[field]
+        try:
+            if isinstance(value, list):
+                row[field] = [_document(entry, base) for entry in value]
+            else:
+                row[field] = _document(value, base)
+        except ValueError as exc:
+            return InvalidItem(where, f"{field}: {exc}", key=_key_hint(row))
+    return row
+
+
+def _document(value: Any, base: Path) -> Any:
+    if isinstance(value, str):
+        return base / value if value else value
+    if isinstance(value, dict):
+        if set(value) != {"path", "name"} or not all(isinstance(v, str) for v in value.values()):
+            raise ValueError('a document is a path or {"path": ..., "name": ...}')
+        return Document(base / value["path"], value["name"])
+    return value  # left for the method's own validation to name
+
+
+def _key_hint(row: Row) -> str | None:
+    value = row.get("id")
+    return value if isinstance(value, str) else None

@@ -1,0 +1,165 @@
+"""A loopback DANAconnect emulator for bulk tests: token + start_circuit only.
+
+It counts, per circuit ``id``, the requests received and the circuits created,
+checks each request as the real API would (a Bearer token, the documents'
+Base64 and sizes), and injects faults scripted per id, one per attempt:
+
+- ``"503"``, ``"400"``: answered, nothing created;
+- ``"429"``: 429 with ``Retry-After: 0``, nothing created;
+- ``"500-created"``: created, then a 500;
+- ``"drop-created"``: created, then the connection is dropped;
+- ``"drop"``: the connection is dropped, nothing created;
+- ``"hold-created"``: created, then no answer until :meth:`release`;
+- ``"hold"``: no answer until :meth:`release`, nothing created.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from types import TracebackType
+from typing import Any
+
+from aiohttp import web
+
+import signing_async as sa
+
+PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+
+
+def circuit_item(index: int, **changes: Any) -> dict[str, Any]:
+    """The keyword arguments of ``circuits.start`` for circuit ``c-{index}``."""
+    item: dict[str, Any] = {
+        "id": f"c-{index}",
+        "signer": {"name": f"Signer {index}", "email": f"s{index}@example.com", "nif": f"N{index}"},
+        "docs": [sa.Document(PDF, f"contract-{index}.pdf")],
+    }
+    item.update(changes)
+    return item
+
+
+class CircuitServer:
+    """Start with ``async with CircuitServer(faults) as server``."""
+
+    def __init__(self, faults: Mapping[str, Sequence[str]] | None = None) -> None:
+        self.faults = {key: list(steps) for key, steps in (faults or {}).items()}
+        self.received: Counter[str] = Counter()
+        self.created: Counter[str] = Counter()
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.completed = 0
+        self.held = 0
+        self.fill_to: int | None = None
+        self.total = 0
+        self._changed = asyncio.Condition()
+        self._released = asyncio.Event()
+        self._runner: web.AppRunner | None = None
+        self.base_url = ""
+
+    def config(self) -> sa.DanaConnectConfig:
+        return sa.DanaConnectConfig(
+            client_id="bulk-client",
+            client_secret="bulk-secret",
+            channel="acme",
+            base_url=self.base_url,
+            download_base_url=self.base_url,
+        )
+
+    def client(self, **options: Any) -> sa.SigningClient:
+        options.setdefault("retry", sa.RetryPolicy(backoff_initial=0.0, backoff_max=0.0))
+        return sa.SigningClient(danaconnect=self.config(), **options)
+
+    async def __aenter__(self) -> CircuitServer:
+        app = web.Application(client_max_size=64 << 20)
+        app.router.add_post("/oauth2/token", self._token)
+        app.router.add_post("/api/v1/biometric/start_circuit/{channel}", self._start_circuit)
+        self._runner = web.AppRunner(app, shutdown_timeout=1.0)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = self._runner.addresses[0][1]
+        self.base_url = f"http://127.0.0.1:{port}"
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.release()
+        assert self._runner is not None
+        await self._runner.cleanup()
+
+    async def release(self) -> None:
+        """Let held requests go: their connections are dropped, nothing more is created."""
+        self._released.set()
+        await self._notify()
+
+    async def wait_for(self, predicate: Callable[[], bool]) -> None:
+        async with self._changed:
+            await self._changed.wait_for(predicate)
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+    async def _token(self, request: web.Request) -> web.Response:
+        assert request.headers["Authorization"].startswith("Basic ")
+        return web.json_response({"access_token": "tok-1", "expires_in": 3600})
+
+    async def _start_circuit(self, request: web.Request) -> web.StreamResponse:
+        if request.headers.get("Authorization") != "Bearer tok-1":
+            return web.json_response({"error": "invalid token"}, status=401)
+        body = await request.json()
+        circuit_id = body["id"]
+        for doc in body["docs"]:
+            content = base64.b64decode(doc["content"], validate=True)
+            if not content.startswith(b"%PDF-") or len(content) != doc["size"]:
+                return web.json_response({"error": "bad document"}, status=400)
+        self.received[circuit_id] += 1
+        steps = self.faults.get(circuit_id) or []
+        fault = steps.pop(0) if steps else "ok"
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        await self._notify()
+        try:
+            if self.fill_to is not None:
+                fill = self.fill_to
+                await self.wait_for(
+                    lambda: self.in_flight >= min(fill, self.total - self.completed)
+                )
+            return await self._answer(request, circuit_id, fault)
+        finally:
+            self.in_flight -= 1
+            self.completed += 1
+            await self._notify()
+
+    async def _answer(self, request: web.Request, circuit_id: str, fault: str) -> web.Response:
+        if fault in ("503", "400"):
+            return web.json_response({"error": f"fault {fault}"}, status=int(fault))
+        if fault == "429":
+            return web.json_response(
+                {"error": "slow down"}, status=429, headers={"Retry-After": "0"}
+            )
+        if fault in ("drop", "hold"):
+            return await self._hold_and_drop(request, fault)
+        self.created[circuit_id] += 1
+        if fault == "500-created":
+            return web.json_response({"error": "crashed after writing"}, status=500)
+        if fault in ("drop-created", "hold-created"):
+            return await self._hold_and_drop(request, fault)
+        return web.json_response(
+            {"circuitId": f"circ-{circuit_id}", "link": f"{self.base_url}/sign/{circuit_id}"}
+        )
+
+    async def _hold_and_drop(self, request: web.Request, fault: str) -> web.Response:
+        if fault.startswith("hold"):
+            self.held += 1
+            await self._notify()
+            await self._released.wait()
+        assert request.transport is not None
+        request.transport.close()
+        raise asyncio.CancelledError  # no answer: the client sees the connection drop
