@@ -36,6 +36,12 @@ CircuitItem = CircuitRequest | Mapping[str, Any]
 _START_KEYS = ("id", "signer", "docs")
 
 
+def _what(call: Call) -> str:
+    # Errors raised outside the session (decoding, broken transfers) name the
+    # provider too, like the session's own messages.
+    return f"{PROVIDER} {call.operation}"
+
+
 def _zip_problem(path: Path) -> str | None:
     with path.open("rb") as file:
         magic = file.read(4)
@@ -79,7 +85,7 @@ class Circuits:
             idempotent=True,  # asking for a token twice is harmless
             secret_answer=True,
         )
-        answer = decode(await self._session.json(call), AccessTokenAnswer, what=call.operation)
+        answer = decode(await self._session.json(call), AccessTokenAnswer, what=_what(call))
         return answer.access_token, float(answer.expires_in)
 
     async def start(
@@ -137,7 +143,7 @@ class Circuits:
             auth=self._auth,
             timeout=timeout,
         )
-        return decode(await self._session.json(call), Circuit, what=call.operation)
+        return decode(await self._session.json(call), Circuit, what=_what(call))
 
     def start_many(
         self,
@@ -236,7 +242,7 @@ class Circuits:
         """
         call = self._download_call(circuit_id, timeout)
         async with self._session.stream(call) as response:
-            yield ByteStream(response, what=call.operation)
+            yield ByteStream(response, what=_what(call))
 
     async def download_to(
         self, circuit_id: str, path: str | Path, *, timeout: Timeout | None = None
@@ -252,8 +258,8 @@ class Circuits:
         """
         call = self._download_call(circuit_id, timeout)
         async with self._session.stream(call) as response:
-            stream = ByteStream(response, what=call.operation)
-            return await write_atomically(stream, path, what=call.operation, check=_zip_problem)
+            stream = ByteStream(response, what=_what(call))
+            return await write_atomically(stream, path, what=_what(call), check=_zip_problem)
 
 
 def _item_key(item: CircuitItem) -> str:

@@ -133,6 +133,12 @@ async def _sandbox_middleware(request: web.Request, handler: Handler) -> web.Str
     except web.HTTPException as exc:
         status = exc.status
         raise
+    except ConnectionResetError:
+        # The client went away while this request was handled (it gave up
+        # during a latency fault, say) and reading its body failed: nobody is
+        # left to answer. Close quietly, as for a dropped connection, instead
+        # of letting aiohttp log an error and record an answer never sent.
+        drop_connection(request)
     except Exception:
         status = 500  # aiohttp answers an unhandled exception with a 500
         raise

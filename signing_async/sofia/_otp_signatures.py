@@ -156,7 +156,7 @@ class OtpSignatures:
             auth=self._auth,
             timeout=timeout,
         )
-        return decode_request(await self._session.json(call), what=call.operation)
+        return decode_request(await self._session.json(call), what=f"{PROVIDER} {call.operation}")
 
     async def sign(
         self, transaction_id: str, otp_code: str, *, timeout: Timeout | None = None
@@ -195,7 +195,9 @@ class OtpSignatures:
             auth=self._auth,
             timeout=timeout,
         )
-        return decode(await self._session.json(call), OtpSignature, what=call.operation)
+        return decode(
+            await self._session.json(call), OtpSignature, what=f"{PROVIDER} {call.operation}"
+        )
 
     async def download_signed(
         self,
@@ -245,19 +247,22 @@ class OtpSignatures:
         if isinstance(signature_or_url, OtpSignature):
             url = signature_or_url.signed_document_url
             expected = signature_or_url.signature_hash
-            what = f"download signed document {signature_or_url.transaction_id}"
+            operation = f"download signed document {signature_or_url.transaction_id}"
         elif isinstance(signature_or_url, str):
-            url, expected, what = signature_or_url, None, "download signed document"
+            url, expected, operation = signature_or_url, None, "download signed document"
         else:
             raise ValidationError(
                 "signature_or_url",
                 f"expected an OtpSignature or a URL, not {type(signature_or_url).__name__}",
             )
         url = self._download_url(url)
+        # Errors raised outside the session (a broken transfer, a bad file)
+        # name the provider too, like the session's own messages.
+        what = f"{PROVIDER} {operation}"
         own = same_origin(url, self._config.api_url)
         call = Call(
             PROVIDER,
-            what,
+            operation,
             "GET",
             url,
             ERRORS,

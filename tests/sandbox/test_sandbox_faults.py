@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import logging
 
 import aiohttp
 import pytest
@@ -271,3 +272,25 @@ async def test_drop_before_during_a_large_upload(
     async with http.post(url, json=body, headers=ds_headers) as response:
         assert response.status == 200
     assert sb.created_count("UP-1") == 1
+
+
+async def test_a_client_that_gives_up_during_latency_is_no_server_error(
+    sb: Sandbox,
+    http: aiohttp.ClientSession,
+    dc_token: TokenFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    token = await dc_token()
+    sb.faults.add(Fault(route="danaconnect.start_circuit", latency=0.3, times=1))
+    with pytest.raises(asyncio.TimeoutError):
+        await asyncio.wait_for(start_circuit(sb, http, token), timeout=0.05)
+    # The handler wakes up after the client left and finds its body gone.
+    for _ in range(500):  # ten seconds at most
+        if sb.requests_for("danaconnect.start_circuit")[0].finished is not None:
+            break
+        await asyncio.sleep(0.02)
+    (gone,) = sb.requests_for("danaconnect.start_circuit")
+    assert gone.status is None
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+    response = await start_circuit(sb, http, token)
+    assert (await response.json())["circuitId"] == "658936"
