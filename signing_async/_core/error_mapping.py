@@ -80,6 +80,10 @@ class ErrorMapper:
         if isinstance(parsed, Mapping):
             code = _first_text(parsed, _CODE_KEYS)
             message = _first_text(parsed, _MESSAGE_KEYS)
+            oauth_code, description = parsed.get("error"), parsed.get("error_description")
+            if isinstance(oauth_code, str) and isinstance(description, str) and description:
+                # OAuth2 (RFC 6749 §5.2): "error" is the code, the description is the text.
+                code, message = code or oauth_code, description
         elif isinstance(parsed, str):
             message = parsed
         if message is None:

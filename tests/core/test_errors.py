@@ -122,3 +122,11 @@ def test_request_id_and_retry_after() -> None:
 def test_body_kept() -> None:
     assert error(400, b'{"error": "e"}').body == {"error": "e"}
     assert error(502, b"<html>").body == b"<html>"
+
+
+def test_an_oauth_error_body_gives_code_and_description() -> None:
+    body = b'{"error": "invalid_client", "error_description": "Client authentication failed"}'
+    error = ErrorMapper("DANAconnect").error("get access token", 401, {}, body)
+    assert isinstance(error, sa.AuthenticationError)
+    assert error.code == "invalid_client"
+    assert error.message == "Client authentication failed"
