@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -36,6 +37,9 @@ def _normalize(key: str) -> str:
     return key.replace("_", "").lower()
 
 
+_FRACTION = re.compile(r"\.(\d+)")
+
+
 def _parse_datetime(value: Any, _: type) -> dt.datetime:
     if isinstance(value, dt.datetime):
         return value
@@ -46,6 +50,8 @@ def _parse_datetime(value: Any, _: type) -> dt.datetime:
     text = str(value).strip()
     if text.endswith(("Z", "z")):
         text = text[:-1] + "+00:00"
+    # Python 3.10's fromisoformat takes only 3 or 6 fractional digits; servers send 1 to 9.
+    text = _FRACTION.sub(lambda m: "." + (m.group(1) + "000000")[:6], text)
     return dt.datetime.fromisoformat(text)
 
 

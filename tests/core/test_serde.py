@@ -10,7 +10,7 @@ import attrs
 import pytest
 
 import signing_async as sa
-from signing_async._core.serde import camel_case, decode, encode
+from signing_async._core.serde import camel_case, converter, decode, encode
 
 UTC = dt.timezone.utc
 
@@ -179,3 +179,13 @@ def test_round_trip() -> None:
 )
 def test_camel_case(name: str, camel: str) -> None:
     assert camel_case(name) == camel
+
+
+@pytest.mark.parametrize(
+    ("text", "micro"),
+    [("2026-01-02T03:04:05.1Z", 100000), ("2026-01-02T03:04:05.1234567Z", 123456)],
+)
+def test_datetimes_with_any_number_of_fractional_digits(text: str, micro: int) -> None:
+    moment = converter.structure(text, dt.datetime)
+    assert moment.microsecond == micro
+    assert moment.tzinfo is not None
