@@ -9,7 +9,9 @@ from typing import Any
 
 import attrs
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 __all__ = ["Output"]
 
@@ -46,7 +48,8 @@ class Output:
         if self.json_mode:
             self.emit({"event": "step", "message": message, **fields})
         elif self.fancy:
-            self.console.print(f"[green]✓[/green] {message}")
+            # Messages carry server data (titles, names): never read them as markup.
+            self.console.print(f"[green]✓[/green] {escape(message)}")
         else:
             print(message, flush=True)
 
@@ -81,11 +84,12 @@ class Output:
             )
             return
         if self.fancy:
-            table = Table(title=title)
+            table = Table(title=Text(title))
             for column in columns:
                 table.add_column(column)
             for row in rows:
-                table.add_row(*(str(cell) for cell in row))
+                # Cells are server data: a title like "[/b]" must print as is, not as markup.
+                table.add_row(*(Text(str(cell)) for cell in row))
             self.console.print(table)
             return
         print(title)
