@@ -18,8 +18,12 @@ __all__ = ["Output"]
 
 def _jsonable(value: Any) -> Any:
     if attrs.has(type(value)):
+        # ``raw`` (unclaimed server keys) and anything else a model keeps out of
+        # its repr (session tokens, for one) stay out of the output too.
         return {
-            k: _jsonable(v) for k, v in attrs.asdict(value, recurse=False).items() if k != "raw"
+            field.name: _jsonable(getattr(value, field.name))
+            for field in attrs.fields(type(value))
+            if field.repr is True and field.name != "raw"
         }
     if isinstance(value, Mapping):
         return {str(k): _jsonable(v) for k, v in value.items()}
