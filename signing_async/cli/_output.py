@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 from collections.abc import Mapping, Sequence
@@ -31,7 +32,25 @@ def _jsonable(value: Any) -> Any:
         return [_jsonable(v) for v in value]
     if isinstance(value, str | int | float | bool) or value is None:
         return value
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        # ISO 8601, what JSON consumers parse; str() would put a space before the time.
+        return value.isoformat()
     return str(value)
+
+
+def _text(value: Any) -> str:
+    """One value as plain text: strings as they are, None as nothing, the rest as JSON."""
+    data = _jsonable(value)
+    if isinstance(data, str):
+        return data
+    if data is None:
+        return ""
+    return json.dumps(data, ensure_ascii=False)
+
+
+def _cell(value: Any) -> str:
+    # A tab or line break inside a value would shift the columns of every consumer.
+    return " ".join(_text(value).splitlines()).replace("\t", " ")
 
 
 class Output:
@@ -76,9 +95,9 @@ class Output:
         data = _jsonable(value)
         if isinstance(data, Mapping):
             for key, item in data.items():
-                print(f"{key}: {item}")
+                print(f"{key}: {_text(item)}")
         else:
-            print(data)
+            print(_text(data))
 
     def table(self, title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         """A table: rich on a terminal, tab-separated lines otherwise."""
@@ -93,10 +112,10 @@ class Output:
                 table.add_column(column)
             for row in rows:
                 # Cells are server data: a title like "[/b]" must print as is, not as markup.
-                table.add_row(*(Text(str(cell)) for cell in row))
+                table.add_row(*(Text(_text(cell)) for cell in row))
             self.console.print(table)
             return
         print(title)
         print("\t".join(columns))
         for row in rows:
-            print("\t".join(str(cell) for cell in row))
+            print("\t".join(_cell(cell) for cell in row))
