@@ -6,7 +6,7 @@ import datetime as dt
 import json
 import sys
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TextIO
 
 import attrs
 from rich.console import Console
@@ -77,15 +77,25 @@ class Output:
             print(message, flush=True)
 
     def error(self, message: str) -> None:
-        """An error line, on stderr."""
+        """An error line, on stderr (a JSON object in JSON mode).
+
+        Never on stdout: a consumer reading results there must not take an
+        error for one.
+        """
         if self.json_mode:
-            self.emit({"event": "error", "message": message})
+            self.emit({"event": "error", "message": message}, file=sys.stderr)
         else:
             print(f"error: {message}", file=sys.stderr, flush=True)
 
-    def emit(self, value: Any) -> None:
-        """One JSON value on its own line."""
-        print(json.dumps(_jsonable(value), ensure_ascii=False), flush=True)
+    def emit(self, value: Any, *, file: TextIO | None = None) -> None:
+        """One JSON value on its own line.
+
+        Args:
+            value: Anything: attrs models become objects (without ``raw``),
+                datetimes ISO 8601 strings.
+            file: Where to print; standard output by default.
+        """
+        print(json.dumps(_jsonable(value), ensure_ascii=False), file=file, flush=True)
 
     def result(self, value: Any) -> None:
         """A command's result: JSON in JSON mode, else a readable rendering."""
