@@ -25,9 +25,10 @@ json_option = click.option(
 def run_async(func: Callable[..., Awaitable[int | None]]) -> Callable[..., None]:
     """Turn ``async def command(out, ...)`` into a click callback.
 
-    The coroutine receives an :class:`Output` first. A :class:`SigningError`
-    is printed as one line (never a traceback) and exits with status 1; the
-    coroutine's own return value, when an int, is the exit status.
+    The coroutine receives an :class:`Output` first. A :class:`SigningError`,
+    or an :class:`OSError` (a local file problem), is printed as one line
+    (never a traceback) and exits with status 1; the coroutine's own return
+    value, when an int, is the exit status.
     """
 
     @functools.wraps(func)
@@ -38,6 +39,11 @@ def run_async(func: Callable[..., Awaitable[int | None]]) -> Callable[..., None]
         except SigningError as exc:
             out.error(str(exc))
             raise SystemExit(1) from None
+        except OSError as exc:
+            # A local file problem (say, the output folder does not exist) is
+            # the user's to fix, not a bug: one line, no traceback.
+            out.error(_describe(exc))
+            raise SystemExit(1) from None
         except KeyboardInterrupt:
             out.error("interrupted")
             raise SystemExit(130) from None
@@ -45,3 +51,9 @@ def run_async(func: Callable[..., Awaitable[int | None]]) -> Callable[..., None]
             raise SystemExit(status)
 
     return wrapper
+
+
+def _describe(exc: OSError) -> str:
+    if exc.strerror and exc.filename is not None:
+        return f"{exc.strerror}: {exc.filename}"
+    return str(exc) or type(exc).__name__
