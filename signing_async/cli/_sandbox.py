@@ -15,7 +15,11 @@ def _fault(_: click.Context, __: click.Parameter, values: tuple[str, ...]) -> li
     faults = []
     for value in values:
         try:
-            faults.append(Fault.from_json(json.loads(value)))
+            data = json.loads(value)
+            if not isinstance(data, dict):
+                # Fault.from_json expects an object; a list or a number would fail inside it.
+                raise ValueError("a fault must be a JSON object")
+            faults.append(Fault.from_json(data))
         except ValueError as exc:  # json.JSONDecodeError is a ValueError too
             raise click.BadParameter(f"{value!r}: {exc}") from None
     return faults
