@@ -2,22 +2,29 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TextIO
 
 import attrs
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 __all__ = ["Output"]
 
 
 def _jsonable(value: Any) -> Any:
     if attrs.has(type(value)):
+        # ``raw`` (unclaimed server keys) and anything else a model keeps out of
+        # its repr (session tokens, for one) stay out of the output too.
         return {
-            k: _jsonable(v) for k, v in attrs.asdict(value, recurse=False).items() if k != "raw"
+            field.name: _jsonable(getattr(value, field.name))
+            for field in attrs.fields(type(value))
+            if field.repr is True and field.name != "raw"
         }
     if isinstance(value, Mapping):
         return {str(k): _jsonable(v) for k, v in value.items()}
@@ -25,7 +32,25 @@ def _jsonable(value: Any) -> Any:
         return [_jsonable(v) for v in value]
     if isinstance(value, str | int | float | bool) or value is None:
         return value
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        # ISO 8601, what JSON consumers parse; str() would put a space before the time.
+        return value.isoformat()
     return str(value)
+
+
+def _text(value: Any) -> str:
+    """One value as plain text: strings as they are, None as nothing, the rest as JSON."""
+    data = _jsonable(value)
+    if isinstance(data, str):
+        return data
+    if data is None:
+        return ""
+    return json.dumps(data, ensure_ascii=False)
+
+
+def _cell(value: Any) -> str:
+    # A tab or line break inside a value would shift the columns of every consumer.
+    return " ".join(_text(value).splitlines()).replace("\t", " ")
 
 
 class Output:
@@ -46,20 +71,31 @@ class Output:
         if self.json_mode:
             self.emit({"event": "step", "message": message, **fields})
         elif self.fancy:
-            self.console.print(f"[green]✓[/green] {message}")
+            # Messages carry server data (titles, names): never read them as markup.
+            self.console.print(f"[green]✓[/green] {escape(message)}")
         else:
             print(message, flush=True)
 
     def error(self, message: str) -> None:
-        """An error line, on stderr."""
+        """An error line, on stderr (a JSON object in JSON mode).
+
+        Never on stdout: a consumer reading results there must not take an
+        error for one.
+        """
         if self.json_mode:
-            self.emit({"event": "error", "message": message})
+            self.emit({"event": "error", "message": message}, file=sys.stderr)
         else:
             print(f"error: {message}", file=sys.stderr, flush=True)
 
-    def emit(self, value: Any) -> None:
-        """One JSON value on its own line."""
-        print(json.dumps(_jsonable(value), ensure_ascii=False), flush=True)
+    def emit(self, value: Any, *, file: TextIO | None = None) -> None:
+        """One JSON value on its own line.
+
+        Args:
+            value: Anything: attrs models become objects (without ``raw``),
+                datetimes ISO 8601 strings.
+            file: Where to print; standard output by default.
+        """
+        print(json.dumps(_jsonable(value), ensure_ascii=False), file=file, flush=True)
 
     def result(self, value: Any) -> None:
         """A command's result: JSON in JSON mode, else a readable rendering."""
@@ -69,9 +105,9 @@ class Output:
         data = _jsonable(value)
         if isinstance(data, Mapping):
             for key, item in data.items():
-                print(f"{key}: {item}")
+                print(f"{key}: {_text(item)}")
         else:
-            print(data)
+            print(_text(data))
 
     def table(self, title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         """A table: rich on a terminal, tab-separated lines otherwise."""
@@ -81,14 +117,15 @@ class Output:
             )
             return
         if self.fancy:
-            table = Table(title=title)
+            table = Table(title=Text(title))
             for column in columns:
                 table.add_column(column)
             for row in rows:
-                table.add_row(*(str(cell) for cell in row))
+                # Cells are server data: a title like "[/b]" must print as is, not as markup.
+                table.add_row(*(Text(_text(cell)) for cell in row))
             self.console.print(table)
             return
         print(title)
         print("\t".join(columns))
         for row in rows:
-            print("\t".join(str(cell) for cell in row))
+            print("\t".join(_cell(cell) for cell in row))

@@ -6,11 +6,10 @@ from pathlib import Path
 
 import click
 
-from .._client import SigningClient
 from .._core.errors import ValidationError
 from ..danaconnect import CircuitSigner
 from ..danasign import DocumentMetadata, Placeholder, Signer, Widget
-from ._common import json_option, run_async
+from ._common import client_from_env, json_option, run_async
 from ._output import Output
 
 __all__ = ["circuits", "contacts", "documents", "otp", "templates"]
@@ -35,7 +34,7 @@ async def circuits_start(
     out: Output, circuit_id: str, name: str, email: str, nif: str, documents: tuple[Path, ...]
 ) -> None:
     """Start a circuit for one signer with DOCUMENTS (PDF files)."""
-    async with SigningClient.from_env() as client:
+    async with client_from_env("danaconnect") as client:
         circuit = await client.circuits.start(
             id=circuit_id, signer=CircuitSigner(name, email, nif), docs=list(documents)
         )
@@ -49,7 +48,7 @@ async def circuits_start(
 @run_async
 async def circuits_download(out: Output, circuit_id: str, output: Path) -> None:
     """Download a completed circuit's signed documents (a ZIP) to OUTPUT."""
-    async with SigningClient.from_env() as client:
+    async with client_from_env("danaconnect") as client:
         result = await client.circuits.download_to(circuit_id, output)
     out.result(result)
 
@@ -111,7 +110,7 @@ async def documents_create(
                 "--signature", f"PAGE,X,Y,W,H must be integers: {value!r}"
             ) from None
         boxes.setdefault(role, []).append(Widget("signature", page, x, y, w, h))
-    async with SigningClient.from_env() as client:
+    async with client_from_env("danasign") as client:
         created = await client.documents.create(
             file=file,
             title=title,
@@ -129,7 +128,7 @@ async def documents_create(
 @run_async
 async def documents_list(out: Output, status: str, page_size: int) -> None:
     """List documents in STATUS (draft, inprogress, completed, ...)."""
-    async with SigningClient.from_env() as client:
+    async with client_from_env("danasign") as client:
         rows = [
             (doc.document_id, doc.title, doc.status, doc.created_at)
             async for doc in client.documents.list(status, page_size=page_size)
@@ -149,7 +148,7 @@ def contacts() -> None:
 @run_async
 async def contacts_list(out: Output, search: str | None, page_size: int) -> None:
     """List contacts."""
-    async with SigningClient.from_env() as client:
+    async with client_from_env("danasign") as client:
         rows = [
             (contact.object_id, contact.name, contact.email, contact.phone or "")
             async for contact in client.contacts.list(search=search, page_size=page_size)
@@ -168,7 +167,7 @@ def templates() -> None:
 @run_async
 async def templates_list(out: Output, search: str | None) -> None:
     """List templates."""
-    async with SigningClient.from_env() as client:
+    async with client_from_env("danasign") as client:
         rows = [
             (template.object_id, template.name, template.description or "")
             async for template in client.templates.list(search=search)
@@ -182,7 +181,7 @@ async def templates_list(out: Output, search: str | None) -> None:
 @run_async
 async def templates_get(out: Output, template_id: str) -> None:
     """Show one template."""
-    async with SigningClient.from_env() as client:
+    async with client_from_env("danasign") as client:
         out.result(await client.templates.get(template_id))
 
 
@@ -212,7 +211,7 @@ async def otp_create(
     email: str,
 ) -> None:
     """Request an OTP signature; the signer receives the code."""
-    async with SigningClient.from_env() as client:
+    async with client_from_env("sofia") as client:
         request = await client.otp_signatures.create(
             transaction_id=transaction_id,
             user_selfie=selfie,
@@ -232,7 +231,7 @@ async def otp_create(
 @run_async
 async def otp_sign(out: Output, transaction_id: str, otp_code: str) -> None:
     """Sign TRANSACTION_ID with the OTP_CODE the signer received."""
-    async with SigningClient.from_env() as client:
+    async with client_from_env("sofia") as client:
         out.result(await client.otp_signatures.sign(transaction_id, otp_code))
 
 
@@ -243,5 +242,5 @@ async def otp_sign(out: Output, transaction_id: str, otp_code: str) -> None:
 @run_async
 async def otp_download(out: Output, url: str, output: Path) -> None:
     """Download a signed PDF from its signed_document_url to OUTPUT."""
-    async with SigningClient.from_env() as client:
+    async with client_from_env("sofia") as client:
         out.result(await client.otp_signatures.download_signed(url, output))

@@ -15,7 +15,11 @@ def _fault(_: click.Context, __: click.Parameter, values: tuple[str, ...]) -> li
     faults = []
     for value in values:
         try:
-            faults.append(Fault.from_json(json.loads(value)))
+            data = json.loads(value)
+            if not isinstance(data, dict):
+                # Fault.from_json expects an object; a list or a number would fail inside it.
+                raise ValueError("a fault must be a JSON object")
+            faults.append(Fault.from_json(data))
         except ValueError as exc:  # json.JSONDecodeError is a ValueError too
             raise click.BadParameter(f"{value!r}: {exc}") from None
     return faults
@@ -53,6 +57,20 @@ def sandbox(
     """Run the local emulator of all three APIs until Ctrl-C.
 
     It prints its URL and the credentials it accepts. Point a client at it
-    with the SIGNING_* variables, or use it from tests.
+    with the SIGNING_* variables, or use it from tests. It exits with status 1
+    when it cannot listen (the port is taken, say).
     """
-    run(host, port, token_lifetime=token_lifetime, seed=seed, ready_file=ready_file, faults=faults)
+    try:
+        run(
+            host,
+            port,
+            token_lifetime=token_lifetime,
+            seed=seed,
+            ready_file=ready_file,
+            faults=faults,
+        )
+    except OSError as exc:
+        # The port is taken, the address is not local, the ready file's folder
+        # does not exist: the user's to fix, so one line and no traceback.
+        click.echo(f"error: {exc}", err=True)
+        raise SystemExit(1) from None
