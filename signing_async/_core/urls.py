@@ -26,7 +26,12 @@ def check_base_url(url: str, field: str, *, allow_insecure: bool = False) -> str
     ``http://`` is refused unless the host is loopback (the sandbox) or
     ``allow_insecure`` is set: credentials must not cross a network in clear.
     """
+    if not isinstance(url, str):
+        raise ConfigurationError(f"{field} must be a URL string")
     parts = urlsplit(url)
+    if parts.username is not None or parts.password is not None:
+        # Never echo it: the user:password part is a credential.
+        raise ConfigurationError(f"{field} must not carry user:password; pass credentials apart")
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise ConfigurationError(f"{field} must be an absolute http(s) URL, not {url!r}")
     if parts.scheme == "http" and not allow_insecure and not is_loopback(parts.hostname):

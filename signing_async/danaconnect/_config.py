@@ -7,6 +7,7 @@ import re
 import attrs
 
 from .._core.errors import ConfigurationError
+from .._core.settings import require_settings
 from .._core.urls import check_base_url
 
 __all__ = ["DanaConnectConfig"]
@@ -52,9 +53,7 @@ class DanaConnectConfig:
     allow_insecure: bool = False
 
     def __attrs_post_init__(self) -> None:
-        for name in ("client_id", "client_secret", "channel"):
-            if not getattr(self, name):
-                raise ConfigurationError(f"DanaConnectConfig.{name} must not be empty")
+        require_settings(self, "client_id", "client_secret", "channel")
         check_base_url(
             self.base_url, "DanaConnectConfig.base_url", allow_insecure=self.allow_insecure
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import attrs
 
-from .._core.errors import ConfigurationError
+from .._core.settings import require_settings
 from .._core.urls import check_base_url
 
 __all__ = ["DanaSignConfig"]
@@ -33,10 +33,7 @@ class DanaSignConfig:
     allow_insecure: bool = False
 
     def __attrs_post_init__(self) -> None:
-        for name in ("server_url", "api_token"):
-            value = getattr(self, name)
-            if not isinstance(value, str) or not value.strip():
-                raise ConfigurationError(f"DanaSignConfig.{name} must be a non-empty string")
+        require_settings(self, "server_url", "api_token")
         check_base_url(
             self.server_url, "DanaSignConfig.server_url", allow_insecure=self.allow_insecure
         )

@@ -7,6 +7,7 @@ from typing import Literal
 import attrs
 
 from .._core.errors import ConfigurationError
+from .._core.settings import require_settings
 from .._core.urls import check_base_url
 
 __all__ = ["DEFAULT_BASE_URL", "UPLOAD_ENCODINGS", "SofiaConfig", "UploadEncoding"]
@@ -52,10 +53,7 @@ class SofiaConfig:
     allow_insecure: bool = False
 
     def __attrs_post_init__(self) -> None:
-        for name in ("client_id", "client_secret", "tenant_id"):
-            value = getattr(self, name)
-            if not isinstance(value, str) or not value.strip():
-                raise ConfigurationError(f"SofiaConfig.{name} must be a non-empty string")
+        require_settings(self, "client_id", "client_secret", "tenant_id")
         if ":" in self.client_id:
             # HTTP Basic joins user and password with the first colon (RFC 7617):
             # a colon in the user would silently send the wrong credentials.
