@@ -13,6 +13,7 @@ nox.options.sessions = ["tests", "lint", "typecheck"]
 nox.options.reuse_existing_virtualenvs = True
 nox.options.error_on_missing_interpreters = False
 
+
 @nox.session
 def tests(session: nox.Session) -> None:
     """Run the whole test suite."""

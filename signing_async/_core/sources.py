@@ -9,8 +9,10 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import BinaryIO
 
 import anyio
+import anyio.to_thread
 import attrs
 
 from .errors import ValidationError
@@ -72,17 +74,56 @@ class Blob:
             return
         assert self.path is not None
         sent = 0
-        async with await anyio.open_file(self.path, "rb") as file:
-            while chunk := await file.read(size):
+        reader = _Reader(self.path)
+        try:
+            while chunk := await anyio.to_thread.run_sync(reader.read, size):
                 sent += len(chunk)
                 if sent > self.size:
                     break
                 yield chunk
+        finally:
+            if not reader.closed:
+                with anyio.CancelScope(shield=True):
+                    await anyio.to_thread.run_sync(reader.close)
         if sent != self.size:
             raise ValidationError(
                 str(self.path),
                 f"the file changed while it was being sent ({self.size} bytes before)",
             )
+
+
+class _Reader:
+    """A file read from a worker thread, opened and closed on the way.
+
+    Opening shares a trip to the thread with the first read, and closing
+    with the read that finds the end: a document read in n chunks costs
+    n + 1 trips instead of n + 3.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._file: BinaryIO | None = None
+        self.closed = False
+
+    def read(self, size: int) -> bytes:
+        if self._file is None:
+            self._file = self._path.open("rb")
+        chunk = self._file.read(size)
+        if not chunk:
+            self.close()
+        return chunk
+
+    def close(self) -> None:
+        self.closed = True
+        if self._file is not None:
+            self._file.close()
+
+
+def _probe(path: Path) -> tuple[int, bytes]:
+    # One trip to a worker thread instead of four (stat, open, read, close):
+    # with many small documents in flight, the trips cost more than the I/O.
+    with path.open("rb") as file:
+        return os.fstat(file.fileno()).st_size, file.read(_HEAD_SIZE)
 
 
 async def load_source(source: DocumentSource, *, field: str, default_name: str) -> Blob:
@@ -114,9 +155,7 @@ async def load_source(source: DocumentSource, *, field: str, default_name: str) 
     if not isinstance(source, Document):
         name = path.name
     try:
-        size = (await anyio.Path(path).stat()).st_size
-        async with await anyio.open_file(path, "rb") as file:
-            head = await file.read(_HEAD_SIZE)
+        size, head = await anyio.to_thread.run_sync(_probe, path)
     except FileNotFoundError:
         raise ValidationError(field, f"no such file: {path}") from None
     except IsADirectoryError:

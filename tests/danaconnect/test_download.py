@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import signing_async as sa
+from signing_async._core import streaming
 
 from .conftest import FakeDanaConnect, json_response, make_zip
 
@@ -79,7 +80,7 @@ async def test_download_to_accepts_a_string_path_and_replaces_a_file(
 async def test_download_to_streams_to_disk(
     client: sa.SigningClient, fake: FakeDanaConnect, tmp_path: Path
 ) -> None:
-    body = make_zip({"big.bin": os.urandom(3 * MiB)})
+    body = make_zip({"big.bin": os.urandom(40 * MiB)})
     pieces = [body[i : i + MiB] for i in range(0, len(body), MiB)]
     stream = ChunkedStream(pieces, tmp_path)
     fake.download_script.append(
@@ -90,15 +91,18 @@ async def test_download_to_streams_to_disk(
 
     assert downloaded.size == len(body)
     assert downloaded.sha256 == hashlib.sha256(body).hexdigest()
-    # Before each piece arrives, the earlier ones are already in a temporary
-    # file beside the target, and the target does not exist yet.
-    assert len(pieces) == 4
+    # Before each piece arrives, the earlier ones are in a temporary file beside
+    # the target (the target does not exist yet), behind the network by at most
+    # the writer's bounded queue: memory does not grow with the download.
+    assert len(pieces) == 41
+    lag = (streaming._AHEAD + 2) * streaming._BATCH
     for index, listing in enumerate(stream.seen_while_streaming):
         assert len(listing) == 1
         name, size = listing[0]
         assert name.startswith(".out.zip.")
         assert name.endswith(".part")
-        assert size == index * MiB
+        assert index * MiB - lag <= size <= index * MiB
+    assert stream.seen_while_streaming[-1][0][1] > 0
     assert stream.closed
     assert os.listdir(tmp_path) == ["out.zip"]
 

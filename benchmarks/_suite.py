@@ -1,0 +1,532 @@
+"""What the suite measures: benchmarks, their cases, variants, metrics and targets.
+
+A *benchmark* (upload) has *cases* (one 200 MiB file; 200 files of 1 MiB),
+each run by several *variants* (the SDK, raw aiohttp naive, raw aiohttp
+streaming). A variant names a registered workload (``benchmarks._workloads``)
+or, for start-up, an interpreter run. *Comparisons* say which ratios the
+report computes (SDK over baseline, round by round) and *targets* what the
+figures should reach.
+
+To add a benchmark of a new SDK call: register its workloads, then add a
+case here (or a variant to an existing case) and, if it has one, a target.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from ._payloads import MIB
+
+Better = Literal["higher", "lower"]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Sizes and counts of one run (see ``python -m benchmarks --help``)."""
+
+    rounds: int = 5
+    requests: int = 4000
+    concurrency: tuple[int, ...] = (1, 16, 64)
+    upload_mib: float = 200
+    upload_count: int = 200
+    upload_each_mib: float = 1
+    upload_concurrency: int = 16
+    download_mib: float = 500
+    token_calls: int = 1000
+    token_ttl: float = 4.0
+    token_delay: float = 0.05
+    quick: bool = False
+
+    @classmethod
+    def quick_mode(cls) -> Settings:
+        """Tiny sizes: checks that everything runs, measures nothing worth reading."""
+        return cls(
+            rounds=1,
+            requests=40,
+            upload_mib=1 / 16,
+            upload_count=6,
+            upload_each_mib=1 / 16,
+            upload_concurrency=4,
+            download_mib=1 / 4,
+            token_calls=40,
+            token_ttl=1.0,
+            token_delay=0.01,
+            quick=True,
+        )
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A figure derived from a variant's result.
+
+    Attributes:
+        key: Its name in the JSON.
+        label: Its column heading.
+        better: Whether higher or lower is better.
+        get: Computes it from one round's result (None when it does not apply).
+        digits: Decimals shown.
+    """
+
+    key: str
+    label: str
+    better: Better
+    get: Callable[[dict[str, Any]], float | None]
+    digits: int = 0
+
+
+def _per_request(key: str, scale: float) -> Callable[[dict[str, Any]], float | None]:
+    return lambda r: r[key] / r["requests"] * scale if r.get("requests") else None
+
+
+def _mib_per_s(r: dict[str, Any]) -> float | None:
+    return r["bytes"] / MIB / r["wall_s"] if r.get("bytes") else None
+
+
+def _cpu_ms_per_mib(r: dict[str, Any]) -> float | None:
+    return r["cpu_s"] * 1000 / (r["bytes"] / MIB) if r.get("bytes") else None
+
+
+REQ_PER_S = Metric("req_per_s", "req/s", "higher", lambda r: r["requests"] / r["wall_s"])
+CPU_US = Metric("cpu_us_per_req", "client CPU µs/req", "lower", _per_request("cpu_s", 1e6))
+SERVER_CPU_US = Metric(
+    "server_cpu_us_per_req", "server CPU µs/req", "lower", _per_request("server_cpu_s", 1e6)
+)
+MIB_PER_S = Metric("mib_per_s", "MiB/s", "higher", _mib_per_s)
+CPU_MS_PER_MIB = Metric("cpu_ms_per_mib", "client CPU ms/MiB", "lower", _cpu_ms_per_mib, 2)
+RSS = Metric("rss_growth_mib", "RSS growth MiB", "lower", lambda r: r["rss_growth_mib"], 1)
+IMPORT_MS = Metric("import_ms", "import ms", "lower", lambda r: r["import_ms"], 1)
+CLIENT_MS = Metric("client_ms", "client creation ms", "lower", lambda r: r.get("client_ms"), 2)
+HEAVY = Metric(
+    "heavy_modules", "heavy modules", "lower", lambda r: len(r["heavy"]) if "heavy" in r else None
+)
+
+SCENARIOS = ("cold", "warm", "advisory", "expired")
+
+
+def _scenario(name: str, key: str) -> Callable[[dict[str, Any]], float | None]:
+    return lambda r: r["scenarios"][name][key]
+
+
+def _added(name: str) -> Callable[[dict[str, Any]], float | None]:
+    def added(r: dict[str, Any]) -> float:
+        scenarios = r["scenarios"]
+        return float(scenarios[name]["p50_ms"] - scenarios["warm"]["p50_ms"])
+
+    return added
+
+
+def _token_metrics() -> tuple[Metric, ...]:
+    metrics = []
+    for name in SCENARIOS:
+        metrics += [
+            Metric(
+                f"{name}.token_requests",
+                f"{name}: token requests",
+                "lower",
+                _scenario(name, "token_requests"),
+            ),
+            Metric(f"{name}.rejected", f"{name}: 401s", "lower", _scenario(name, "rejected")),
+            Metric(f"{name}.p50_ms", f"{name}: p50 ms", "lower", _scenario(name, "p50_ms"), 1),
+            Metric(f"{name}.max_ms", f"{name}: max ms", "lower", _scenario(name, "max_ms"), 1),
+            Metric(f"{name}.added_p50_ms", f"{name}: p50 added ms", "lower", _added(name), 1),
+        ]
+    metrics.append(
+        Metric(
+            "rejected_total",
+            "401s, all scenarios",
+            "lower",
+            lambda r: sum(r["scenarios"][name]["rejected"] for name in SCENARIOS),
+        )
+    )
+    return tuple(metrics)
+
+
+TOKEN_METRICS = _token_metrics()
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One way of doing a case's work.
+
+    Attributes:
+        key: Its short name in the report (``sdk``, ``raw-aiohttp``).
+        label: What it is, in words.
+        workload: The registered workload it runs, or ``startup:<module>``.
+    """
+
+    key: str
+    label: str
+    workload: str
+
+
+@dataclass(frozen=True)
+class Case:
+    """One configuration of a benchmark, run by every variant each round."""
+
+    name: str
+    params: dict[str, Any]
+    variants: tuple[Variant, ...]
+
+
+@dataclass(frozen=True)
+class Target:
+    """A figure a case should reach.
+
+    Attributes:
+        description: What is promised, in words.
+        case: The case it is read from.
+        variant: The variant it is about.
+        metric: The metric's key.
+        baseline: For a ratio target, the variant compared against.
+        threshold: The limit.
+        kind: ``min`` (at least), ``max`` (at most) or ``exact`` (in every round).
+        worst: Judge the worst round rather than the median (memory, counts).
+    """
+
+    description: str
+    case: str
+    variant: str
+    metric: str
+    threshold: float
+    kind: Literal["min", "max", "exact"]
+    baseline: str | None = None
+    worst: bool = False
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    """A group of cases reported in one table."""
+
+    name: str
+    title: str
+    metrics: tuple[Metric, ...]
+    cases: tuple[Case, ...]
+    comparisons: tuple[tuple[str, str], ...] = ()
+    """(variant, baseline) pairs whose primary-metric ratio is reported."""
+    targets: tuple[Target, ...] = ()
+    notes: tuple[str, ...] = ()
+    layout: Literal["variants", "scenarios"] = "variants"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def primary(self) -> Metric:
+        """The metric ratios are computed on."""
+        return self.metrics[0]
+
+
+@dataclass(frozen=True)
+class Payloads:
+    """The files a run sends and serves."""
+
+    upload_big: Path
+    upload_small: tuple[Path, ...]
+    warmup_pdf: Path
+    zip: Path
+    small_zip: Path
+
+
+def _mib_text(mib: float) -> str:
+    return f"{mib:g} MiB" if mib >= 1 else f"{mib * 1024:g} KiB"
+
+
+def build(
+    settings: Settings,
+    payloads: Payloads,
+    *,
+    contacts_missing: str | None,
+    selected: tuple[str, ...],
+) -> list[Benchmark]:
+    """The benchmarks of a run, in the order they run."""
+    s = settings
+    benchmarks: list[Benchmark] = []
+
+    if "startup" in selected:
+        benchmarks.append(
+            Benchmark(
+                "startup",
+                "Start-up: import time and what `import signing_async` pulls in",
+                (IMPORT_MS, CLIENT_MS, HEAVY),
+                (
+                    Case(
+                        "import",
+                        {},
+                        (
+                            Variant("sdk", "import signing_async", "startup:signing_async"),
+                            Variant("aiohttp", "import aiohttp (its floor)", "startup:aiohttp"),
+                        ),
+                    ),
+                ),
+                comparisons=(("sdk", "aiohttp"),),
+                targets=(
+                    Target(
+                        "no heavy import on the plain SDK path "
+                        "(rich, click, httpx, pypdf, the sandbox, the CLI)",
+                        "import",
+                        "sdk",
+                        "heavy_modules",
+                        0,
+                        "exact",
+                        worst=True,
+                    ),
+                ),
+                notes=(
+                    "Import time is the cumulative `-X importtime` figure of the top "
+                    "module, in a fresh interpreter (bytecode already cached).",
+                ),
+            )
+        )
+
+    if "request" in selected:
+        if contacts_missing is None:
+            operation = "contacts"
+            sdk = Variant("sdk", "SDK contacts.create", "request/sdk-contacts")
+            what = "`contacts.create(name=, email=)` (DANAsign)"
+        else:
+            operation = "circuit"
+            sdk = Variant("sdk", "SDK circuits.start", "request/sdk-circuits")
+            what = (
+                "`circuits.start` with a 1 KiB PDF held in memory (DANAconnect); "
+                f"DANAsign `contacts.create` is not available: {contacts_missing}"
+            )
+        variants: tuple[Variant, ...] = (
+            sdk,
+            Variant("raw-aiohttp", "raw aiohttp", "request/raw-aiohttp"),
+            Variant("raw-httpx", "raw httpx", "request/raw-httpx"),
+        )
+        cases = tuple(
+            Case(
+                f"concurrency {c}",
+                {"requests": s.requests, "concurrency": c, "operation": operation},
+                variants,
+            )
+            for c in s.concurrency
+        )
+        top = cases[-1].name
+        benchmarks.append(
+            Benchmark(
+                "request",
+                "Request overhead",
+                (REQ_PER_S, CPU_US, SERVER_CPU_US, RSS),
+                cases,
+                comparisons=(("sdk", "raw-aiohttp"), ("sdk", "raw-httpx")),
+                targets=(
+                    Target(
+                        f"SDK ≥ 0.9x raw aiohttp req/s at {top}",
+                        top,
+                        "sdk",
+                        "req_per_s",
+                        0.9,
+                        "min",
+                        baseline="raw-aiohttp",
+                    ),
+                ),
+                notes=(
+                    f"Operation: {what}; {s.requests} requests per run.",
+                    "Server and client share the machine's cores: client CPU µs per "
+                    "request is the steadier measure of overhead.",
+                ),
+                extra={"operation": operation, "contacts_missing": contacts_missing},
+            )
+        )
+
+    if "upload" in selected:
+        variants = (
+            Variant("sdk-circuits", "SDK circuits.start(docs=[path])", "upload/sdk-circuits"),
+            Variant("sdk-documents", "SDK documents.create(file=path)", "upload/sdk-documents"),
+            Variant("raw-streaming", "raw aiohttp, streaming generator", "upload/raw-streaming"),
+            Variant("raw-naive", "raw aiohttp, naive json.dumps", "upload/raw-naive"),
+        )
+        warm = str(payloads.warmup_pdf)
+        big = f"1 x {_mib_text(s.upload_mib)}"
+        many = f"{s.upload_count} x {_mib_text(s.upload_each_mib)}"
+        cases = (
+            Case(
+                big,
+                {"files": [str(payloads.upload_big)], "concurrency": 1, "warmup_file": warm},
+                variants,
+            ),
+            Case(
+                f"{many}, concurrency {s.upload_concurrency}",
+                {
+                    "files": [str(p) for p in payloads.upload_small],
+                    "concurrency": s.upload_concurrency,
+                    "warmup_file": warm,
+                },
+                variants,
+            ),
+        )
+        targets: list[Target] = []
+        for case in cases:
+            for sdk_key in ("sdk-circuits", "sdk-documents"):
+                targets.append(
+                    Target(
+                        f"{sdk_key} ≥ 0.95x streaming baseline ({case.name})",
+                        case.name,
+                        sdk_key,
+                        "mib_per_s",
+                        0.95,
+                        "min",
+                        baseline="raw-streaming",
+                    )
+                )
+                targets.append(
+                    Target(
+                        f"{sdk_key} ≥ 1.4x naive baseline ({case.name})",
+                        case.name,
+                        sdk_key,
+                        "mib_per_s",
+                        1.4,
+                        "min",
+                        baseline="raw-naive",
+                    )
+                )
+        for sdk_key in ("sdk-circuits", "sdk-documents"):
+            targets.append(
+                Target(
+                    f"{sdk_key} RSS growth ≤ 64 MiB ({big})",
+                    big,
+                    sdk_key,
+                    "rss_growth_mib",
+                    64,
+                    "max",
+                    worst=True,
+                )
+            )
+        benchmarks.append(
+            Benchmark(
+                "upload",
+                "Upload: Base64-in-JSON documents",
+                (MIB_PER_S, CPU_MS_PER_MIB, RSS),
+                cases,
+                comparisons=(
+                    ("sdk-circuits", "raw-streaming"),
+                    ("sdk-circuits", "raw-naive"),
+                    ("sdk-documents", "raw-streaming"),
+                    ("sdk-documents", "raw-naive"),
+                ),
+                targets=tuple(targets),
+                notes=(
+                    "MiB/s counts PDF bytes (the Base64 on the wire is 4/3 of that).",
+                    "Baselines post the DANAconnect circuit format; `documents.create` "
+                    "sends the same Base64 volume to DANAsign's endpoint, which the "
+                    "server consumes the same way.",
+                    "The streaming baseline reads the file off the event loop "
+                    "(`asyncio.to_thread`), as aiohttp's docs do with aiofiles.",
+                ),
+            )
+        )
+
+    if "download" in selected:
+        variants = (
+            Variant("sdk", "SDK circuits.download_to", "download/sdk"),
+            Variant("raw-aiohttp", "raw aiohttp iter_chunked(1 MiB)", "download/raw-aiohttp"),
+            Variant(
+                "raw-aiohttp-sha256",
+                "raw aiohttp + SHA-256 (same work as the SDK)",
+                "download/raw-aiohttp-sha256",
+            ),
+        )
+        case = Case(f"1 x {_mib_text(s.download_mib)} ZIP", {}, variants)
+        benchmarks.append(
+            Benchmark(
+                "download",
+                "Download: a ZIP streamed to disk",
+                (MIB_PER_S, CPU_MS_PER_MIB, RSS),
+                (case,),
+                comparisons=(("sdk", "raw-aiohttp"), ("sdk", "raw-aiohttp-sha256")),
+                targets=(
+                    Target(
+                        "SDK ≥ 0.9x raw aiohttp MiB/s",
+                        case.name,
+                        "sdk",
+                        "mib_per_s",
+                        0.9,
+                        "min",
+                        baseline="raw-aiohttp",
+                    ),
+                    Target(
+                        "SDK RSS growth ≤ 64 MiB",
+                        case.name,
+                        "sdk",
+                        "rss_growth_mib",
+                        64,
+                        "max",
+                        worst=True,
+                    ),
+                ),
+                notes=(
+                    "All write into the same folder; none calls fsync. The SDK also "
+                    "computes the SHA-256, writes to a temporary file, checks the size "
+                    "and the ZIP, and renames; the raw baseline writes on the event loop "
+                    "(aiohttp's documented pattern), the SDK in a worker thread.",
+                ),
+            )
+        )
+
+    if "tokens" in selected:
+        case = Case(
+            f"{s.token_calls} concurrent calls",
+            {"calls": s.token_calls, "token_ttl": s.token_ttl, "token_delay": s.token_delay},
+            (Variant("sdk", "SDK circuits.start", "tokens/sdk"),),
+        )
+        targets = [
+            Target(
+                f"exactly 1 token request ({name})",
+                case.name,
+                "sdk",
+                f"{name}.token_requests",
+                1,
+                "exact",
+                worst=True,
+            )
+            for name in ("cold", "advisory", "expired")
+        ]
+        targets.append(
+            Target(
+                "no token request while the token is fresh (warm)",
+                case.name,
+                "sdk",
+                "warm.token_requests",
+                0,
+                "exact",
+                worst=True,
+            )
+        )
+        targets.append(
+            Target(
+                "no expired token ever sent (401s, all scenarios)",
+                case.name,
+                "sdk",
+                "rejected_total",
+                0,
+                "exact",
+                worst=True,
+            )
+        )
+        benchmarks.append(
+            Benchmark(
+                "tokens",
+                "Tokens: one refresh per expiry, whatever the concurrency",
+                TOKEN_METRICS,
+                (case,),
+                targets=tuple(targets),
+                layout="scenarios",
+                notes=(
+                    f"Token lifetime {s.token_ttl:g} s; the token endpoint answers after "
+                    f"{s.token_delay * 1000:g} ms. Each scenario is a burst of "
+                    f"{s.token_calls} concurrent `circuits.start` on one client: cold "
+                    "(no token), warm (fresh token), advisory (token in its advisory "
+                    "window: one caller refreshes, the others go on), expired (every "
+                    "caller waits for one refresh).",
+                    "p50 added = the scenario's median latency minus the warm burst's.",
+                ),
+            )
+        )
+
+    return benchmarks
+
+
+ALL = ("startup", "request", "upload", "download", "tokens")
