@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import AsyncIterator
 
 import aiohttp
 from multidict import CIMultiDict
 
 from .._core.errors import ConfigurationError, ConnectError, RequestTimeout, TransportError
+from .._core.timeouts import Timeout
 from ._base import Request, Response, StreamBody
 
 __all__ = ["AiohttpTransport"]
@@ -23,6 +25,14 @@ aiohttp writes each piece of a streamed body with a system call of its own;
 for a small JSON body (a prefix, the Base64, a suffix) those calls cost more
 than the rest of the request. Gathered, headers and body go out together.
 """
+
+
+@functools.lru_cache(maxsize=64)
+def _client_timeout(timeout: Timeout) -> aiohttp.ClientTimeout:
+    # A client uses a handful of Timeout values: build aiohttp's twin once each.
+    return aiohttp.ClientTimeout(
+        total=timeout.total, sock_connect=timeout.connect, sock_read=timeout.read
+    )
 
 
 async def _gather(body: StreamBody) -> bytes:
@@ -52,6 +62,12 @@ class _AiohttpStream:
         try:
             async for chunk in self._response.content.iter_chunked(size):
                 yield chunk
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            raise _transport_error(exc) from exc
+
+    async def read(self) -> bytes:
+        try:
+            return await self._response.read()
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             raise _transport_error(exc) from exc
 
@@ -129,9 +145,7 @@ class AiohttpTransport:
                 request.url,
                 headers=headers,
                 data=data,
-                timeout=aiohttp.ClientTimeout(
-                    total=timeout.total, sock_connect=timeout.connect, sock_read=timeout.read
-                ),
+                timeout=_client_timeout(timeout),
                 allow_redirects=False,
                 skip_auto_headers=("Content-Type",),
             )

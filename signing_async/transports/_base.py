@@ -82,6 +82,19 @@ async def aclose_iterator(iterator: AsyncIterator[bytes]) -> None:
         await aclose()
 
 
+@runtime_checkable
+class WholeBodyStream(ResponseStream, Protocol):
+    """A response stream that can also hand over the whole body in one call.
+
+    Optional for transports: :meth:`Response.read` uses it when offered,
+    and falls back to :meth:`~ResponseStream.iter_chunks` otherwise.
+    """
+
+    async def read(self) -> bytes:
+        """The rest of the body, at once."""
+        ...
+
+
 class _BytesStream:
     """A response body already in memory."""
 
@@ -118,7 +131,11 @@ class Response:
         stream: ResponseStream | None = None,
     ) -> None:
         self.status = status
-        self.headers: CIMultiDictProxy[str] = CIMultiDictProxy(CIMultiDict(headers or {}))
+        self.headers: CIMultiDictProxy[str] = (
+            headers  # already read-only and case-insensitive (aiohttp's): no copy
+            if isinstance(headers, CIMultiDictProxy)
+            else CIMultiDictProxy(CIMultiDict(headers or {}))
+        )
         self.stream: ResponseStream = stream if stream is not None else _BytesStream(content)
 
     def __repr__(self) -> str:
@@ -132,6 +149,15 @@ class Response:
 
     async def read(self, limit: int | None = None) -> bytes:
         """Read the whole body (or its first ``limit`` bytes) and release the connection."""
+        # Most answers are small JSON: one read beats a chunk iterator. (getattr,
+        # not isinstance: a runtime protocol check costs more than the read.)
+        read_whole = getattr(self.stream, "read", None) if limit is None else None
+        if read_whole is not None:
+            try:
+                body: bytes = await read_whole()
+                return body
+            finally:
+                await self.stream.aclose()
         parts: list[bytes] = []
         received = 0
         chunks = self.stream.iter_chunks(1 << 20)
