@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import itertools
 import json
 import os
 import uuid
@@ -213,7 +214,11 @@ async def bulk_send(
         out.error(f"{exc}: set the {variables} environment variables (see the README)")
         return USAGE
     try:
-        items = read_manifest(manifest, files=FILE_FIELDS[namespace], types=CSV_TYPES[namespace])
+        rows = read_manifest(manifest, files=FILE_FIELDS[namespace], types=CSV_TYPES[namespace])
+        # The first row is read now, so a broken header is reported before a
+        # journal or a failures file is created.
+        first = list(itertools.islice(rows, 1))
+        items = itertools.chain(first, rows)
         total = await anyio.to_thread.run_sync(_count_rows, manifest)
     except (OSError, ValidationError) as exc:
         await client.aclose()
@@ -273,7 +278,7 @@ async def _send(
         return USAGE
     except _ManifestError as exc:
         broken = f"the manifest could not be read on: {exc}"
-        status = USAGE if not counts else 1
+        status = 1
     except Exception as exc:  # the run broke off (the journal's disk, say): report what is done
         broken = f"the run stopped: {type(exc).__name__}: {exc}"
         status = 1

@@ -109,3 +109,8 @@ def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
     """The JSON objects of a JSON Lines file."""
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def names(folder: Path) -> list[str]:
+    """The sorted names of what ``folder`` holds."""
+    return sorted(path.name for path in folder.iterdir())

@@ -12,6 +12,7 @@ from cli_support import (
     document_row,
     environment,
     example_job,
+    names,
     read_jsonl,
     sandbox_process,
     sent_ids,
@@ -183,4 +184,6 @@ async def test_bad_usage_exits_2(tmp_path: Path) -> None:
     assert "is not a journal" in bad_journal.stderr.decode()
     assert bad_header.returncode == 2
     assert "column 'file' appears twice" in bad_header.stderr.decode()
-    assert not manifest.with_name("documents.failures.jsonl").exists()
+    # Bad usage leaves no file behind: no journal, no failures file.
+    assert names(manifest.parent) == ["documents.csv", "documents.jsonl", "pdfs"]
+    assert names(tmp_path) == ["broken.csv", "job", "not-a-journal.db"]
