@@ -47,6 +47,7 @@ from .danasign import (
     CreatedDocument,
     DanaSignConfig,
     DocumentMetadata,
+    DocumentRequest,
     DocumentSettings,
     DocumentStatus,
     DocumentSummary,
@@ -64,7 +65,7 @@ from .danasign import (
     WhoAmI,
     Widget,
 )
-from .sofia import OtpSignature, OtpSignatureRequest, SignedDownload, SofiaConfig
+from .sofia import NewOtpSignature, OtpSignature, OtpSignatureRequest, SignedDownload, SofiaConfig
 from .transports import AiohttpTransport, MockTransport, Request, Response, Transport
 
 if TYPE_CHECKING:
@@ -96,6 +97,7 @@ __all__ = [
     "DanaSignConfig",
     "Document",
     "DocumentMetadata",
+    "DocumentRequest",
     "DocumentSettings",
     "DocumentSource",
     "DocumentStatus",
@@ -107,6 +109,7 @@ __all__ = [
     "MemoryTokenStore",
     "MockTransport",
     "NewContact",
+    "NewOtpSignature",
     "NotFoundError",
     "OtpSignature",
     "OtpSignatureRequest",

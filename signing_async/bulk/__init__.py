@@ -12,9 +12,10 @@ core, under every provider; this package reads jobs from files::
 """
 
 from .._core.bulk import BulkOutcome, BulkProgress, BulkRun, InvalidItem
-from ._manifest import FILE_FIELDS, read_csv, read_jsonl, read_manifest
+from ._manifest import CSV_TYPES, FILE_FIELDS, read_csv, read_jsonl, read_manifest
 
 __all__ = [
+    "CSV_TYPES",
     "FILE_FIELDS",
     "BulkOutcome",
     "BulkProgress",

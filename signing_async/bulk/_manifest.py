@@ -15,7 +15,7 @@ from __future__ import annotations
 import csv
 import json
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ from .._core.bulk import InvalidItem
 from .._core.errors import ValidationError
 from .._core.sources import Document
 
-__all__ = ["FILE_FIELDS", "read_csv", "read_jsonl", "read_manifest"]
+__all__ = ["CSV_TYPES", "FILE_FIELDS", "read_csv", "read_jsonl", "read_manifest"]
 
 FILE_FIELDS: Mapping[str, tuple[str, ...]] = {
     "circuits": ("docs",),
@@ -34,21 +34,101 @@ FILE_FIELDS: Mapping[str, tuple[str, ...]] = {
 
 Row = dict[str, Any]
 
+Convert = Callable[[str], Any]
+
+
+def number(text: str) -> int | float:
+    """A CSV cell as an int (``12``) or a float (``12.5``).
+
+    Raises:
+        ValueError: The cell is not a finite number.
+    """
+    try:
+        return int(text)
+    except ValueError:
+        value = float(text)
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError(f"not a finite number: {text!r}")
+    return value
+
+
+def integer(text: str) -> int:
+    """A CSV cell as an int.
+
+    Raises:
+        ValueError: The cell is not an integer.
+    """
+    return int(text)
+
+
+_TRUE = frozenset({"true", "yes", "1"})
+_FALSE = frozenset({"false", "no", "0"})
+
+
+def boolean(text: str) -> bool:
+    """A CSV cell as a bool: ``true``/``yes``/``1`` or ``false``/``no``/``0``, any case.
+
+    Raises:
+        ValueError: Anything else.
+    """
+    lowered = text.lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ValueError(f"expected true or false, not {text!r}")
+
+
+_BOX: Mapping[str, Convert] = {
+    "page": integer,
+    "x": number,
+    "y": number,
+    "w": number,
+    "h": number,
+}
+
+CSV_TYPES: Mapping[str, Mapping[str, Convert]] = {
+    "circuits": {},
+    "documents": {
+        **{f"placeholders.*.widgets.*.{name}": convert for name, convert in _BOX.items()},
+        **{f"prefill.*.{name}": convert for name, convert in _BOX.items()},
+        "prefill.*.options.font_size": number,
+        "signers.*.identity_verification.enabled": boolean,
+        "signers.*.identity_verification.require_document": boolean,
+        "signers.*.identity_verification.threshold": integer,
+        "settings.send_in_order": boolean,
+        "settings.allow_modifications": boolean,
+        "settings.automatic_reminders": boolean,
+        "settings.time_to_complete_days": integer,
+    },
+    "otp_signatures": {},
+}
+"""The CSV columns that are not text, per bulk namespace, for :func:`read_csv`'s ``types``.
+
+A pattern is a dotted column name with ``*`` for any list position
+(``placeholders.*.widgets.*.page`` matches ``placeholders.0.widgets.1.page``).
+JSON Lines manifests carry their own types and need none of this.
+"""
+
 
 def read_manifest(
-    path: str | os.PathLike[str], *, files: Iterable[str] = ()
+    path: str | os.PathLike[str],
+    *,
+    files: Iterable[str] = (),
+    types: Mapping[str, Convert] | None = None,
 ) -> Iterator[Row | InvalidItem]:
     """Read a manifest, by its extension: ``.csv`` is CSV, anything else JSON Lines.
 
     Args:
         path: The manifest file.
         files: The fields holding document paths (see :data:`FILE_FIELDS`).
+        types: For CSV, the columns that are not text (see :data:`CSV_TYPES`).
 
     Raises:
         ValidationError: The manifest does not exist.
     """
     if Path(path).suffix.lower() == ".csv":
-        return read_csv(path, files=files)
+        return read_csv(path, files=files, types=types)
     return read_jsonl(path, files=files)
 
 
@@ -73,13 +153,19 @@ def read_jsonl(
 
 
 def read_csv(
-    path: str | os.PathLike[str], *, files: Iterable[str] = (), delimiter: str = ","
+    path: str | os.PathLike[str],
+    *,
+    files: Iterable[str] = (),
+    delimiter: str = ",",
+    types: Mapping[str, Convert] | None = None,
 ) -> Iterator[Row | InvalidItem]:
     """Read a CSV manifest: a header row, then one item per record.
 
     A dotted header builds nested fields (``signer.email``) and a numeric
     part builds a list (``docs.0``, ``docs.1``). Empty cells are left out,
-    so an optional column may stay blank. Every value is a string.
+    so an optional column may stay blank. Every value is a string, except
+    in the columns ``types`` converts (``{"placeholders.*.widgets.*.page":
+    int}``; see :data:`CSV_TYPES`); a cell a converter refuses fails its row.
 
     Example::
 
@@ -93,7 +179,7 @@ def read_csv(
             when the rows are read, and stops the run.
     """
     manifest = _existing(path)
-    return _csv_rows(manifest, frozenset(files), delimiter)
+    return _csv_rows(manifest, frozenset(files), delimiter, dict(types or {}))
 
 
 def _existing(path: str | os.PathLike[str]) -> Path:
@@ -128,7 +214,9 @@ def _jsonl_rows(manifest: Path, files: frozenset[str]) -> Iterator[Row | Invalid
             yield _resolve(row, manifest.parent, files, where)
 
 
-def _csv_rows(manifest: Path, files: frozenset[str], delimiter: str) -> Iterator[Row | InvalidItem]:
+def _csv_rows(
+    manifest: Path, files: frozenset[str], delimiter: str, types: Mapping[str, Convert]
+) -> Iterator[Row | InvalidItem]:
     # surrogateescape: a badly encoded record fails alone instead of stopping the read.
     with manifest.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as stream:
         reader = csv.reader(stream, delimiter=delimiter)
@@ -137,6 +225,7 @@ def _csv_rows(manifest: Path, files: frozenset[str], delimiter: str) -> Iterator
             return
         columns = [name.strip() for name in header]
         _check_header(columns, manifest.name)
+        converters = [types.get(_pattern(column)) for column in columns]
         for cells in reader:
             where = f"{manifest.name} line {reader.line_num}"
             if not cells or not any(cell.strip() for cell in cells):
@@ -152,9 +241,22 @@ def _csv_rows(manifest: Path, files: frozenset[str], delimiter: str) -> Iterator
                 yield InvalidItem(where, "not valid UTF-8")
                 continue
             row: Row = {}
-            for name, cell in zip(columns, cells, strict=True):
-                if cell.strip():
-                    _put(row, name.split("."), cell.strip())
+            problem: str | None = None
+            for name, cell, convert in zip(columns, cells, converters, strict=True):
+                text = cell.strip()
+                if not text:
+                    continue
+                value: Any = text
+                if convert is not None:
+                    try:
+                        value = convert(text)
+                    except ValueError as exc:
+                        problem = problem or f"{name}: {exc}"
+                        continue
+                _put(row, name.split("."), value)
+            if problem is not None:
+                yield InvalidItem(where, problem, key=_key_hint(_listify(row)))
+                continue
             yield _resolve(_listify(row), manifest.parent, files, where)
 
 
@@ -174,6 +276,10 @@ def _check_header(columns: list[str], name: str) -> None:
                     name,
                     f"columns {'.'.join(parts[:length])!r} and {'.'.join(parts)!r} collide",
                 )
+
+
+def _pattern(column: str) -> str:
+    return ".".join("*" if part.isdigit() else part for part in column.split("."))
 
 
 def _put(row: Row, parts: list[str], value: str) -> None:
@@ -218,5 +324,11 @@ def _document(value: Any, base: Path) -> Any:
 
 
 def _key_hint(row: Row) -> str | None:
-    value = row.get("id")
-    return value if isinstance(value, str) else None
+    """The row's bulk key: ``id``, ``transaction_id`` or ``metadata.external_id``."""
+    metadata = row.get("metadata")
+    candidates = (
+        row.get("id"),
+        row.get("transaction_id"),
+        metadata.get("external_id") if isinstance(metadata, dict) else None,
+    )
+    return next((value for value in candidates if isinstance(value, str) and value), None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from .._version import __version__
+from ._bulk import bulk_send
 from ._demo import demo
 from ._resources import circuits, contacts, documents, otp, templates
 from ._sandbox import sandbox
@@ -24,3 +25,4 @@ def cli() -> None:
 
 for command in (demo, sandbox, circuits, documents, contacts, templates, otp):
     cli.add_command(command)
+cli.add_command(bulk_send)

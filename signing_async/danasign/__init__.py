@@ -23,6 +23,7 @@ from ._models import (
 from ._requests import (
     Bcc,
     DocumentMetadata,
+    DocumentRequest,
     DocumentSettings,
     IdentityVerification,
     NewContact,
@@ -46,6 +47,7 @@ __all__ = [
     "CreatedDocument",
     "DanaSignConfig",
     "DocumentMetadata",
+    "DocumentRequest",
     "DocumentSettings",
     "DocumentStatus",
     "DocumentSummary",

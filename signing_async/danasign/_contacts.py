@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any
+import json
+import os
+from collections.abc import AsyncIterable, Callable, Iterable, Mapping, Sequence
+from typing import Any, cast
+
+import attrs
 
 from .._core.bodies import json_body
-from .._core.errors import ValidationError
+from .._core.bulk import BulkProgress, BulkRun, InvalidItem, OnUncertain, run_bulk_batches
+from .._core.errors import APIError, SigningError, ValidationError
 from .._core.pagination import AsyncPager
 from .._core.serde import encode
 from .._core.session import CoreSession
@@ -15,9 +20,14 @@ from ._checks import check_contact
 from ._config import DanaSignConfig
 from ._models import BatchResult, Contact
 from ._requests import NewContact
-from ._wire import Wire
+from ._wire import PROVIDER, Wire
 
-__all__ = ["Contacts"]
+__all__ = ["ContactItem", "Contacts"]
+
+ContactItem = NewContact | Mapping[str, Any]
+"""One item of :meth:`Contacts.create_many`: a :class:`NewContact` or a mapping of its fields."""
+
+_LOOKUP_PAGE = 100
 
 
 def _batch_entry(contact: NewContact) -> dict[str, str]:
@@ -103,6 +113,140 @@ class Contacts:
         )
         return self._wire.decode(answer.content, BatchResult, operation)
 
+    def create_many(
+        self,
+        items: Iterable[ContactItem | InvalidItem] | AsyncIterable[ContactItem | InvalidItem],
+        *,
+        batch_size: int = 50,
+        concurrency: int = 8,
+        journal: str | os.PathLike[str] | None = None,
+        on_uncertain: OnUncertain = "report",
+        progress: Callable[[BulkProgress], object] | None = None,
+    ) -> BulkRun[NewContact]:
+        """Create many contacts through the batch endpoint, ``batch_size`` per request.
+
+        Each item's key is its e-mail address, compared ignoring case: two
+        items with one address in a job are a duplicate (the second fails,
+        unsent). Invalid items (no name, a bad e-mail) fail on their own and
+        never reach a batch.
+
+        The batch endpoint answers only how many contacts it created and how
+        many it refused, not which. Each item's outcome is derived from that
+        answer, never guessed:
+
+        - ``failed == 0`` and ``success`` equal to the batch size: every
+          item ``succeeded``. ``failed`` equal to the batch size: every item
+          ``failed`` (DANAsign gives no reason; a contact with that e-mail
+          existing already is the usual one).
+        - Anything else: every contact of the batch is looked up by e-mail
+          (``GET /contacts?search=``). One not found was not created:
+          ``failed``. When exactly ``success`` of them are found, those are
+          the ones created (a refused item creates nothing, and whatever
+          existed before the batch would be found on top of them):
+          ``succeeded``. When more are found, some existed before the batch
+          and the answer cannot say which: the found ones are ``uncertain``.
+          A lookup that fails leaves its item ``uncertain``.
+        - A batch request that may have reached the server but got no
+          answer (or a 500) leaves all its items ``uncertain``, as for every
+          bulk method.
+
+        This assumes nothing else creates contacts with the same addresses
+        while the job runs.
+
+        Example:
+            >>> rows = ({"name": r.name, "email": r.email} for r in people)
+            >>> async with client.contacts.create_many(rows, journal="contacts.db") as outcomes:
+            ...     async for outcome in outcomes:
+            ...         print(outcome.key, outcome.status, outcome.error or "")
+
+        Args:
+            items: :class:`~signing_async.NewContact` s or mappings with
+                ``name``, ``email`` and optionally ``phone``; an iterable or
+                async iterable, pulled lazily.
+            batch_size: Contacts per request.
+            concurrency: Batch requests in flight at most.
+            journal: A SQLite file recording each e-mail's state; a rerun
+                skips contacts already created, sends failed ones again and
+                reports uncertain ones (see :meth:`~signing_async.danasign.Documents.create_many`).
+            on_uncertain: ``"report"`` uncertain e-mails, or ``"resend"`` them.
+            progress: Called with a :class:`~signing_async.BulkProgress`
+                after every change.
+
+        Returns:
+            A :class:`~signing_async.BulkRun` of outcomes whose ``result`` is
+            the :class:`~signing_async.NewContact` created (the batch answer
+            carries no ids: list the contacts to get them).
+        """
+        contacts = cast("Iterable[ContactItem] | AsyncIterable[ContactItem]", items)
+        return run_bulk_batches(
+            contacts,
+            key=_item_key,
+            send_batch=self._create_batch_items,
+            batch_size=batch_size,
+            concurrency=concurrency,
+            journal=journal,
+            on_uncertain=on_uncertain,
+            progress=progress,
+            encode_result=_store_contact,
+            decode_result=_load_contact,
+            kind="DANAsign contacts",
+        )
+
+    async def _create_batch_items(
+        self, items: Sequence[ContactItem]
+    ) -> list[NewContact | Exception]:
+        # Already checked by _item_key: this only builds the NewContacts again.
+        contacts = [check_contact(item, "") for item in items]
+        result = await self.create_batch(contacts)
+        size = len(contacts)
+        operation = f"create {size} contacts"
+        counts = f"the batch answer says {result.success} created and {result.failed} failed"
+        if result.failed == 0 and result.success == size:
+            return list(contacts)
+        if result.success == 0 and result.failed == size:
+            return [_refused(operation, counts, result) for _ in contacts]
+        found: list[bool | Exception] = []
+        for contact in contacts:
+            try:
+                found.append(await self._exists(contact.email))
+            except SigningError as exc:
+                found.append(exc)
+        consistent = result.success + result.failed == size
+        confirmed = (
+            consistent
+            and not any(isinstance(exists, Exception) for exists in found)
+            and sum(exists is True for exists in found) == result.success
+        )
+        answers: list[NewContact | Exception] = []
+        for contact, exists in zip(contacts, found, strict=True):
+            if isinstance(exists, Exception):
+                answers.append(
+                    SigningError(
+                        f"{PROVIDER} {operation}: {counts} without saying which, and looking"
+                        f" {contact.email!r} up failed ({exists}); check whether it exists,"
+                        " then run again with on_uncertain='resend' if it does not"
+                    )
+                )
+            elif not exists:
+                answers.append(_refused(operation, f"{counts}, and it is not there", result))
+            elif confirmed:
+                answers.append(contact)
+            else:
+                answers.append(
+                    SigningError(
+                        f"{PROVIDER} {operation}: {counts} without saying which; a contact"
+                        f" {contact.email!r} exists but may have existed before the batch"
+                    )
+                )
+        return answers
+
+    async def _exists(self, email: str) -> bool:
+        wanted = _normalize(email)
+        async for contact in self.list(search=email.strip(), page_size=_LOOKUP_PAGE):
+            if contact.email is not None and _normalize(contact.email) == wanted:
+                return True
+        return False
+
     def list(
         self,
         *,
@@ -136,3 +280,36 @@ class Contacts:
             query=query,
             timeout=timeout,
         )
+
+
+def _normalize(email: str) -> str:
+    return email.strip().lower()
+
+
+def _item_key(item: ContactItem) -> str:
+    if not isinstance(item, NewContact | Mapping):
+        raise ValidationError(
+            "item", f"expected a NewContact or a mapping, not {type(item).__name__}"
+        )
+    return _normalize(check_contact(item, "").email)
+
+
+def _refused(operation: str, counts: str, result: BatchResult) -> APIError:
+    # The batch request itself succeeded; the provider refused this item in it.
+    return APIError(
+        f"{counts}: this contact was not created (DANAsign gives no reason;"
+        " a contact with this e-mail existing already is the usual one)",
+        status=200,
+        provider=PROVIDER,
+        operation=operation,
+        body={"success": result.success, "failed": result.failed, **result.raw},
+    )
+
+
+def _store_contact(contact: NewContact) -> str:
+    return json.dumps(attrs.asdict(contact))
+
+
+def _load_contact(stored: str) -> NewContact:
+    data = json.loads(stored)
+    return NewContact(name=data["name"], email=data["email"], phone=data.get("phone"))

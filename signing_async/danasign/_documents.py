@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any
+import json
+import os
+from collections.abc import AsyncIterable, Callable, Iterable, Mapping
+from typing import Any, cast
+
+import attrs
 
 from .._core.bodies import Base64, json_body
+from .._core.bulk import BulkProgress, BulkRun, InvalidItem, OnUncertain, run_bulk
+from .._core.errors import ValidationError
 from .._core.pagination import AsyncPager
-from .._core.serde import encode
+from .._core.serde import decode, encode
 from .._core.session import CoreSession
 from .._core.sources import DocumentSource, load_source
 from .._core.timeouts import Timeout
@@ -26,6 +32,7 @@ from ._models import CreatedDocument, DocumentStatus, DocumentSummary, TemplateD
 from ._pdf import check_boxes_fit, page_sizes
 from ._requests import (
     DocumentMetadata,
+    DocumentRequest,
     DocumentSettings,
     Placeholder,
     Prefill,
@@ -36,9 +43,15 @@ from ._requests import (
 )
 from ._wire import Wire, segment
 
-__all__ = ["Documents"]
+__all__ = ["DocumentItem", "Documents"]
 
 _DEFAULT_FILENAME = "document.pdf"
+
+DocumentItem = DocumentRequest | Mapping[str, Any]
+"""One item of :meth:`Documents.create_many`: a request object or ``create``'s keyword arguments."""
+
+_CREATE_KEYS = frozenset(field.name for field in attrs.fields(DocumentRequest))
+_REQUIRED_KEYS = ("file", "title", "signers", "placeholders")
 
 
 class Documents:
@@ -182,6 +195,80 @@ class Documents:
         )
         return self._wire.decode(answer.content, CreatedDocument, operation)
 
+    def create_many(
+        self,
+        items: Iterable[DocumentItem | InvalidItem] | AsyncIterable[DocumentItem | InvalidItem],
+        *,
+        concurrency: int = 8,
+        journal: str | os.PathLike[str] | None = None,
+        on_uncertain: OnUncertain = "report",
+        progress: Callable[[BulkProgress], object] | None = None,
+    ) -> BulkRun[CreatedDocument]:
+        """Create and send many documents, at most ``concurrency`` at a time, never one twice.
+
+        Example:
+            >>> items = (
+            ...     {"file": row.pdf, "title": row.title, "signers": [...], "placeholders": [...],
+            ...      "metadata": {"external_id": row.id}}
+            ...     for row in rows
+            ... )
+            >>> async with client.documents.create_many(items, journal="docs.db") as outcomes:
+            ...     async for outcome in outcomes:
+            ...         print(outcome.key, outcome.status, outcome.error or "")
+
+        Args:
+            items: :class:`~signing_async.DocumentRequest` s, or mappings of
+                :meth:`create`'s keyword arguments (``file``, ``title``,
+                ``signers``, ``placeholders``, optionally ``filename``,
+                ``prefill``, ``settings``, ``metadata``, ``timeout``); an
+                iterable or async iterable, pulled lazily. Each item's key is
+                its ``metadata.external_id``, required when a journal is used.
+            concurrency: Requests in flight at most.
+            journal: A SQLite file recording each external id's state.
+                Rerunning with it skips documents already created (returning
+                the recorded :class:`~signing_async.CreatedDocument`), sends
+                failed ones again, and reports as uncertain those in flight
+                when a previous run died.
+            on_uncertain: ``"report"`` those uncertain ids, or ``"resend"`` them.
+            progress: Called with a :class:`~signing_async.BulkProgress`
+                after every change.
+
+        Returns:
+            A :class:`~signing_async.BulkRun`: iterate it for one
+            :class:`~signing_async.BulkOutcome` per item, as items finish.
+        """
+        # The engine answers InvalidItem rows itself; key and send only see documents.
+        documents = cast("Iterable[DocumentItem] | AsyncIterable[DocumentItem]", items)
+        return run_bulk(
+            documents,
+            key=_item_key,
+            send=self._create_item,
+            concurrency=concurrency,
+            journal=journal,
+            on_uncertain=on_uncertain,
+            progress=progress,
+            encode_result=_store_document,
+            decode_result=_load_document,
+            kind="DANAsign documents",
+        )
+
+    async def _create_item(self, item: DocumentItem) -> CreatedDocument:
+        if isinstance(item, DocumentRequest):
+            return await self.create(
+                **{name: getattr(item, name) for name in _CREATE_KEYS},
+            )
+        unknown = set(item) - _CREATE_KEYS - {"timeout"}
+        if unknown:
+            raise ValidationError(
+                "item",
+                f"unknown keys {sorted(unknown)}; create() takes {', '.join(sorted(_CREATE_KEYS))}"
+                ", timeout",
+            )
+        for name in _REQUIRED_KEYS:
+            if name not in item:
+                raise ValidationError(name, "is required")
+        return await self.create(**item)
+
     async def create_from_template(
         self,
         template_id: str,
@@ -225,6 +312,29 @@ class Documents:
             timeout=timeout,
         )
         return self._wire.decode(answer.content, TemplateDocument, operation)
+
+
+def _item_key(item: DocumentItem) -> str | None:
+    if isinstance(item, DocumentRequest):
+        metadata: object = item.metadata
+    elif isinstance(item, Mapping):
+        metadata = item.get("metadata")
+    else:
+        raise ValidationError(
+            "item", f"expected a DocumentRequest or a mapping, not {type(item).__name__}"
+        )
+    if metadata is None:
+        return None
+    return check_metadata(metadata).external_id
+
+
+def _store_document(document: CreatedDocument) -> str:
+    # The answer's unclaimed keys too, so a skipped item's document equals the original.
+    return json.dumps({**document.raw, **encode(document)})
+
+
+def _load_document(stored: str) -> CreatedDocument:
+    return decode(json.loads(stored), CreatedDocument, what="a document recorded in the journal")
 
 
 def _boxes(

@@ -7,15 +7,18 @@ takes plain mappings with the same snake_case keys.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import attrs
 
 from .._core.errors import ValidationError
+from .._core.sources import DocumentSource
 
 __all__ = [
     "Bcc",
     "DocumentMetadata",
+    "DocumentRequest",
     "DocumentSettings",
     "IdentityVerification",
     "NewContact",
@@ -232,7 +235,7 @@ class TemplateDefault:
 
 @attrs.frozen
 class NewContact:
-    """A contact to create in bulk (``client.contacts.create_batch``).
+    """A contact to create in bulk (``client.contacts.create_batch`` or ``create_many``).
 
     Attributes:
         name: Full name.
@@ -243,3 +246,31 @@ class NewContact:
     name: str
     email: str
     phone: str | None = None
+
+
+@attrs.frozen
+class DocumentRequest:
+    """One document to create: the arguments of ``client.documents.create``, as an item.
+
+    :meth:`~signing_async.danasign.Documents.create_many` takes these or
+    mappings with the same keys.
+
+    Attributes:
+        file: The PDF: a path (streamed), bytes or a :class:`~signing_async.Document`.
+        title: The document's title.
+        signers: Who signs: :class:`Signer` s or mappings of their fields.
+        placeholders: Each role's widgets: :class:`Placeholder` s or mappings.
+        filename: The file name DANAsign shows; the source's name by default.
+        prefill: Fields filled in before sending.
+        settings: Signing-process settings.
+        metadata: Your external id (the bulk key, unique within a job) and tags.
+    """
+
+    file: DocumentSource = attrs.field(repr=False)
+    title: str
+    signers: Sequence[Signer | Mapping[str, Any]]
+    placeholders: Sequence[Placeholder | Mapping[str, Any]]
+    filename: str | None = None
+    prefill: Sequence[Prefill | Mapping[str, Any]] = ()
+    settings: DocumentSettings | Mapping[str, Any] | None = None
+    metadata: DocumentMetadata | Mapping[str, Any] | None = None

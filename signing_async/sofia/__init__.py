@@ -3,8 +3,10 @@
 from ._config import SofiaConfig
 from ._models import OtpSignature, OtpSignatureRequest, SignedDownload
 from ._otp_signatures import OtpSignatures
+from ._requests import NewOtpSignature
 
 __all__ = [
+    "NewOtpSignature",
     "OtpSignature",
     "OtpSignatureRequest",
     "OtpSignatures",

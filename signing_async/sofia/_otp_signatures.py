@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
+from collections.abc import AsyncIterable, Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urljoin, urlsplit
 
 import attrs
 
 from .._core.auth import NO_AUTH, HeaderAuth, basic_credentials
 from .._core.bodies import Base64, FilePart, json_body, multipart_body
+from .._core.bulk import BulkProgress, BulkRun, InvalidItem, OnUncertain, run_bulk
 from .._core.errors import ValidationError
-from .._core.serde import decode
+from .._core.serde import decode, encode
 from .._core.session import Call, CoreSession
 from .._core.sources import Blob, DocumentSource, load_source
 from .._core.streaming import ByteStream, write_atomically
@@ -23,9 +26,16 @@ from .._core.validation import require_email, require_pdf, require_text
 from ._config import SofiaConfig
 from ._errors import ERRORS, PROVIDER
 from ._models import OtpSignature, OtpSignatureRequest, SignedDownload, decode_request
+from ._requests import NewOtpSignature
 from ._signed_pdf import SignedPdfCheck
 
-__all__ = ["OtpSignatures"]
+__all__ = ["OtpSignatureItem", "OtpSignatures"]
+
+OtpSignatureItem = NewOtpSignature | Mapping[str, Any]
+"""One item of :meth:`OtpSignatures.create_many`: a request object or ``create``'s arguments."""
+
+_CREATE_KEYS = frozenset(field.name for field in attrs.fields(NewOtpSignature))
+_REQUIRED_KEYS = ("transaction_id", "user_selfie", "image_front", "document_sign", "phone", "email")
 
 _IMAGE_TYPES = (
     (b"\xff\xd8\xff", "image/jpeg", "jpg"),
@@ -157,6 +167,75 @@ class OtpSignatures:
             timeout=timeout,
         )
         return decode_request(await self._session.json(call), what=f"{PROVIDER} {call.operation}")
+
+    def create_many(
+        self,
+        items: Iterable[OtpSignatureItem | InvalidItem]
+        | AsyncIterable[OtpSignatureItem | InvalidItem],
+        *,
+        concurrency: int = 8,
+        journal: str | os.PathLike[str] | None = None,
+        on_uncertain: OnUncertain = "report",
+        progress: Callable[[BulkProgress], object] | None = None,
+    ) -> BulkRun[OtpSignatureRequest]:
+        """Request many signatures, at most ``concurrency`` at a time, never one twice.
+
+        Example:
+            >>> items = ({"transaction_id": r.id, "user_selfie": r.selfie, ...} for r in rows)
+            >>> async with client.otp_signatures.create_many(items, journal="otp.db") as outcomes:
+            ...     async for outcome in outcomes:
+            ...         print(outcome.key, outcome.status, outcome.error or "")
+
+        Args:
+            items: :class:`~signing_async.NewOtpSignature` s, or mappings of
+                :meth:`create`'s keyword arguments (``transaction_id``,
+                ``user_selfie``, ``image_front``, ``document_sign``,
+                ``phone``, ``email``, optionally ``image_back``,
+                ``tenant_id``, ``timeout``); an iterable or async iterable,
+                pulled lazily. Each item's key is its ``transaction_id``.
+            concurrency: Requests in flight at most.
+            journal: A SQLite file recording each transaction's state.
+                Rerunning with it skips requests already made (returning the
+                recorded :class:`~signing_async.OtpSignatureRequest`), sends
+                failed ones again, and reports as uncertain those in flight
+                when a previous run died.
+            on_uncertain: ``"report"`` those uncertain ids, or ``"resend"`` them.
+            progress: Called with a :class:`~signing_async.BulkProgress`
+                after every change.
+
+        Returns:
+            A :class:`~signing_async.BulkRun`: iterate it for one
+            :class:`~signing_async.BulkOutcome` per item, as items finish.
+        """
+        # The engine answers InvalidItem rows itself; key and send only see requests.
+        requests = cast("Iterable[OtpSignatureItem] | AsyncIterable[OtpSignatureItem]", items)
+        return run_bulk(
+            requests,
+            key=_item_key,
+            send=self._create_item,
+            concurrency=concurrency,
+            journal=journal,
+            on_uncertain=on_uncertain,
+            progress=progress,
+            encode_result=_store_request,
+            decode_result=_load_request,
+            kind="S.O.F.I.A. OTP signatures",
+        )
+
+    async def _create_item(self, item: OtpSignatureItem) -> OtpSignatureRequest:
+        if isinstance(item, NewOtpSignature):
+            return await self.create(**{name: getattr(item, name) for name in _CREATE_KEYS})
+        unknown = set(item) - _CREATE_KEYS - {"timeout"}
+        if unknown:
+            raise ValidationError(
+                "item",
+                f"unknown keys {sorted(unknown)}; create() takes {', '.join(sorted(_CREATE_KEYS))}"
+                ", timeout",
+            )
+        for name in _REQUIRED_KEYS:
+            if name not in item:
+                raise ValidationError(name, "is required")
+        return await self.create(**item)
 
     async def sign(
         self, transaction_id: str, otp_code: str, *, timeout: Timeout | None = None
@@ -298,3 +377,22 @@ class OtpSignatures:
                 "use https:// or SofiaConfig(allow_insecure=True)",
             )
         return url
+
+
+def _item_key(item: OtpSignatureItem) -> str:
+    if isinstance(item, NewOtpSignature):
+        return require_text(item.transaction_id, "transaction_id")
+    if isinstance(item, Mapping):
+        return require_text(item.get("transaction_id"), "transaction_id")
+    raise ValidationError(
+        "item", f"expected a NewOtpSignature or a mapping, not {type(item).__name__}"
+    )
+
+
+def _store_request(request: OtpSignatureRequest) -> str:
+    # The answer's unclaimed keys too, so a skipped item's request equals the original.
+    return json.dumps({**request.raw, **encode(request)})
+
+
+def _load_request(stored: str) -> OtpSignatureRequest:
+    return decode_request(json.loads(stored), what="a signature request recorded in the journal")

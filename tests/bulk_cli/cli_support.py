@@ -1,0 +1,116 @@
+"""Helpers of the bulk-send tests: a sandbox process, the CLI as a subprocess, job folders."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import anyio
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+EXAMPLES = ROOT / "examples" / "bulk"
+SIGNATURE = {"type": "signature", "page": 1, "x": 72, "y": 680, "w": 200, "h": 60}
+
+
+def environment(**variables: str) -> dict[str, str]:
+    """This process's environment without SIGNING_* variables, plus ``variables``."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("SIGNING_")}
+    env["PYTHONPATH"] = str(ROOT)
+    env.update(variables)
+    return env
+
+
+def danasign_env(url: str) -> dict[str, str]:
+    """The environment configuring DANAsign for the sandbox at ``url``."""
+    return environment(
+        SIGNING_DANASIGN_SERVER_URL=url, SIGNING_DANASIGN_API_TOKEN="sandbox-api-token"
+    )
+
+
+@asynccontextmanager
+async def sandbox_process(folder: Path) -> AsyncIterator[str]:
+    """Run ``python -m signing_async.sandbox --port 0`` and yield its URL."""
+    ready = folder / "sandbox.ready"
+    command = [sys.executable, "-m", "signing_async.sandbox", "--port", "0"]
+    command += ["--ready-file", str(ready)]
+    async with await anyio.open_process(
+        command, env=environment(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    ) as process:
+        try:
+            with anyio.fail_after(30):  # a hang guard, not a speed check
+                while not ready.exists():
+                    if process.returncode is not None:
+                        raise AssertionError(f"the sandbox exited with {process.returncode}")
+                    await anyio.sleep(0.02)
+            yield ready.read_text().strip()
+        finally:
+            if process.returncode is None:
+                process.terminate()
+            with anyio.move_on_after(10, shield=True):
+                await process.wait()
+
+
+async def bulk_send(
+    *args: str | Path, env: Mapping[str, str]
+) -> subprocess.CompletedProcess[bytes]:
+    """Run ``signing-async bulk-send ARGS`` to the end (stdout is a pipe: plain mode)."""
+    command = [sys.executable, "-m", "signing_async.cli", "bulk-send", *map(str, args)]
+    with anyio.fail_after(60):  # a hang guard, not a speed check
+        return await anyio.run_process(command, env=dict(env), check=False)
+
+
+async def control(url: str, method: str, path: str, payload: Any = None) -> Any:
+    """Call one of the sandbox's ``/_sandbox/`` control routes; return its JSON."""
+    async with (
+        aiohttp.ClientSession() as session,
+        session.request(method, f"{url}/_sandbox/{path}", json=payload) as response,
+    ):
+        assert response.status < 300, await response.text()
+        return await response.json()
+
+
+async def sent_ids(url: str) -> list[str | None]:
+    """The external ids of every document creation the sandbox received, in order."""
+    log = await control(url, "GET", "requests")
+    return [e["external_id"] for e in log["requests"] if e["route"] == "danasign.createdocument"]
+
+
+def example_job(folder: Path) -> Path:
+    """A copy of ``examples/bulk`` in ``folder``; returns its JSON Lines manifest."""
+    shutil.copytree(EXAMPLES, folder / "job")
+    return folder / "job" / "documents.jsonl"
+
+
+def document_row(key: str, file: str, email: str = "ana@example.com") -> dict[str, Any]:
+    """One manifest line: a document with one signer."""
+    return {
+        "metadata": {"external_id": key},
+        "file": file,
+        "title": f"Contract {key}",
+        "signers": [{"role": "Client", "name": "Ana", "email": email}],
+        "placeholders": [{"role": "Client", "widgets": [SIGNATURE]}],
+    }
+
+
+def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
+    """Write ``rows`` as JSON Lines."""
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    return path
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    """The JSON objects of a JSON Lines file."""
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def names(folder: Path) -> list[str]:
+    """The sorted names of what ``folder`` holds."""
+    return sorted(path.name for path in folder.iterdir())

@@ -1,0 +1,189 @@
+"""``signing-async bulk-send`` as a subprocess, against a sandbox in another process."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from cli_support import (
+    bulk_send,
+    control,
+    danasign_env,
+    document_row,
+    environment,
+    example_job,
+    names,
+    read_jsonl,
+    sandbox_process,
+    sent_ids,
+    write_jsonl,
+)
+
+EXAMPLE_IDS = ["contract-2025-001", "contract-2025-002", "contract-2025-003"]
+
+
+async def test_a_clean_run_exits_0_and_a_rerun_skips_everything(tmp_path: Path) -> None:
+    manifest = example_job(tmp_path)
+    async with sandbox_process(tmp_path) as url:
+        env = danasign_env(url)
+        first = await bulk_send(manifest, "--provider", "danasign", "--concurrency", "2", env=env)
+        after_first = await sent_ids(url)
+        again = await bulk_send(manifest, "--provider", "danasign", "--json", env=env)
+        after_again = await sent_ids(url)
+
+    assert first.returncode == 0, first.stderr.decode()
+    lines = first.stdout.decode().splitlines()
+    assert any(line.startswith("documents: 3/3 done (100%): 3 ok, 0 failed") for line in lines)
+    assert "succeeded\t3" in lines
+    assert "failed\t0" in lines
+    assert f"journal: {manifest.with_name('documents.journal.db')}" in lines
+    assert sorted(after_first) == EXAMPLE_IDS
+    failures = manifest.with_name("documents.failures.jsonl")
+    assert failures.read_text() == ""  # written, and empty: nothing failed
+    assert manifest.with_name("documents.journal.db").is_file()
+
+    assert again.returncode == 0, again.stderr.decode()
+    (summary,) = [json.loads(line) for line in again.stdout.decode().splitlines()]
+    assert summary == {
+        "event": "summary",
+        "manifest": str(manifest),
+        "total": 3,
+        "succeeded": 0,
+        "skipped": 3,
+        "failed": 0,
+        "uncertain": 0,
+        "journal": str(manifest.with_name("documents.journal.db")),
+        "failures_file": str(failures),
+    }
+    assert after_again == after_first  # nothing sent again
+
+
+async def test_bad_rows_exit_1_and_land_in_the_failures_file(tmp_path: Path) -> None:
+    job = example_job(tmp_path).parent
+    (job / "pdfs" / "notes.pdf").write_text("meeting notes, not a PDF")
+    manifest = write_jsonl(
+        job / "mixed.jsonl",
+        [
+            document_row("good-1", "pdfs/contract-1.pdf"),
+            document_row("missing", "pdfs/nowhere.pdf"),
+            document_row("not-pdf", "pdfs/notes.pdf"),
+            document_row("bad-email", "pdfs/contract-2.pdf", email="ana.example.com"),
+            document_row("good-2", "pdfs/contract-3.pdf"),
+        ],
+    )
+    with manifest.open("a") as out:
+        out.write("{not json\n")
+    async with sandbox_process(tmp_path) as url:
+        result = await bulk_send(manifest, "--provider", "danasign", env=danasign_env(url))
+        sent = await sent_ids(url)
+
+    assert result.returncode == 1
+    assert sorted(sent) == ["good-1", "good-2"]  # bad rows never reach the server
+    lines = result.stdout.decode().splitlines()
+    assert "succeeded\t2" in lines
+    assert "failed\t4" in lines
+    failures = job / "mixed.failures.jsonl"
+    assert f"4 failed or uncertain items written to {failures}" in lines
+    records = sorted(read_jsonl(failures), key=lambda record: record["index"])
+    assert [(r["key"], r["index"], r["status"]) for r in records] == [
+        ("missing", 1, "failed"),
+        ("not-pdf", 2, "failed"),
+        ("bad-email", 3, "failed"),
+        (None, 5, "failed"),
+    ]
+    assert records[0]["error"].startswith("file: ")
+    assert "nowhere.pdf" in records[0]["error"]
+    assert records[1]["error"] == "file: notes.pdf is not a PDF (it does not start with %PDF-)"
+    assert records[2]["error"] == "signers[0].email: not a valid e-mail address: 'ana.example.com'"
+    assert records[3]["error"].startswith("mixed.jsonl line 6: not valid JSON")
+    assert not list(job.glob(".*.tmp"))  # the temporary file was renamed into place
+
+
+async def test_a_big_run_prints_a_few_progress_lines_and_json_counts(tmp_path: Path) -> None:
+    job = example_job(tmp_path).parent
+    rows = [document_row(f"doc-{i}", "pdfs/contract-1.pdf") for i in range(40)]
+    rows[17]["signers"][0]["email"] = "broken"
+    manifest = write_jsonl(job / "big.jsonl", rows)
+    failures = tmp_path / "elsewhere.jsonl"
+    async with sandbox_process(tmp_path) as url:
+        env = danasign_env(url)
+        plain = await bulk_send(
+            manifest, "--provider", "danasign", "--journal", job / "a.db", env=env
+        )
+        json_run = await bulk_send(
+            manifest, "--provider", "danasign", "--journal", job / "b.db",
+            "--failures", failures, "--json", env=env,
+        )  # fmt: skip
+
+    assert plain.returncode == 1
+    progress = [
+        line for line in plain.stdout.decode().splitlines() if line.startswith("documents:")
+    ]
+    assert 2 <= len(progress) <= 11  # about every 10 %, not one line per item
+    assert progress[-1].startswith("documents: 40/40 done (100%): 39 ok, 1 failed, 0 uncertain")
+
+    assert json_run.returncode == 1
+    (summary,) = [json.loads(line) for line in json_run.stdout.decode().splitlines()]
+    assert (summary["total"], summary["succeeded"], summary["failed"]) == (40, 39, 1)
+    assert summary["failures_file"] == str(failures)
+    (record,) = read_jsonl(failures)
+    assert (record["key"], record["index"], record["status"]) == ("doc-17", 17, "failed")
+    # The plain run wrote its own failures beside the manifest.
+    assert [r["key"] for r in read_jsonl(job / "big.failures.jsonl")] == ["doc-17"]
+
+
+async def test_an_unconfirmed_document_is_uncertain_and_never_resent(tmp_path: Path) -> None:
+    manifest = example_job(tmp_path)
+    async with sandbox_process(tmp_path) as url:
+        env = danasign_env(url)
+        fault = {"route": "danasign.createdocument", "drop": "after", "times": 1}
+        await control(url, "POST", "faults", fault)
+        first = await bulk_send(manifest, "--provider", "danasign", "--concurrency", "1", env=env)
+        again = await bulk_send(manifest, "--provider", "danasign", "--json", env=env)
+        sent = await sent_ids(url)
+
+    assert first.returncode == 1
+    (record,) = read_jsonl(manifest.with_name("documents.failures.jsonl"))
+    assert (record["key"], record["status"]) == ("contract-2025-001", "uncertain")
+    assert "uncertain\t1" in first.stdout.decode().splitlines()
+    assert "--on-uncertain resend" in first.stdout.decode()
+
+    assert again.returncode == 1
+    summary = json.loads(again.stdout)
+    assert (summary["skipped"], summary["uncertain"], summary["succeeded"]) == (2, 1, 0)
+    assert sorted(sent) == EXAMPLE_IDS  # each sent once, the uncertain one included
+    (record,) = read_jsonl(manifest.with_name("documents.failures.jsonl"))
+    assert "in flight" not in record["error"]
+    assert "could not confirm it" in record["error"]
+
+
+async def test_bad_usage_exits_2(tmp_path: Path) -> None:
+    manifest = example_job(tmp_path)
+    nowhere = danasign_env("http://127.0.0.1:9")  # never called: every run stops before sending
+    (tmp_path / "not-a-journal.db").write_text("plain text " * 100)
+    broken_csv = tmp_path / "broken.csv"
+    broken_csv.write_text("file,file\npdfs/a.pdf,pdfs/b.pdf\n")
+
+    no_provider = await bulk_send(manifest, env=nowhere)
+    unconfigured = await bulk_send(manifest, "--provider", "danasign", env=environment())
+    no_folder = await bulk_send(
+        manifest, "--provider", "danasign", "--failures", tmp_path / "no" / "f.jsonl", env=nowhere
+    )
+    bad_journal = await bulk_send(
+        manifest, "--provider", "danasign", "--journal", tmp_path / "not-a-journal.db", env=nowhere
+    )
+    bad_header = await bulk_send(broken_csv, "--provider", "danasign", env=nowhere)
+
+    assert no_provider.returncode == 2
+    assert "--provider" in no_provider.stderr.decode()
+    assert unconfigured.returncode == 2
+    assert "SIGNING_DANASIGN_*" in unconfigured.stderr.decode()
+    assert no_folder.returncode == 2
+    assert "no such folder" in no_folder.stderr.decode()
+    assert bad_journal.returncode == 2
+    assert "is not a journal" in bad_journal.stderr.decode()
+    assert bad_header.returncode == 2
+    assert "column 'file' appears twice" in bad_header.stderr.decode()
+    # Bad usage leaves no file behind: no journal, no failures file.
+    assert names(manifest.parent) == ["documents.csv", "documents.jsonl", "pdfs"]
+    assert names(tmp_path) == ["broken.csv", "job", "not-a-journal.db"]
