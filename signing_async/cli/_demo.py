@@ -7,10 +7,13 @@ temporary folder that is removed afterwards (unless ``--keep`` names one).
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import anyio
 import click
@@ -23,6 +26,7 @@ from ..danasign.units import PageSize, mm_to_points
 from ..sandbox import Sandbox, samples
 from ._common import json_option, run_async
 from ._output import Output
+from ._progress import BulkProgressBar
 
 __all__ = ["demo"]
 
@@ -123,13 +127,62 @@ async def _sofia(out: Output, client: SigningClient, sb: Sandbox, folder: Path) 
     )
 
 
-async def _run(out: Output, folder: Path) -> int:
+def _bulk_items(folder: Path, count: int) -> Iterator[dict[str, Any]]:
+    """The bulk job's items, each PDF written only when the engine pulls its item."""
+    folder.mkdir(exist_ok=True)
+    for index in range(1, count + 1):
+        name = f"contract-{index:04d}"
+        yield {
+            "file": samples.write_pdf(folder / f"{name}.pdf", text=f"Contract {index}"),
+            "title": f"Contract {index:04d}",
+            "signers": [
+                Signer(role="Client", name=f"Client {index}", email=f"c{index}@example.com")
+            ],
+            "placeholders": [Placeholder("Client", [Widget("signature", 1, 72, 600, 170, 57)])],
+            "metadata": DocumentMetadata(external_id=f"demo-bulk-{index:04d}"),
+        }
+
+
+async def _bulk(
+    out: Output, client: SigningClient, sb: Sandbox, folder: Path, *, count: int, concurrency: int
+) -> int:
+    journal = folder / "bulk-journal.db"
+    for attempt in ("send", "rerun"):
+        statuses: Counter[str] = Counter()
+        bar = BulkProgressBar("documents", total=count, console=out.console, fancy=out.fancy)
+        run = client.documents.create_many(
+            _bulk_items(folder / "bulk", count),
+            concurrency=concurrency,
+            journal=journal,
+            progress=None if out.json_mode else bar,
+        )
+        with bar if not out.json_mode else contextlib.nullcontext():
+            async with run as outcomes:
+                async for outcome in outcomes:
+                    statuses[outcome.status] += 1
+        summary = ", ".join(f"{n} {status}" for status, n in sorted(statuses.items()))
+        if attempt == "send":
+            twice = sum(sb.created_count(f"demo-bulk-{i:04d}") > 1 for i in range(1, count + 1))
+            out.step(
+                f"DANAsign bulk: {count} documents at concurrency {concurrency}: {summary}; "
+                f"created twice: {twice}",
+                **statuses,
+            )
+        else:
+            out.step(f"DANAsign bulk, same job again with its journal: {summary}", **statuses)
+        if statuses["failed"] or statuses["uncertain"]:
+            return 1
+    return 0
+
+
+async def _run(out: Output, folder: Path, *, count: int, concurrency: int) -> int:
     started = time.monotonic()
     async with Sandbox() as sb, sb.client() as client:
         out.step(f"sandbox listening on {sb.url}", url=sb.url)
         await _danaconnect(out, client, sb, folder)
         await _danasign(out, client, folder)
         await _sofia(out, client, sb, folder)
+        status = await _bulk(out, client, sb, folder, count=count, concurrency=concurrency)
         routes = Counter(entry.route for entry in sb.requests if entry.route != "control")
         statuses = Counter(str(entry.status) for entry in sb.requests if entry.route != "control")
     out.table(
@@ -139,9 +192,9 @@ async def _run(out: Output, folder: Path) -> int:
     )
     out.step(
         f"done in {time.monotonic() - started:.1f} s: {sum(routes.values())} requests "
-        f"({', '.join(f'{count} x {status}' for status, count in sorted(statuses.items()))})"
+        f"({', '.join(f'{n} x {code}' for code, n in sorted(statuses.items()))})"
     )
-    return 0
+    return status
 
 
 @click.command()
@@ -150,12 +203,31 @@ async def _run(out: Output, folder: Path) -> int:
     type=click.Path(file_okay=False, path_type=Path),
     help="Keep the generated and downloaded files in this folder.",
 )
+@click.option(
+    "--count",
+    default=200,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Documents in the bulk send.",
+)
+@click.option(
+    "--concurrency",
+    default=16,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Requests in flight during the bulk send.",
+)
 @json_option
 @run_async
-async def demo(out: Output, keep: Path | None) -> int:
-    """Run every provider's flow against an embedded sandbox (no setup, no network)."""
+async def demo(out: Output, keep: Path | None, count: int, concurrency: int) -> int:
+    """Run every provider's flow and a bulk send against an embedded sandbox.
+
+    No setup, no network: the sandbox listens on loopback and the PDFs are
+    generated. The bulk send runs twice with one journal: the second run
+    skips every document the first one created.
+    """
     if keep is not None:
         await anyio.Path(keep).mkdir(parents=True, exist_ok=True)
-        return await _run(out, keep)
+        return await _run(out, keep, count=count, concurrency=concurrency)
     with tempfile.TemporaryDirectory(prefix="signing-async-demo-") as folder:
-        return await _run(out, Path(folder))
+        return await _run(out, Path(folder), count=count, concurrency=concurrency)

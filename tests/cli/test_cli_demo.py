@@ -14,7 +14,9 @@ def test_demo_prints_each_providers_steps_as_plain_lines(tmp_path: Path) -> None
     scratch = tmp_path / "tmp"
     scratch.mkdir()
     # TMPDIR points the demo's temporary folder (and the sandbox's) here.
-    result = run_cli("demo", env=base_env(TMPDIR=str(scratch)))
+    result = run_cli(
+        "demo", "--count", "30", "--concurrency", "4", env=base_env(TMPDIR=str(scratch))
+    )
 
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
@@ -33,17 +35,28 @@ def test_demo_prints_each_providers_steps_as_plain_lines(tmp_path: Path) -> None
     for pattern, line in zip(expected, lines, strict=False):
         assert re.fullmatch(pattern, line), (pattern, line)
 
-    # Piped, so the table is plain tab-separated text, not rich's box drawing.
+    # The bulk send, twice with one journal: plain progress lines (one per 10%),
+    # then each run's summary; the second run skips everything the first created.
     table_at = lines.index("requests the sandbox served")
-    assert table_at == len(expected)
+    bulk = lines[len(expected) : table_at]
+    progress = [line for line in bulk if line.startswith("documents: ")]
+    assert len(progress) == 20, bulk
+    assert progress[9].startswith("documents: 30/30 done (100%): 30 ok, 0 failed, 0 uncertain")
+    summaries = [line for line in bulk if not line.startswith("documents: ")]
+    assert summaries == [
+        "DANAsign bulk: 30 documents at concurrency 4: 30 succeeded; created twice: 0",
+        "DANAsign bulk, same job again with its journal: 30 skipped",
+    ]
+
+    # Piped, so the table is plain tab-separated text, not rich's box drawing.
     assert lines[table_at + 1] == "route\trequests"
     rows = [line.split("\t") for line in lines[table_at + 2 : -1]]
     assert all(len(row) == 2 for row in rows), rows
     counts = {route: int(count) for route, count in rows}
+    assert counts.get("danasign.createdocument") == 1 + 30
     for route in (
         "danaconnect.start_circuit",
         "danaconnect.download",
-        "danasign.createdocument",
         "danasign.createdocument_template",
         "sofia.create_signature",
         "sofia.sign_document",
