@@ -52,6 +52,12 @@ async def _base64_chunks(blob: Blob) -> AsyncIterator[bytes]:
         yield base64.b64encode(carry)
 
 
+_MARKER = f"b64-{secrets.token_hex(16)}-"
+"""Stands where a document goes while the JSON is rendered. Random per process
+(not per call: this runs on every request), so no text in a payload can
+collide with it by accident or by design."""
+
+
 def json_body(payload: Mapping[str, Any]) -> RequestBody:
     """Encode ``payload`` as JSON, streaming every :class:`Base64` value.
 
@@ -60,7 +66,7 @@ def json_body(payload: Mapping[str, Any]) -> RequestBody:
     the Base64 of each document is streamed in between.
     """
     blobs: list[Blob] = []
-    marker = f"b64-{secrets.token_hex(8)}-"
+    marker = _MARKER
 
     def placeholder(value: object) -> str:
         if isinstance(value, Base64):
