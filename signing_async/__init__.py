@@ -10,6 +10,7 @@ Everything public is importable from here::
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING
 
 from ._client import SigningClient
@@ -69,7 +70,13 @@ from .sofia import NewOtpSignature, OtpSignature, OtpSignatureRequest, SignedDow
 from .transports import AiohttpTransport, MockTransport, Request, Response, Transport
 
 if TYPE_CHECKING:
-    from .transports import HttpxTransport
+    # Explicit re-exports ("x as x"): names for type checkers, imported lazily at run time.
+    from . import bulk as bulk
+    from . import sandbox as sandbox
+    from .transports import HttpxTransport as HttpxTransport
+
+# HttpxTransport is importable from here but not listed in __all__: it needs
+# the [httpx] extra, and ``from signing_async import *`` must work without it.
 
 __all__ = [
     "APIError",
@@ -103,7 +110,6 @@ __all__ = [
     "DocumentStatus",
     "DocumentSummary",
     "DownloadedFile",
-    "HttpxTransport",
     "IdentityVerification",
     "InvalidItem",
     "MemoryTokenStore",
@@ -146,10 +152,16 @@ __all__ = [
 ]
 
 
+_LAZY_MODULES = frozenset({"bulk", "cli", "sandbox"})
+"""Tooling subpackages, imported on first use: ``import signing_async`` stays light."""
+
+
 def __getattr__(name: str) -> object:
     # HttpxTransport needs the optional [httpx] extra: resolved on first use.
     if name == "HttpxTransport":
         from .transports import HttpxTransport
 
         return HttpxTransport
+    if name in _LAZY_MODULES:
+        return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -4,6 +4,7 @@ The public names are re-exported from :mod:`signing_async`; widget
 coordinate helpers live in :mod:`signing_async.danasign.units`.
 """
 
+from . import units
 from ._api_tokens import ApiTokens
 from ._config import DanaSignConfig
 from ._contacts import Contacts
@@ -66,4 +67,5 @@ __all__ = [
     "Templates",
     "WhoAmI",
     "Widget",
+    "units",
 ]

@@ -15,11 +15,10 @@ from ._base import Request, RequestBody, Response, ResponseStream, StreamBody, T
 from ._mock import MockTransport, RecordedRequest
 
 if TYPE_CHECKING:
-    from ._httpx import HttpxTransport
+    from ._httpx import HttpxTransport as HttpxTransport
 
 __all__ = [
     "AiohttpTransport",
-    "HttpxTransport",
     "MockTransport",
     "RecordedRequest",
     "Request",
