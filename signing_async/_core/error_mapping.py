@@ -1,7 +1,7 @@
 """From an error answer (status, headers, body) to the right exception.
 
-Providers differ only in data: which status means what (DANAsign answers 405
-for a bad token) and which error codes they send (S.O.F.I.A.'s ``WHK001``).
+Providers differ only in data: which status means what (one answers 405 for a
+bad token) and which error codes they send in their bodies.
 """
 
 from __future__ import annotations

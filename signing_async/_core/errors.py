@@ -102,9 +102,9 @@ class APIError(SigningError):
 
     Attributes:
         status: The HTTP status.
-        code: The provider's own error code (e.g. ``WHK001``), if it sent one.
+        code: The provider's own error code, if it sent one.
         message: The provider's error text.
-        provider: ``DANAconnect``, ``DANAsign`` or ``S.O.F.I.A.``.
+        provider: The provider's display name.
         request_id: The request id the server sent back, if any.
         body: The raw error body (at most 64 KiB of it).
     """
@@ -141,7 +141,7 @@ class AuthenticationError(APIError):
 
 
 class PermissionDeniedError(APIError):
-    """403: the credentials lack a permission (a DANAsign token scope, say)."""
+    """403: the credentials lack a permission (a token scope, say)."""
 
 
 class NotFoundError(APIError):

@@ -1,6 +1,6 @@
 """The one cattrs converter: provider JSON in, attrs models out, and back.
 
-Providers spell keys in camelCase (``circuitId``), PascalCase (``Name``) or
+Providers spell keys in camelCase (``createdAt``), PascalCase (``Name``) or
 snake_case (``transaction_id``); models always use snake_case. Decoding
 matches keys ignoring case and underscores, so all three spellings land on
 the same field, and keeps keys no field claims in the model's ``raw``

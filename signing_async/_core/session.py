@@ -46,8 +46,8 @@ class Call:
     """One API operation, as a provider describes it to the session.
 
     Attributes:
-        provider: The provider's display name (``DANAconnect``).
-        operation: What is being done, for messages (``start circuit``).
+        provider: The provider's display name, for messages.
+        operation: What is being done, for messages (``create document 42``).
         method: The HTTP method.
         url: The absolute URL.
         errors: How the provider's error answers map to exceptions.

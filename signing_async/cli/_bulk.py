@@ -25,6 +25,7 @@ from .._client import SigningClient
 from .._core.bulk import BulkOutcome, BulkRun, InvalidItem, OnUncertain
 from .._core.errors import ConfigurationError, ValidationError
 from ..bulk import CSV_TYPES, FILE_FIELDS, read_manifest
+from ..transports import AiohttpTransport
 from ._common import json_option, run_async
 from ._output import Output
 from ._progress import BulkProgressBar
@@ -203,7 +204,9 @@ async def bulk_send(
         out.error(exc.format_message())
         return USAGE
     try:
-        client = SigningClient.from_env()
+        # A connection pool at least as large as the concurrency, or the extra
+        # requests would queue in the pool instead of being in flight.
+        client = SigningClient.from_env(transport=AiohttpTransport(limit=max(100, concurrency)))
     except (ConfigurationError, ValidationError) as exc:
         out.error(f"{exc} (see the README for the {variables} environment variables)")
         return USAGE

@@ -46,7 +46,7 @@ class LoggedRequest:
     method: str
     path: str
     query: dict[str, str]
-    headers: CIMultiDict[str]
+    headers: CIMultiDict[str] = attrs.field(repr=False)  # they hold credentials
     status: int | None = None
     started: float
     finished: float | None = None

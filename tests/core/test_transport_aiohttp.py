@@ -247,5 +247,11 @@ async def test_an_owned_session_is_closed(serve: Serve) -> None:
 
 
 async def test_close_without_use() -> None:
+    # Created and closed unused: no session was ever made, so none is left unclosed.
     transport = sa.AiohttpTransport()
     await transport.aclose()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        del transport
+        gc.collect()
+    assert not [w for w in caught if "Unclosed" in str(w.message)]

@@ -361,7 +361,7 @@ class BulkRun(Generic[R]):
     Streaming, recommended for large jobs: outcomes arrive as requests
     finish, and ``concurrency`` requests stay in flight while your loop runs::
 
-        async with client.circuits.start_many(items, journal="run.db") as outcomes:
+        async with bulk_run as outcomes:  # what a namespace's *_many method returns
             async for outcome in outcomes:
                 ...
 

@@ -178,7 +178,7 @@ class SqliteJournal:
 
         Args:
             path: The SQLite file.
-            kind: What the job sends (``DANAconnect circuits``); a journal
+            kind: What the job sends (``documents``); a journal
                 written by another kind of job is refused.
             resend_uncertain: Send again the items left in flight or uncertain.
 

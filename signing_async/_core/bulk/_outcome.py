@@ -30,7 +30,7 @@ class BulkOutcome(Generic[R]):
     """One item's outcome, yielded as soon as the item is finished.
 
     Attributes:
-        key: The item's natural key (a circuit's ``id``, say), or None when
+        key: The item's natural key (an external id, say), or None when
             the item was too malformed for its key to be read.
         index: The item's position in the input, counting from 0.
         status: ``"succeeded"``, ``"failed"``, ``"skipped"`` or ``"uncertain"``.
