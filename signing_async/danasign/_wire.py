@@ -68,19 +68,21 @@ def unwrap(body: Any) -> Envelope:
     "pagination": {...}}}``); a flat object or a bare array is its own content.
     """
     pagination: Mapping[str, Any] | None = None
-    # A few levels at most: the documented shapes nest at most twice.
+    # A few levels at most: the documented shapes nest at most twice. (dict, not
+    # Mapping: this is decoded JSON, and the ABC check is slow on a hot path.)
     for _ in range(3):
-        if not isinstance(body, Mapping):
+        if not isinstance(body, dict):
             break
-        if isinstance(body.get("pagination"), Mapping):
-            pagination = body["pagination"]
-        key = next(
-            (k for k in _ENVELOPE_KEYS if isinstance(body.get(k), Mapping | list)),
-            None,
-        )
-        if key is None:
+        found = body.get("pagination")
+        if isinstance(found, dict):
+            pagination = found
+        for key in _ENVELOPE_KEYS:
+            inner = body.get(key)
+            if isinstance(inner, dict | list):
+                body = inner
+                break
+        else:
             break
-        body = body[key]
     return Envelope(body, pagination)
 
 

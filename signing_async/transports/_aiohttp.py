@@ -7,7 +7,6 @@ import functools
 from collections.abc import AsyncIterator
 
 import aiohttp
-from multidict import CIMultiDict
 
 from .._core.errors import ConfigurationError, ConnectError, RequestTimeout, TransportError
 from .._core.timeouts import Timeout
@@ -130,8 +129,7 @@ class AiohttpTransport:
         # Bodies come back as the server sent them (the session does not
         # decompress), so no compressed answer may be negotiated behind the
         # core's back: Content-Length checks and decoding need the real bytes.
-        headers = CIMultiDict({"Accept-Encoding": "identity"})
-        headers.update(request.headers)
+        headers = {"Accept-Encoding": "identity", **request.headers}
         data: bytes | AsyncIterator[bytes] | None
         if isinstance(body, StreamBody):
             # aiohttp sends an async iterator chunked unless told its length.
