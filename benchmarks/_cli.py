@@ -1,11 +1,12 @@
 """``python -m benchmarks``: run the suite and write the report.
 
-One run: make the payloads in a temporary folder, start the server in its
-own process, run every case round by round (each variant in a fresh child
-process, the order reversed every other round), optionally profile the SDK,
-then write ``latest.json``, ``latest.md`` (also printed) and, when
-matplotlib is importable, ``latest.png``. The temporary folder and the
-server are gone when the run ends, however it ends.
+One run: make the payloads in a temporary folder, start the servers the
+selected benchmarks need in their own processes (the minimal benchmark
+server, the real sandbox for the bulk benchmark), run every case round by
+round (each variant in a fresh child process, the order reversed every other
+round), optionally profile the SDK, then write ``latest.json``, ``latest.md``
+(also printed) and, when matplotlib is importable, ``latest.png``. The
+temporary folder and the servers are gone when the run ends, however it ends.
 
 The exit status is 1 when a variant failed (an error, not "not available").
 """
@@ -24,12 +25,13 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
 from . import _report, _startup
 from ._payloads import MIB, write_pdf, write_zip
+from ._sandbox import running_sandbox
 from ._suite import ALL, Benchmark, Case, Payloads, Settings, Variant, build
 from ._workloads import load_all
 
@@ -40,6 +42,7 @@ PROFILED = {
     "request": "the SDK's request path at the highest concurrency",
     "upload": "the SDK's upload of the big file",
     "download": "the SDK's download_to",
+    "bulk": "the SDK's documents.create_many without a journal",
 }
 
 
@@ -57,6 +60,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--upload-count", type=int, help="number of small uploads (200)")
     parser.add_argument("--upload-each-mib", type=float, help="size of each small upload (1)")
     parser.add_argument("--upload-concurrency", type=int, help="small uploads in flight (16)")
+    parser.add_argument("--bulk-count", type=int, help="documents per bulk run (200)")
+    parser.add_argument("--bulk-each-mib", type=float, help="size of each bulk document (1)")
+    parser.add_argument("--bulk-concurrency", type=int, help="bulk documents in flight (16)")
     parser.add_argument("--download-mib", type=float, help="size of the ZIP downloaded (500)")
     parser.add_argument("--token-calls", type=int, help="concurrent calls per token burst (1000)")
     parser.add_argument("--token-ttl", type=float, help="token lifetime, seconds (4)")
@@ -78,6 +84,9 @@ def settings_from(args: argparse.Namespace) -> Settings:
         "upload_count": args.upload_count,
         "upload_each_mib": args.upload_each_mib,
         "upload_concurrency": args.upload_concurrency,
+        "bulk_count": args.bulk_count,
+        "bulk_each_mib": args.bulk_each_mib,
+        "bulk_concurrency": args.bulk_concurrency,
         "download_mib": args.download_mib,
         "token_calls": args.token_calls,
         "token_ttl": args.token_ttl,
@@ -105,11 +114,16 @@ def make_payloads(settings: Settings, folder: Path, selected: tuple[str, ...]) -
         write_pdf(files / f"doc-{index:04d}.pdf", int(settings.upload_each_mib * MIB))
         for index in range(settings.upload_count if uploading else 0)
     )
+    bulk = tuple(
+        write_pdf(files / f"bulk-{index:04d}.pdf", int(settings.bulk_each_mib * MIB))
+        for index in range(settings.bulk_count if "bulk" in selected else 0)
+    )
     big_size = int(settings.upload_mib * MIB) if uploading else 1024
     zip_size = int(settings.download_mib * MIB) if "download" in selected else 4096
     return Payloads(
         upload_big=write_pdf(files / "big.pdf", big_size),
         upload_small=small,
+        bulk=bulk,
         warmup_pdf=write_pdf(files / "warm-up.pdf", 64 * 1024),
         zip=write_zip(files / "signed.zip", zip_size),
         small_zip=write_zip(files / "warm-up.zip", 64 * 1024),
@@ -118,7 +132,7 @@ def make_payloads(settings: Settings, folder: Path, selected: tuple[str, ...]) -
 
 @contextmanager
 def running_server(payloads: Payloads, env: dict[str, str], log: Path) -> Iterator[str]:
-    """Start the benchmark server in its own process; yield its URL; stop it."""
+    """Start the minimal benchmark server in its own process; yield its URL; stop it."""
     with log.open("wb") as errors:
         process = subprocess.Popen(  # noqa: S603 - our own interpreter, fixed arguments
             [
@@ -276,7 +290,7 @@ def _meta(settings: Settings, started: float) -> dict[str, Any]:
 
 def _profile_all(
     benchmarks: list[Benchmark],
-    run: Callable[..., dict[str, Any]],
+    runner: Callable[[Benchmark], Callable[..., dict[str, Any]]],
     out: Path,
     log: Callable[[str], None],
 ) -> list[dict[str, str]]:
@@ -294,7 +308,7 @@ def _profile_all(
         variant = case.variants[0]
         path = out / f"profile-{benchmark.name}.txt"
         log(f"[profile] {benchmark.name}: {variant.label}, {case.name} ({tool})")
-        result = run(variant, case, profile={"tool": tool, "path": str(path)})
+        result = runner(benchmark)(variant, case, profile={"tool": tool, "path": str(path)})
         if result["status"] == "ok":
             profiles.append(
                 {
@@ -328,34 +342,40 @@ def main(argv: list[str] | None = None) -> int:
     try:
         log(f"writing payloads under {folder}")
         payloads = make_payloads(settings, folder, selected)
-        from ._sdk_danasign import RequestContacts
-
-        benchmarks = build(
-            settings,
-            payloads,
-            contacts_missing=RequestContacts.unavailable({}),
-            selected=selected,
-        )
+        benchmarks = build(settings, payloads, selected=selected)
         workdir = folder / "work"
         workdir.mkdir()
-        with running_server(payloads, env, folder / "server.log") as url:
-
-            def run(
-                variant: Variant, case: Case, profile: dict[str, str] | None = None
-            ) -> dict[str, Any]:
-                return run_child(
-                    variant,
-                    case,
-                    url=url,
-                    workdir=workdir,
-                    env=env,
-                    timeout=args.child_timeout,
-                    profile=profile,
+        needed = {b.server for b in benchmarks}
+        with ExitStack() as servers:
+            urls = {"none": ""}
+            if "bench" in needed:
+                urls["bench"] = servers.enter_context(
+                    running_server(payloads, env, folder / "server.log")
                 )
+            if "sandbox" in needed:
+                sandbox_folder = folder / "sandbox"
+                sandbox_folder.mkdir()
+                urls["sandbox"] = servers.enter_context(running_sandbox(sandbox_folder, env, ROOT))
 
-            results = {b.name: run_benchmark(b, settings, run, log) for b in benchmarks}
+            def runner(benchmark: Benchmark) -> Callable[..., dict[str, Any]]:
+                def run(
+                    variant: Variant, case: Case, profile: dict[str, str] | None = None
+                ) -> dict[str, Any]:
+                    return run_child(
+                        variant,
+                        case,
+                        url=urls[benchmark.server],
+                        workdir=workdir,
+                        env=env,
+                        timeout=args.child_timeout,
+                        profile=profile,
+                    )
+
+                return run
+
+            results = {b.name: run_benchmark(b, settings, runner(b), log) for b in benchmarks}
             if args.profile:
-                profiles = _profile_all(benchmarks, run, out, log)
+                profiles = _profile_all(benchmarks, runner, out, log)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

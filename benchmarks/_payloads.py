@@ -17,7 +17,7 @@ _TRAILER = b"\n%%EOF\n"
 
 
 def tiny_pdf() -> bytes:
-    """A small PDF (about 1 KiB): the payload of the request-overhead benchmark."""
+    """A small PDF (about 1 KiB), held in memory: the payload of the token benchmark."""
     filler = bytes(range(256)) * 4
     return _HEADER + filler + _TRAILER
 

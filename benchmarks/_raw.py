@@ -6,8 +6,9 @@ built per call, the status checked and the JSON answer decoded. Uploads come
 in two flavours: *naive* (the whole Base64 payload built in memory with
 ``json.dumps``) and *streaming* (an async generator producing the JSON with
 the Base64 in pieces, with an exact Content-Length, reading the file off the
-event loop as aiohttp's docs do with aiofiles). The download writes each
-chunk as it comes, as in aiohttp's docs.
+event loop as aiohttp's docs do with aiofiles). The bulk uploader is the
+streaming one posting DANAsign documents from a fixed number of workers. The
+download writes each chunk as it comes, as in aiohttp's docs.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import importlib.util
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -22,7 +24,8 @@ from typing import Any
 
 import aiohttp
 
-from ._payloads import tiny_pdf
+from ._sandbox import API_TOKEN as SANDBOX_API_TOKEN
+from ._sandbox import SandboxWorkload, document_fields
 from ._server import API_TOKEN, BASIC
 from ._workloads import CHANNEL, SIGNER, Workload, register, run_many
 
@@ -83,74 +86,63 @@ class _AiohttpClient(Workload):
         await self.session.close()
 
 
+_CONTACT_HEADERS = {
+    "x-api-token": API_TOKEN,
+    "Content-Type": "application/json",
+    "Accept": "application/json",
+}
+
+
 @register("request/raw-aiohttp")
-class RequestAiohttp(_AiohttpClient):
-    """One small JSON request per call: a circuit with a 1 KiB PDF, or a contact."""
+class RequestAiohttp(Workload):
+    """One small JSON request per call: DANAsign's ``POST /api/1.0/contacts``."""
 
     async def setup(self) -> None:
-        await super().setup()
-        self.pdf = tiny_pdf()
+        self.session = aiohttp.ClientSession()
+        self.url = f"{self.context.url}/api/1.0/contacts"
         await self._one(-1)
 
     async def _one(self, index: int) -> None:
-        if self.params["operation"] == "contacts":
-            async with self.session.post(
-                f"{self.context.url}/api/1.0/contacts",
-                data=_contact_json(index),
-                headers={"x-api-token": API_TOKEN, "Content-Type": "application/json"},
-            ) as response:
-                if response.status >= 400:
-                    raise RuntimeError(f"create contact: HTTP {response.status}")
-                (await response.json())["data"]["objectId"]
-        else:
-            await self._post_circuit(_circuit_json(f"r{index}", "tiny.pdf", self.pdf))
+        async with self.session.post(
+            self.url, data=_contact_json(index), headers=_CONTACT_HEADERS
+        ) as response:
+            if response.status >= 400:
+                raise RuntimeError(f"create contact: HTTP {response.status}")
+            (await response.json())["data"]["objectId"]
 
     async def run(self) -> dict[str, Any]:
         count = self.params["requests"]
         await run_many(count, self.params["concurrency"], self._one)
         return {"requests": count}
 
+    async def teardown(self) -> None:
+        await self.session.close()
+
 
 @register("request/raw-httpx")
 class RequestHttpx(Workload):
     """The same calls with ``httpx.AsyncClient`` (pool as large as aiohttp's)."""
+
+    @classmethod
+    def unavailable(cls, params: dict[str, Any]) -> str | None:
+        if importlib.util.find_spec("httpx") is None:
+            return "httpx is not installed"
+        return None
 
     async def setup(self) -> None:
         import httpx
 
         limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
         self.client = httpx.AsyncClient(limits=limits)
-        answer = await self.client.post(
-            f"{self.context.url}/oauth2/token",
-            content=b"grant_type=client_credentials",
-            headers={"Authorization": BASIC, "Content-Type": "application/x-www-form-urlencoded"},
-        )
-        answer.raise_for_status()
-        self.headers = {
-            "Authorization": f"Bearer {answer.json()['access_token']}",
-            "Content-Type": "application/json",
-            "Accept": "application/json",
-        }
-        self.pdf = tiny_pdf()
+        self.url = f"{self.context.url}/api/1.0/contacts"
         await self._one(-1)
 
     async def _one(self, index: int) -> None:
-        if self.params["operation"] == "contacts":
-            response = await self.client.post(
-                f"{self.context.url}/api/1.0/contacts",
-                content=_contact_json(index),
-                headers={"x-api-token": API_TOKEN, "Content-Type": "application/json"},
-            )
-            response.raise_for_status()
-            response.json()["data"]["objectId"]
-        else:
-            response = await self.client.post(
-                _start_url(self.context.url),
-                content=_circuit_json(f"r{index}", "tiny.pdf", self.pdf),
-                headers=self.headers,
-            )
-            response.raise_for_status()
-            response.json()["circuitId"]
+        response = await self.client.post(
+            self.url, content=_contact_json(index), headers=_CONTACT_HEADERS
+        )
+        response.raise_for_status()
+        response.json()["data"]["objectId"]
 
     async def run(self) -> dict[str, Any]:
         count = self.params["requests"]
@@ -198,21 +190,71 @@ def _envelope(path: Path, key: str) -> tuple[bytes, bytes, int]:
     return prefix, suffix, len(prefix) + 4 * -(-size // 3) + len(suffix)
 
 
+async def _streamed(prefix: bytes, path: Path, suffix: bytes) -> AsyncIterator[bytes]:
+    """The body: the JSON before, the file's Base64 read in pieces off the loop, the JSON after."""
+    yield prefix
+    with path.open("rb") as file:
+        while piece := await asyncio.to_thread(file.read, READ_PIECE):
+            yield base64.b64encode(piece)
+    yield suffix
+
+
 @register("upload/raw-streaming")
 class UploadStreaming(_Upload):
     """An async generator: the JSON around the Base64, produced piece by piece."""
 
     async def _upload(self, path: Path, key: str) -> None:
         prefix, suffix, length = _envelope(path, key)
+        headers = {**self.headers, "Content-Length": str(length)}
+        await self._post_circuit(_streamed(prefix, path, suffix), headers)
 
-        async def body() -> AsyncIterator[bytes]:
-            yield prefix
-            with path.open("rb") as file:
-                while piece := await asyncio.to_thread(file.read, READ_PIECE):
-                    yield base64.b64encode(piece)
-            yield suffix
 
-        await self._post_circuit(body(), {**self.headers, "Content-Length": str(length)})
+def _document_envelope(path: Path, key: str) -> tuple[bytes, bytes, int]:
+    """DANAsign ``createdocument`` JSON around the Base64 ``file``, and the exact length."""
+    prefix = b'{"file":"'
+    rest = json.dumps(document_fields(path.name, key), separators=(",", ":"))
+    suffix = b'",' + rest[1:].encode()
+    return prefix, suffix, len(prefix) + 4 * -(-path.stat().st_size // 3) + len(suffix)
+
+
+@register("bulk/raw-aiohttp")
+class BulkAiohttp(SandboxWorkload):
+    """A hand-written bulk uploader: ``concurrency`` workers posting streamed documents."""
+
+    async def setup(self) -> None:
+        await super().setup()
+        self.session = aiohttp.ClientSession()
+        self.url = f"{self.context.url}/api/1.0/createdocument"
+        self.headers = {
+            "x-api-token": SANDBOX_API_TOKEN,
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+        }
+        await self._create(Path(self.params["warmup_file"]), "warm-up-00000")
+
+    async def _create(self, path: Path, key: str) -> None:
+        prefix, suffix, length = _document_envelope(path, key)
+        async with self.session.post(
+            self.url,
+            data=_streamed(prefix, path, suffix),
+            headers={**self.headers, "Content-Length": str(length)},
+        ) as response:
+            if response.status != 200:
+                raise RuntimeError(f"create {key}: HTTP {response.status}: {await response.text()}")
+            (await response.json())["documentId"]
+
+    async def run(self) -> dict[str, Any]:
+        files = [Path(name) for name in self.params["files"]]
+
+        async def one(index: int) -> None:
+            await self._create(files[index], f"bulk-{index:05d}")
+
+        await run_many(len(files), self.params["concurrency"], one)
+        return {"requests": len(files), "bytes": sum(path.stat().st_size for path in files)}
+
+    async def teardown(self) -> None:
+        await self.session.close()
+        await super().teardown()
 
 
 @register("download/raw-aiohttp")

@@ -41,33 +41,8 @@ def danaconnect_client(url: str, **kwargs: Any) -> sa.SigningClient:
 SDK_SIGNER = sa.CircuitSigner(**SIGNER)
 
 
-class _CircuitClient(Workload):
-    async def setup(self) -> None:
-        self.client = danaconnect_client(self.context.url)
-        self.pdf = sa.Document(tiny_pdf(), "tiny.pdf")
-        await self.client.circuits.start(id="warm-up", signer=SDK_SIGNER, docs=[self.pdf])
-
-    async def teardown(self) -> None:
-        await self.client.aclose()
-
-
-@register("request/sdk-circuits")
-class RequestCircuits(_CircuitClient):
-    """``circuits.start`` with a 1 KiB PDF held in memory."""
-
-    async def run(self) -> dict[str, Any]:
-        count = self.params["requests"]
-        circuits = self.client.circuits
-
-        async def one(index: int) -> None:
-            await circuits.start(id=f"r{index}", signer=SDK_SIGNER, docs=[self.pdf])
-
-        await run_many(count, self.params["concurrency"], one)
-        return {"requests": count}
-
-
 @register("upload/sdk-circuits")
-class UploadCircuits(_CircuitClient):
+class UploadCircuits(Workload):
     """``circuits.start`` with PDFs on disk (streamed by the SDK)."""
 
     async def setup(self) -> None:
@@ -84,6 +59,9 @@ class UploadCircuits(_CircuitClient):
 
         await run_many(len(files), self.params["concurrency"], one)
         return {"requests": len(files), "bytes": sum(path.stat().st_size for path in files)}
+
+    async def teardown(self) -> None:
+        await self.client.aclose()
 
 
 @register("download/sdk")

@@ -3,7 +3,8 @@
 It emulates just enough of DANAconnect and DANAsign for the client to do its
 whole job (authenticate, stream a body up, stream a ZIP down) while staying
 cheap, so that the client, not the server, is what is measured. The full
-sandbox validates everything and would be the bottleneck.
+sandbox validates everything and would be the bottleneck; only the bulk
+benchmark runs against it, on purpose (``benchmarks._sandbox``).
 
 Run as ``python -m benchmarks._server --zip PATH --small-zip PATH``; it prints
 ``PORT <n>`` on stdout once it accepts connections.
@@ -15,8 +16,15 @@ Endpoints:
     stream and discards it, checking its length against Content-Length.
     ``GET /api/v1/biometric/document_circuit/{channel}/circuit/{id}``: the big
     ZIP (the small one for the id ``warm-up``).
-    ``POST /api/1.0/contacts`` and ``POST /api/1.0/createdocument``: DANAsign's
-    answers (PROVIDERS.md §2), authenticated with ``x-api-token``.
+    ``POST /api/1.0/contacts``: DANAsign's contact creation, a JSON
+    ``{"name", "email"}`` in, ``201 {"data": {"objectId", "Name", "Email"}}``
+    out.
+    ``POST /api/1.0/createdocument``: DANAsign's document creation, a JSON
+    object whose ``file`` holds the Base64 PDF (read as a stream and
+    discarded, its length checked as above), answered with
+    ``{"documentId", "status": "sent", "sentAt", "expiresAt"}``.
+    Both DANAsign routes want the API token in an ``x-api-token`` header and
+    answer 405 ``{"error": ...}`` when it is missing or wrong, as DANAsign does.
     ``GET /_bench/stats``: counters and the server's CPU time;
     ``POST /_bench/config``: sets ``token_ttl`` and ``token_delay`` (seconds).
 """

@@ -34,6 +34,9 @@ class Settings:
     upload_count: int = 200
     upload_each_mib: float = 1
     upload_concurrency: int = 16
+    bulk_count: int = 200
+    bulk_each_mib: float = 1
+    bulk_concurrency: int = 16
     download_mib: float = 500
     token_calls: int = 1000
     token_ttl: float = 4.0
@@ -50,6 +53,9 @@ class Settings:
             upload_count=6,
             upload_each_mib=1 / 16,
             upload_concurrency=4,
+            bulk_count=6,
+            bulk_each_mib=1 / 16,
+            bulk_concurrency=4,
             download_mib=1 / 4,
             token_calls=40,
             token_ttl=1.0,
@@ -97,6 +103,12 @@ SERVER_CPU_US = Metric(
 MIB_PER_S = Metric("mib_per_s", "MiB/s", "higher", _mib_per_s)
 CPU_MS_PER_MIB = Metric("cpu_ms_per_mib", "client CPU ms/MiB", "lower", _cpu_ms_per_mib, 2)
 RSS = Metric("rss_growth_mib", "RSS growth MiB", "lower", lambda r: r["rss_growth_mib"], 1)
+PEAK_IN_FLIGHT = Metric(
+    "server_peak_in_flight",
+    "peak in flight",
+    "higher",
+    lambda r: r.get("server_peak_in_flight"),
+)
 IMPORT_MS = Metric("import_ms", "import ms", "lower", lambda r: r["import_ms"], 1)
 CLIENT_MS = Metric("client_ms", "client creation ms", "lower", lambda r: r.get("client_ms"), 2)
 HEAVY = Metric(
@@ -196,6 +208,11 @@ class Target:
     worst: bool = False
 
 
+Server = Literal["none", "bench", "sandbox"]
+"""What a benchmark's variants talk to: nothing, the minimal benchmark server
+(``benchmarks._server``) or the real sandbox (``python -m signing_async.sandbox``)."""
+
+
 @dataclass(frozen=True)
 class Benchmark:
     """A group of cases reported in one table."""
@@ -210,6 +227,7 @@ class Benchmark:
     notes: tuple[str, ...] = ()
     layout: Literal["variants", "scenarios"] = "variants"
     extra: dict[str, Any] = field(default_factory=dict)
+    server: Server = "bench"
 
     @property
     def primary(self) -> Metric:
@@ -223,6 +241,7 @@ class Payloads:
 
     upload_big: Path
     upload_small: tuple[Path, ...]
+    bulk: tuple[Path, ...]
     warmup_pdf: Path
     zip: Path
     small_zip: Path
@@ -236,7 +255,6 @@ def build(
     settings: Settings,
     payloads: Payloads,
     *,
-    contacts_missing: str | None,
     selected: tuple[str, ...],
 ) -> list[Benchmark]:
     """The benchmarks of a run, in the order they run."""
@@ -276,30 +294,20 @@ def build(
                     "Import time is the cumulative `-X importtime` figure of the top "
                     "module, in a fresh interpreter (bytecode already cached).",
                 ),
+                server="none",
             )
         )
 
     if "request" in selected:
-        if contacts_missing is None:
-            operation = "contacts"
-            sdk = Variant("sdk", "SDK contacts.create", "request/sdk-contacts")
-            what = "`contacts.create(name=, email=)` (DANAsign)"
-        else:
-            operation = "circuit"
-            sdk = Variant("sdk", "SDK circuits.start", "request/sdk-circuits")
-            what = (
-                "`circuits.start` with a 1 KiB PDF held in memory (DANAconnect); "
-                f"DANAsign `contacts.create` is not available: {contacts_missing}"
-            )
         variants: tuple[Variant, ...] = (
-            sdk,
+            Variant("sdk", "SDK contacts.create", "request/sdk-contacts"),
             Variant("raw-aiohttp", "raw aiohttp", "request/raw-aiohttp"),
             Variant("raw-httpx", "raw httpx", "request/raw-httpx"),
         )
         cases = tuple(
             Case(
                 f"concurrency {c}",
-                {"requests": s.requests, "concurrency": c, "operation": operation},
+                {"requests": s.requests, "concurrency": c},
                 variants,
             )
             for c in s.concurrency
@@ -324,11 +332,11 @@ def build(
                     ),
                 ),
                 notes=(
-                    f"Operation: {what}; {s.requests} requests per run.",
+                    "Operation: DANAsign `contacts.create(name=, email=)`, a small JSON "
+                    f"request and answer; {s.requests} requests per run.",
                     "Server and client share the machine's cores: client CPU µs per "
                     "request is the steadier measure of overhead.",
                 ),
-                extra={"operation": operation, "contacts_missing": contacts_missing},
             )
         )
 
@@ -416,6 +424,76 @@ def build(
                     "The streaming baseline reads the file off the event loop "
                     "(`asyncio.to_thread`), as aiohttp's docs do with aiofiles.",
                 ),
+            )
+        )
+
+    if "bulk" in selected:
+        rss_limit = s.bulk_concurrency * 2 + 32
+        variants = (
+            Variant("sdk", "SDK documents.create_many, no journal", "bulk/sdk"),
+            Variant("sdk-journal", "SDK documents.create_many, journal", "bulk/sdk-journal"),
+            Variant("raw-aiohttp", "raw aiohttp streaming uploader", "bulk/raw-aiohttp"),
+        )
+        case = Case(
+            f"{s.bulk_count} x {_mib_text(s.bulk_each_mib)}, concurrency {s.bulk_concurrency}",
+            {
+                "files": [str(p) for p in payloads.bulk],
+                "concurrency": s.bulk_concurrency,
+                "warmup_file": str(payloads.warmup_pdf),
+            },
+            variants,
+        )
+        targets = []
+        for sdk_key in ("sdk", "sdk-journal"):
+            targets += [
+                Target(
+                    f"bulk {sdk_key} ≥ 0.9x raw aiohttp MiB/s",
+                    case.name,
+                    sdk_key,
+                    "mib_per_s",
+                    0.9,
+                    "min",
+                    baseline="raw-aiohttp",
+                ),
+                Target(
+                    f"bulk {sdk_key} RSS growth ≤ {s.bulk_concurrency} x 2 + 32 MiB",
+                    case.name,
+                    sdk_key,
+                    "rss_growth_mib",
+                    rss_limit,
+                    "max",
+                    worst=True,
+                ),
+            ]
+        benchmarks.append(
+            Benchmark(
+                "bulk",
+                "Bulk: DANAsign documents against the sandbox",
+                (MIB_PER_S, CPU_MS_PER_MIB, RSS, PEAK_IN_FLIGHT),
+                (case,),
+                comparisons=(("sdk", "raw-aiohttp"), ("sdk-journal", "raw-aiohttp")),
+                targets=tuple(targets),
+                notes=(
+                    "The server is the real sandbox (`python -m signing_async.sandbox`) "
+                    "in its own process: it validates each request, decodes the Base64 "
+                    "and stores every document. It is reset before each variant's warm-up "
+                    "and after its run; every run must leave exactly one document per "
+                    "file, each under its own external id, or it counts as an error.",
+                    "The SDK passes `create_many` lazily produced mappings of "
+                    "`documents.create`'s arguments (the PDF's path, one signer, one "
+                    "signature widget, `metadata=DocumentMetadata(external_id=...)`) "
+                    "inside `async with ... as outcomes`; the journal variant records "
+                    "each item in a fresh SQLite journal in the variant's own folder. "
+                    "The baseline posts the same `createdocument` JSON by hand (Base64 "
+                    "streamed from disk, exact Content-Length) from "
+                    f"{s.bulk_concurrency} workers.",
+                    "MiB/s counts PDF bytes. Peak in flight is the most creations the "
+                    "sandbox was handling at once. The sandbox shares the machine's "
+                    "cores with the client: client CPU ms/MiB is the steadier measure "
+                    "of the SDK's own cost.",
+                    f"RSS limit: concurrency x 2 MiB + 32 MiB = {rss_limit} MiB.",
+                ),
+                server="sandbox",
             )
         )
 
@@ -529,4 +607,4 @@ def build(
     return benchmarks
 
 
-ALL = ("startup", "request", "upload", "download", "tokens")
+ALL = ("startup", "request", "upload", "bulk", "download", "tokens")

@@ -23,7 +23,7 @@ from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
-from ._workloads import Context, Workload, load_all, server_stats
+from ._workloads import Context, Workload, load_all
 
 
 def peak_rss_kib() -> float:
@@ -73,11 +73,10 @@ class _Profile(AbstractContextManager[None]):
 
 async def measure(workload: Workload, profile: dict[str, str] | None) -> dict[str, Any]:
     """Set up, take the baselines, run the measured section, tear down."""
-    url = workload.context.url
     await workload.setup()
     try:
         gc.collect()
-        server_before = server_stats(url)
+        server_before = workload.server_snapshot()
         rss_before = peak_rss_kib()
         guard: AbstractContextManager[None] = (
             _Profile(profile["tool"], Path(profile["path"])) if profile else nullcontext()
@@ -89,7 +88,7 @@ async def measure(workload: Workload, profile: dict[str, str] | None) -> dict[st
             wall = time.perf_counter() - started
             cpu = time.process_time() - cpu_started
         rss_after = peak_rss_kib()
-        server_after = server_stats(url)
+        server_figures = workload.server_delta(server_before, workload.server_snapshot())
     finally:
         await workload.teardown()
     return {
@@ -98,8 +97,7 @@ async def measure(workload: Workload, profile: dict[str, str] | None) -> dict[st
         "cpu_s": cpu,
         "rss_growth_mib": (rss_after - rss_before) / 1024,
         "rss_peak_mib": rss_after / 1024,
-        "server_cpu_s": server_after["cpu_seconds"] - server_before["cpu_seconds"],
-        "length_mismatches": server_after["length_mismatches"] - server_before["length_mismatches"],
+        **server_figures,
         **work,
     }
 

@@ -2,16 +2,16 @@
 
 A workload is created from a :class:`Context` in a fresh process. ``setup``
 imports what it needs, creates its client and sends one warm-up request;
-then the harness (``benchmarks._variant``) takes the memory baseline, times
-``run``, and calls ``teardown``. ``run`` returns the work done (requests,
-bytes) plus any figures of its own.
+then the harness (``benchmarks._variant``) takes the memory baseline and a
+snapshot of the server's counters, times ``run``, takes the counters again
+and calls ``teardown``. ``run`` returns the work done (requests, bytes) plus
+any figures of its own.
 
 Adding a benchmark of another SDK call is a small addition: a workload class
 for the SDK, one for the raw baseline if it has none yet, and a case in
-``benchmarks._suite``. A workload that needs something the SDK does not have
-yet (a provider namespace being written elsewhere) says so in
-:meth:`Workload.unavailable`; the suite then reports it as "not available"
-rather than skipping it quietly.
+``benchmarks._suite``. A workload that cannot run in this environment (an
+optional library not installed) says so in :meth:`Workload.unavailable`; the
+suite then reports it as "not available" rather than skipping it quietly.
 """
 
 from __future__ import annotations
@@ -85,6 +85,17 @@ class Workload:
 
     async def teardown(self) -> None:
         """Close the client, remove what was written."""
+
+    def server_snapshot(self) -> Any:
+        """The server's counters (a blocking call, made outside the timed section)."""
+        return server_stats(self.context.url)
+
+    def server_delta(self, before: Any, after: Any) -> dict[str, Any]:
+        """What the server did during the run, from two snapshots: figures for the result."""
+        return {
+            "server_cpu_s": after["cpu_seconds"] - before["cpu_seconds"],
+            "length_mismatches": after["length_mismatches"] - before["length_mismatches"],
+        }
 
 
 REGISTRY: dict[str, type[Workload]] = {}

@@ -15,21 +15,32 @@ from typing import Any
 
 import pytest
 
-import signing_async as sa
+from benchmarks._sandbox import API_TOKEN
+from signing_async.sandbox import SandboxCredentials
 
 ROOT = Path(__file__).resolve().parents[2]
-BENCHMARKS = ["startup", "request", "upload", "download", "tokens"]
+BENCHMARKS = ["startup", "request", "upload", "bulk", "download", "tokens"]
+QUICK_BULK_COUNT = 6
+QUICK_BULK_CONCURRENCY = 4
 
 
-@pytest.fixture(scope="module")
-def quick_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    base = tmp_path_factory.mktemp("bench")
+def run_quick(base: Path, *options: str) -> dict[str, Any]:
     out, scratch = base / "results", base / "scratch"
     scratch.mkdir()
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     done = subprocess.run(  # noqa: S603 - our own interpreter, fixed arguments
-        [sys.executable, "-m", "benchmarks", "--quick", "--out", str(out), "--tmp", str(scratch)],
+        [
+            sys.executable,
+            "-m",
+            "benchmarks",
+            "--quick",
+            "--out",
+            str(out),
+            "--tmp",
+            str(scratch),
+            *options,
+        ],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -37,6 +48,11 @@ def quick_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         timeout=300,
     )
     return {"done": done, "out": out, "scratch": scratch}
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    return run_quick(tmp_path_factory.mktemp("bench"))
 
 
 def report(quick_run: dict[str, Any]) -> dict[str, Any]:
@@ -89,31 +105,74 @@ def test_sdk_rows_are_compared_with_their_baselines(quick_run: dict[str, Any]) -
         assert set(case["ratios"]) == {"sdk/raw-aiohttp", "sdk/raw-httpx"}
     for case in by_name["upload"]["cases"]:
         assert {"sdk-circuits/raw-streaming", "sdk-circuits/raw-naive"} <= set(case["ratios"])
+    (bulk,) = by_name["bulk"]["cases"]
+    assert set(bulk["ratios"]) == {"sdk/raw-aiohttp", "sdk-journal/raw-aiohttp"}
     (download,) = by_name["download"]["cases"]
     assert {"sdk/raw-aiohttp", "sdk/raw-aiohttp-sha256"} == set(download["ratios"])
     ratio = download["ratios"]["sdk/raw-aiohttp"]["mib_per_s"]
     assert ratio["median"] > 0
 
 
-def test_danasign_variants_are_reported_not_skipped(quick_run: dict[str, Any]) -> None:
+def test_every_variant_runs_here(quick_run: dict[str, Any]) -> None:
+    # Everything the suite measures is installed in the test environment
+    # (httpx included): no row may fall back to "not available".
     data = report(quick_run)
-    upload = next(b for b in data["benchmarks"] if b["name"] == "upload")
-    rows = [v for case in upload["cases"] for v in case["variants"] if v["key"] == "sdk-documents"]
-    assert len(rows) == 2
-    has_documents = hasattr(sa.SigningClient, "documents") and hasattr(sa, "DanaSignConfig")
-    for row in rows:
-        if has_documents:
-            assert row["status"] == "ok"
-        else:
-            assert row["status"] == "unavailable"
-            assert "documents" in row["reason"]
-    documents_targets = [t for t in data["targets"] if t["description"].startswith("sdk-documents")]
-    assert documents_targets
-    for target in documents_targets:
-        assert (target["passed"] is None) == (not has_documents)
+    for benchmark in data["benchmarks"]:
+        for case in benchmark["cases"]:
+            for variant in case["variants"]:
+                assert variant["status"] == "ok", (benchmark["name"], variant["key"])
+
+
+def test_request_overhead_measures_contacts_create(quick_run: dict[str, Any]) -> None:
+    data = report(quick_run)
     request = next(b for b in data["benchmarks"] if b["name"] == "request")
-    operation = "contacts" if hasattr(sa.SigningClient, "contacts") else "circuit"
-    assert request["extra"]["operation"] == operation
+    for case in request["cases"]:
+        sdk = next(v for v in case["variants"] if v["key"] == "sdk")
+        assert sdk["workload"] == "request/sdk-contacts"
+    assert any("contacts.create" in note for note in request["notes"])
+
+
+def test_bulk_runs_leave_one_document_per_file(quick_run: dict[str, Any]) -> None:
+    data = report(quick_run)
+    bulk = next(b for b in data["benchmarks"] if b["name"] == "bulk")
+    (case,) = bulk["cases"]
+    assert case["params"]["file_count"] == QUICK_BULK_COUNT
+    assert case["params"]["concurrency"] == QUICK_BULK_CONCURRENCY
+    assert [v["key"] for v in case["variants"]] == ["sdk", "sdk-journal", "raw-aiohttp"]
+    for variant in case["variants"]:
+        (result,) = variant["rounds"]
+        assert result["documents_created"] == QUICK_BULK_COUNT, variant["key"]
+        assert result["distinct_external_ids"] == QUICK_BULK_COUNT, variant["key"]
+        assert 1 <= result["server_peak_in_flight"] <= QUICK_BULK_CONCURRENCY, variant["key"]
+        assert result["requests"] == QUICK_BULK_COUNT
+
+
+def test_bulk_targets(quick_run: dict[str, Any]) -> None:
+    data = report(quick_run)
+    bulk = [t for t in data["targets"] if t["benchmark"] == "bulk"]
+    ratios = [t for t in bulk if t["kind"] == "min"]
+    memory = [t for t in bulk if t["kind"] == "max"]
+    assert [t["description"].split()[1] for t in ratios] == ["sdk", "sdk-journal"]
+    assert {t["threshold"] for t in ratios} == {0.9}
+    assert [t["description"].split()[1] for t in memory] == ["sdk", "sdk-journal"]
+    # concurrency x 2 MiB + 32 MiB, at the quick run's concurrency
+    assert {t["threshold"] for t in memory} == {QUICK_BULK_CONCURRENCY * 2 + 32}
+    for target in bulk:
+        assert target["measured"] is not None
+        assert target["passed"] in (True, False)
+
+
+def test_the_sandbox_token_is_the_sandboxs() -> None:
+    assert SandboxCredentials().danasign_api_token == API_TOKEN
+
+
+def test_only_bulk_runs_bulk_alone(tmp_path: Path) -> None:
+    run = run_quick(tmp_path, "--only", "bulk")
+    assert run["done"].returncode == 0, run["done"].stderr[-3000:]
+    data = report(run)
+    assert [b["name"] for b in data["benchmarks"]] == ["bulk"]
+    assert {t["benchmark"] for t in data["targets"]} == {"bulk"}
+    assert list(run["scratch"].iterdir()) == []
 
 
 def test_targets_are_judged(quick_run: dict[str, Any]) -> None:
