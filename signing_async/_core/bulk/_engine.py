@@ -13,30 +13,20 @@ provider; it guarantees:
 - with a journal, nothing created twice across runs (see :mod:`._journal`);
 - a key seen twice in one run: the second item fails, unsent.
 
-The run is a :class:`BulkRun`: an async iterator of outcomes that is also an
-async context manager. Inside ``async with`` the workers run in a task group
-for the whole block and outcomes stream as they finish. A bare ``async for``
-cannot keep tasks alive between two outcomes (nothing would close them if the
-loop were left with ``break``), so it works in rounds: up to ``concurrency``
-requests are sent, all of them finish, then their outcomes are handed out.
-Both are structured: no task outlives the ``async with`` block or the
-``__anext__`` call that started it.
+This module is the workers' shared state and their loop; the object a caller
+iterates, :class:`BulkRun`, and the functions that start a run are in
+:mod:`._run`.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-from collections import deque
 from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Sequence
-from types import TracebackType
 from typing import Any, Generic, Literal, TypeVar
 
 import anyio
 import attrs
-from anyio.abc import TaskGroup
-from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from ..errors import TransportError, ValidationError
 from ..observe import observe_sends
@@ -46,7 +36,7 @@ from ._outcome import BulkOutcome
 from ._progress import BulkProgress
 from ._verdict import Verdict, verdict
 
-__all__ = ["BulkRun", "OnUncertain", "run_bulk", "run_bulk_batches"]
+__all__ = ["Engine", "OnUncertain"]
 
 logger = logging.getLogger("signing_async")
 
@@ -79,7 +69,7 @@ class _Job(Generic[T]):
 class _Observer:
     """Watches the requests of one unit of work (one item, or one batch)."""
 
-    def __init__(self, engine: _Engine[Any, Any], keys: list[str], size: int) -> None:
+    def __init__(self, engine: Engine[Any, Any], keys: list[str], size: int) -> None:
         self._engine = engine
         self._keys = keys
         self._size = size
@@ -101,7 +91,7 @@ class _Observer:
         self._engine.count(bytes_sent=size)
 
 
-class _Engine(Generic[T, R]):
+class Engine(Generic[T, R]):
     """The state of one bulk run, shared by its workers."""
 
     def __init__(
@@ -150,6 +140,7 @@ class _Engine(Generic[T, R]):
 
     @property
     def ledger(self) -> Ledger:
+        """The open run's journal (or its in-memory stand-in)."""
         assert self._ledger is not None, "the run is not open"
         return self._ledger
 
@@ -159,11 +150,13 @@ class _Engine(Generic[T, R]):
         return self._stopping or self._source.exhausted
 
     async def open(self) -> None:
+        """Open the journal; the run can start."""
         self._ledger = await open_ledger(
             self._journal, kind=self._kind, resend_uncertain=self._on_uncertain == "resend"
         )
 
     async def close(self) -> None:
+        """Release the journal; safe to call twice."""
         ledger, self._ledger = self._ledger, None
         if ledger is not None:
             await ledger.aclose()
@@ -179,6 +172,7 @@ class _Engine(Generic[T, R]):
         self.stop()
 
     def raise_fatal(self) -> None:
+        """Raise the error that stopped the run, once, if there was one."""
         error, self._fatal = self._fatal, None
         if error is not None:
             raise error
@@ -353,260 +347,3 @@ def _uncertain_error(key: str, claim: Claim) -> TransportError:
         " then run again with on_uncertain='resend' to send it anyway",
         request_sent=True,
     )
-
-
-class BulkRun(Generic[R]):
-    """The outcomes of a bulk run: an async iterator, and an async context manager.
-
-    Streaming, recommended for large jobs: outcomes arrive as requests
-    finish, and ``concurrency`` requests stay in flight while your loop runs::
-
-        async with bulk_run as outcomes:  # what a namespace's *_many method returns
-            async for outcome in outcomes:
-                ...
-
-    A bare ``async for`` also works and may be left with ``break``: it runs
-    in rounds (up to ``concurrency`` requests, all answered, then their
-    outcomes), so no request is left running between two outcomes.
-
-    Leaving early (``break``, an exception) pulls no further items. Leaving
-    the ``async with`` block normally lets the requests already sent finish
-    and be journaled; an exception or a cancellation cancels them, and the
-    journal keeps them as in flight (uncertain on the next run).
-
-    Raises (from iteration, after every outcome already available):
-        Exception: What the input iterator raised, or a journal failure; the
-            run stops pulling items when it happens.
-    """
-
-    def __init__(self, engine: _Engine[Any, R]) -> None:
-        self._engine = engine
-        self._mode: Literal["new", "stream", "rounds", "closed"] = "new"
-        self._task_group: TaskGroup | None = None
-        self._receive: MemoryObjectReceiveStream[BulkOutcome[R]] | None = None
-        self._buffer: deque[BulkOutcome[R]] = deque()
-
-    # -- streaming, inside ``async with`` -----------------------------------
-
-    async def __aenter__(self) -> BulkRun[R]:
-        if self._mode != "new":
-            raise RuntimeError("a bulk run is started once: enter it before iterating")
-        self._mode = "stream"
-        engine = self._engine
-        await engine.open()
-        send, receive = anyio.create_memory_object_stream[BulkOutcome[R]](engine.concurrency)
-        task_group = anyio.create_task_group()
-        try:
-            await task_group.__aenter__()
-        except BaseException:
-            send.close()
-            receive.close()
-            with anyio.CancelScope(shield=True):
-                await engine.close()
-            raise
-        self._task_group, self._receive = task_group, receive
-        with send:
-            for _ in range(engine.concurrency):
-                task_group.start_soon(self._stream_worker, send.clone())
-        return self
-
-    async def _stream_worker(self, send: MemoryObjectSendStream[BulkOutcome[R]]) -> None:
-        async def emit(outcome: BulkOutcome[R]) -> None:
-            try:
-                await send.send(outcome)
-            except (anyio.BrokenResourceError, anyio.ClosedResourceError):
-                self._engine.stop()  # nobody is listening any more
-
-        with send:
-            await self._engine.work(emit, once=False)
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> bool:
-        task_group = self._task_group
-        assert task_group is not None
-        assert self._receive is not None
-        self._engine.stop()
-        self._receive.close()
-        host: tuple[Any, Any, Any] = (None, None, None)
-        if exc is not None:
-            task_group.cancel_scope.cancel()
-            if isinstance(exc, anyio.get_cancelled_exc_class()):
-                host = (exc_type, exc, tb)
-            # Any other exception is the caller's own: it propagates as it is,
-            # not wrapped in the task group's exception group.
-        try:
-            suppressed = bool(await task_group.__aexit__(*host)) and host[1] is not None
-        finally:
-            self._mode = "closed"
-            with anyio.CancelScope(shield=True):
-                await self._engine.close()
-        if exc is None:
-            self._engine.raise_fatal()
-        return suppressed
-
-    # -- iteration ---------------------------------------------------------
-
-    def __aiter__(self) -> BulkRun[R]:
-        return self
-
-    async def __anext__(self) -> BulkOutcome[R]:
-        if self._mode == "stream":
-            assert self._receive is not None
-            try:
-                return await self._receive.receive()
-            except anyio.EndOfStream:
-                self._engine.raise_fatal()
-                raise StopAsyncIteration from None
-            except anyio.ClosedResourceError:
-                raise StopAsyncIteration from None
-        if self._mode == "closed":
-            raise StopAsyncIteration
-        if self._mode == "new":
-            self._mode = "rounds"
-            try:
-                await self._engine.open()
-            except BaseException:
-                self._mode = "closed"
-                raise
-        return await self._next_in_rounds()
-
-    async def _next_in_rounds(self) -> BulkOutcome[R]:
-        engine = self._engine
-
-        async def emit(outcome: BulkOutcome[R]) -> None:
-            self._buffer.append(outcome)
-
-        try:
-            while not self._buffer and not engine.finished:
-                async with anyio.create_task_group() as task_group:
-                    for _ in range(engine.concurrency):
-                        task_group.start_soon(lambda: engine.work(emit, once=True))
-        except BaseException:
-            await self._close_rounds()
-            raise
-        if self._buffer:
-            return self._buffer.popleft()
-        await self._close_rounds()
-        engine.raise_fatal()
-        raise StopAsyncIteration
-
-    async def _close_rounds(self) -> None:
-        self._mode = "closed"
-        self._buffer.clear()
-        with anyio.CancelScope(shield=True):
-            await self._engine.close()
-
-    async def aclose(self) -> None:
-        """Stop: pull no more items and release the journal.
-
-        Inside ``async with``, the block's end still waits for the requests
-        already sent. Use ``contextlib.aclosing(run)`` to release a bare
-        ``async for`` run at once when leaving its loop early.
-        """
-        if self._mode == "stream":
-            self._engine.stop()
-            if self._receive is not None:
-                self._receive.close()
-        elif self._mode != "closed":
-            await self._close_rounds()
-
-
-def run_bulk(
-    items: Iterable[T] | AsyncIterable[T],
-    *,
-    key: Callable[[T], str | None],
-    send: Callable[[T], Awaitable[R]],
-    concurrency: int = 8,
-    journal: str | os.PathLike[str] | None = None,
-    on_uncertain: OnUncertain = "report",
-    progress: Callable[[BulkProgress], object] | None = None,
-    encode_result: Callable[[R], str] = json.dumps,
-    decode_result: Callable[[str], R] = json.loads,
-    kind: str = "bulk",
-) -> BulkRun[R]:
-    """Send every item with ``send``, at most ``concurrency`` at a time.
-
-    Args:
-        items: The items, an iterable or async iterable, pulled lazily. An
-            :class:`InvalidItem` among them becomes a failed outcome; ``key``
-            and ``send`` never see it.
-        key: The item's natural key; None when it has none (allowed only
-            without a journal). It may raise :class:`ValidationError`, which
-            fails the item.
-        send: The single-item call. It must go through the core session,
-            which tells the journal the moment its request leaves.
-        concurrency: Items in flight at most.
-        journal: A SQLite file recording every key's state, so a rerun skips
-            what is done and never sends twice what may have been created.
-        on_uncertain: ``"report"`` the keys a previous run left uncertain
-            (the default) or ``"resend"`` them.
-        progress: Called with the counts after every change.
-        encode_result: A succeeded result as JSON text, for the journal.
-        decode_result: The inverse, for skipped items' results.
-        kind: What the job sends; a journal of another kind is refused.
-
-    Returns:
-        The run, to iterate (inside ``async with`` for streaming).
-
-    Raises:
-        ValidationError: A bad ``concurrency`` or ``on_uncertain``.
-    """
-
-    async def send_one(batch: Sequence[T]) -> Sequence[R | Exception]:
-        (item,) = batch
-        return [await send(item)]
-
-    return run_bulk_batches(
-        items,
-        key=key,
-        send_batch=send_one,
-        batch_size=1,
-        concurrency=concurrency,
-        journal=journal,
-        on_uncertain=on_uncertain,
-        progress=progress,
-        encode_result=encode_result,
-        decode_result=decode_result,
-        kind=kind,
-    )
-
-
-def run_bulk_batches(
-    items: Iterable[T] | AsyncIterable[T],
-    *,
-    key: Callable[[T], str | None],
-    send_batch: Callable[[Sequence[T]], Awaitable[Sequence[R | Exception]]],
-    batch_size: int,
-    concurrency: int = 8,
-    journal: str | os.PathLike[str] | None = None,
-    on_uncertain: OnUncertain = "report",
-    progress: Callable[[BulkProgress], object] | None = None,
-    encode_result: Callable[[R], str] = json.dumps,
-    decode_result: Callable[[str], R] = json.loads,
-    kind: str = "bulk",
-) -> BulkRun[R]:
-    """Like :func:`run_bulk`, for an endpoint that takes up to ``batch_size`` items per request.
-
-    ``send_batch`` receives the items of one request and returns one answer
-    per item, in order: its result, or the exception that failed it. If it
-    raises, the exception is every item's answer. The items of a batch are
-    journaled together: in flight before the request, finished after it.
-    """
-    engine: _Engine[T, R] = _Engine(
-        items,
-        key=key,
-        send_batch=send_batch,
-        batch_size=batch_size,
-        concurrency=concurrency,
-        journal=journal,
-        on_uncertain=on_uncertain,
-        progress=progress,
-        encode_result=encode_result,
-        decode_result=decode_result,
-        kind=kind,
-    )
-    return BulkRun(engine)

@@ -1,0 +1,202 @@
+"""DANAsign documents: the status lists, creation from a PDF or a template, the status control."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from aiohttp import web
+
+from ._blobs import Blob
+from ._danasign_checks import (
+    check_list,
+    check_metadata,
+    check_object,
+    check_placeholders,
+    check_prefill,
+    check_settings,
+    check_signers,
+)
+from ._danasign_http import authorize, error, json_object, paging
+from ._danasign_state import (
+    DANASIGN,
+    DOCUMENT_STATUSES,
+    DOCUMENTS_READ,
+    DOCUMENTS_WRITE,
+    Document,
+    move_document,
+)
+from ._http import (
+    MAX_BODY,
+    BadJson,
+    iso,
+    json_response,
+    media_type,
+    nonempty_str,
+    now,
+    object_id,
+    read_small_json,
+)
+from ._jsonbody import BodyError, discard_spills, read_json_spilling
+from ._log import note_external_id
+from ._uploads import Invalid, decode_pdf, discard
+
+__all__ = ["create_document", "create_from_template", "list_documents", "set_document_status"]
+
+
+async def list_documents(request: web.Request) -> web.StreamResponse:
+    """``GET /api/1.0/documentlist/{status}?limit&skip`` — a bare array."""
+    if (denied := authorize(request, DOCUMENTS_READ)) is not None:
+        return denied
+    status = request.match_info["status"]
+    if status not in DOCUMENT_STATUSES:
+        return error(400, f"unknown status {status!r}")
+    try:
+        limit, skip = paging(request)
+    except Invalid as exc:
+        return error(400, str(exc))
+    matching = [d.summary() for d in request.app[DANASIGN].documents.values() if d.status == status]
+    return json_response(matching[skip : skip + limit])
+
+
+def _external_id(body: Any) -> str | None:
+    metadata = body.get("metadata") if isinstance(body, dict) else None
+    external_id = metadata.get("externalId") if isinstance(metadata, dict) else None
+    return external_id if isinstance(external_id, str) else None
+
+
+async def create_document(request: web.Request) -> web.StreamResponse:
+    """``POST /api/1.0/createdocument`` — a document from a Base64 PDF, sent at once."""
+    if (denied := authorize(request, DOCUMENTS_WRITE)) is not None:
+        return denied
+    if media_type(request) != "application/json":
+        return error(400, "Content-Type must be application/json")
+    state = request.app[DANASIGN]
+    try:
+        body = await read_json_spilling(request, state.sandbox.workdir, MAX_BODY)
+    except BodyError as exc:
+        return error(exc.status, str(exc))
+    note_external_id(_external_id(body))
+    blob: Blob | None = None
+    try:
+        if not isinstance(body, dict):
+            raise Invalid("body must be a JSON object")
+        for key in ("filename", "title"):
+            if not nonempty_str(body.get(key)):
+                raise Invalid(f"{key}: is required")
+        signers = check_signers(body.get("signers"))
+        check_placeholders(body.get("placeholders"), [s["role"] for s in signers])
+        check_prefill(body.get("prefill"))
+        days = check_settings(body.get("settings"))
+        check_metadata(body.get("metadata"))
+        if body.get("file") is None:
+            raise Invalid("file: is required (a Base64 PDF)")
+        # The document is decoded last: cheap checks fail fast on big uploads.
+        blob = await decode_pdf(body.get("file"), "file", state.sandbox.workdir)
+    except Invalid as exc:
+        if blob is not None:
+            discard(blob)
+        return error(400, str(exc))
+    finally:
+        discard_spills(body)
+    sent = now()
+    stamp = iso(sent)
+    request_copy = {key: value for key, value in body.items() if key != "file"}
+    document = Document(
+        document_id=object_id(),
+        title=body["title"],
+        status="sent",
+        created_at=stamp,
+        updated_at=stamp,
+        external_id=_external_id(body),
+        file=blob,
+        request=request_copy,
+    )
+    state.add_document(document)
+    return json_response(
+        {
+            "documentId": document.document_id,
+            "status": "sent",
+            "sentAt": stamp,
+            "expiresAt": iso(sent + timedelta(days=days)),
+        }
+    )
+
+
+def _template_roles(template: dict[str, Any]) -> list[str]:
+    return [placeholder["Role"] for placeholder in template["Placeholders"]]
+
+
+async def create_from_template(request: web.Request) -> web.StreamResponse:
+    """``POST /api/1.0/createdocument/{template_id}`` — a draft from a template."""
+    if (denied := authorize(request, DOCUMENTS_WRITE)) is not None:
+        return denied
+    state = request.app[DANASIGN]
+    template_id = request.match_info["template_id"]
+    template = state.templates.get(template_id)
+    if template is None:
+        return error(404, "template not found")
+    try:
+        body = await json_object(request)
+    except BadJson as exc:
+        return error(400, str(exc))
+    note_external_id(_external_id(body))
+    try:
+        signers = check_signers(body.get("signers"))
+        roles = _template_roles(template)
+        for index, signer in enumerate(signers):
+            if signer["role"] not in roles:
+                raise Invalid(
+                    f"signers[{index}].role: template has no role {signer['role']!r} "
+                    f"(roles: {', '.join(roles)})"
+                )
+        defaults = body.get("defaults")
+        if defaults is not None:
+            for index, raw in enumerate(check_list(defaults, "defaults")):
+                entry = check_object(raw, f"defaults[{index}]")
+                if not nonempty_str(entry.get("name")):
+                    raise Invalid(f"defaults[{index}].name: must be a non-empty string")
+                if "default" not in entry:
+                    raise Invalid(f"defaults[{index}].default: is required")
+        check_metadata(body.get("metadata"))
+    except Invalid as exc:
+        return error(400, str(exc))
+    stamp = iso(now())
+    document = Document(
+        document_id=object_id(),
+        title=template["Name"],
+        status="draft",
+        created_at=stamp,
+        updated_at=stamp,
+        external_id=_external_id(body),
+        template_id=template_id,
+        request=body,
+    )
+    state.add_document(document)
+    return json_response(
+        {
+            "documentId": document.document_id,
+            "templateId": template_id,
+            "title": document.title,
+            "status": "draft",
+            "createdAt": stamp,
+            "updatedAt": stamp,
+        }
+    )
+
+
+async def set_document_status(request: web.Request) -> web.StreamResponse:
+    """``POST /_sandbox/documents/{document_id}/status`` ``{"status": "completed"}``."""
+    document = request.app[DANASIGN].documents.get(request.match_info["document_id"])
+    if document is None:
+        return error(404, "document not found")
+    try:
+        body = await read_small_json(request)
+    except BadJson as exc:
+        return error(400, str(exc))
+    status = body.get("status") if isinstance(body, dict) else None
+    try:
+        move_document(document, status)
+    except ValueError as exc:
+        return error(400, str(exc))
+    return json_response(document.summary())
