@@ -1,11 +1,17 @@
-"""Fixtures every test package may use: a minimal PDF and loopback HTTP servers."""
+"""Fixtures every test package may use: a minimal PDF, loopback HTTP servers, a secret check.
+
+Every test also runs under :func:`no_secret_in_logs`: whatever it logs, at any
+level and from any logger, must not contain a credential the suite uses.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 import pytest
 from aiohttp import web
+
+from .log_secrets import SecretWatch
 
 MINIMAL_PDF = (
     b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
@@ -45,3 +51,19 @@ async def serve() -> AsyncIterator[Serve]:
     yield start
     for runner in reversed(runners):
         await runner.cleanup()
+
+
+@pytest.fixture(autouse=True)
+def no_secret_in_logs() -> Iterator[None]:
+    """Fail any test during which a log record, at any level, carried a known secret.
+
+    A handler of its own, not ``caplog``: tests that use ``caplog`` keep theirs
+    as it was. It hangs on the root logger (every library's records) and on
+    ``signing_async`` (the SDK's, should a test stop them propagating), both
+    at DEBUG for the test's duration; see :mod:`tests.log_secrets`.
+    """
+    watch = SecretWatch()
+    with watch.attached():
+        yield
+    if watch.leaks:
+        pytest.fail("a secret reached the logs:\n" + "\n".join(watch.leaks))

@@ -18,7 +18,7 @@ from ._http import (
     SandboxFileResponse,
     json_response,
 )
-from ._log import current_entry
+from ._log import LoggedRequest, current_entry
 from ._state import STATE_KEY, SandboxState
 
 __all__ = ["ConnectionDropped", "drop_connection", "make_app"]
@@ -87,24 +87,41 @@ async def _send_truncated(request: web.Request, response: web.StreamResponse) ->
 
 
 async def _respond(
-    request: web.Request, handler: Handler, route: str, fault: Fault, state: SandboxState
+    request: web.Request,
+    handler: Handler,
+    route: str,
+    fault: Fault,
+    state: SandboxState,
+    entry: LoggedRequest,
 ) -> web.StreamResponse:
+    def applied(effect: str) -> None:
+        # Logged as it happens, so tests can tell what a fault did without
+        # measuring time, and a request cut short shows how far it got.
+        entry.faults = (*entry.faults, effect)
+
     delay = fault.delay(state.rng)
     if delay > 0:
         await asyncio.sleep(delay)
+        entry.latency = delay
+        applied("latency")
     if fault.drop == "before":
+        applied("drop-before")
         drop_connection(request)
     response: web.StreamResponse
     if fault.status is not None:
+        applied("status")
         body = fault.body if fault.body is not None else default_error_body(route, fault.status)
         response = json_response(body, status=fault.status)
     else:
         response = await handler(request)
     if fault.drop == "after":
+        applied("drop-after")
         drop_connection(request)
     if fault.retry_after is not None:
+        applied("retry-after")
         response.headers.update(retry_after_headers(fault.retry_after))
     if fault.truncate:
+        applied("truncate")
         await _send_truncated(request, response)
     return response
 
@@ -127,7 +144,7 @@ async def _sandbox_middleware(request: web.Request, handler: Handler) -> web.Str
         if fault is None:
             response = await handler(request)
         else:
-            response = await _respond(request, handler, route, fault, state)
+            response = await _respond(request, handler, route, fault, state, entry)
         status = response.status
         return response
     except web.HTTPException as exc:

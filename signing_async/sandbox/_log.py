@@ -40,6 +40,11 @@ class LoggedRequest:
         external_id: DANAsign ``metadata.externalId`` of a document creation.
         body_size: The declared Content-Length, or the bytes received when the
             body was sent without one.
+        faults: What an injected fault did to this request, in order:
+            ``"latency"``, ``"drop-before"``, ``"status"``, ``"drop-after"``,
+            ``"retry-after"``, ``"truncate"``; empty when no fault fired.
+        latency: Seconds the request was held by a latency fault before it was
+            handled (recorded once the wait is over), ``0.0`` otherwise.
     """
 
     route: str
@@ -53,6 +58,8 @@ class LoggedRequest:
     in_flight: int
     external_id: str | None = None
     body_size: int = 0
+    faults: tuple[str, ...] = ()
+    latency: float = 0.0
 
     @property
     def duration(self) -> float | None:
@@ -72,6 +79,8 @@ class LoggedRequest:
             "in_flight": self.in_flight,
             "external_id": self.external_id,
             "body_size": self.body_size,
+            "faults": list(self.faults),
+            "latency": self.latency,
         }
 
 

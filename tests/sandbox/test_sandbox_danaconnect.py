@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import io
 import json
+import time
 import zipfile
 from typing import Any
 
@@ -15,6 +15,7 @@ import pytest
 from sandbox_helpers import TokenFactory, basic
 
 from signing_async.sandbox import Sandbox, samples
+from signing_async.sandbox._danaconnect import DANACONNECT
 
 
 def circuit_body(*docs: bytes, **changes: Any) -> dict[str, Any]:
@@ -137,11 +138,19 @@ async def test_bearer_is_required_and_checked(sb: Sandbox, http: aiohttp.ClientS
 async def test_expired_token_is_rejected(
     sb: Sandbox, http: aiohttp.ClientSession, dc_token: TokenFactory
 ) -> None:
-    sb.token_lifetime = 0.05
     token = await dc_token()
-    await asyncio.sleep(0.1)  # past the 0.05 s lifetime: the token must be stale
+    status, _ = await start(sb, http, token, circuit_body())
+    assert status == 201
+    # Expired by the sandbox's own clock, without waiting for it: the token's
+    # expiry becomes "now", and that clock never goes back.
+    tokens = sb.app[DANACONNECT].tokens
+    tokens[token] = time.monotonic()
     status, data = await start(sb, http, token, circuit_body())
     assert (status, data) == (401, {"error": "token expired"})
+    # Rejected once as expired, then forgotten.
+    assert token not in tokens
+    status, data = await start(sb, http, token, circuit_body())
+    assert (status, data) == (401, {"error": "invalid token"})
 
 
 async def test_unknown_channel_is_404(

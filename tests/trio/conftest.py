@@ -10,8 +10,11 @@ tests back to anyio instead (see :func:`pytest_pycollect_makeitem`), and
 Fixtures here are synchronous, so pytest-asyncio's fixture handling (which
 would also claim async fixtures) never comes into play.
 
-**The server.** A trio test cannot share its loop with ``aiohttp.web``, so
-the server runs on its own asyncio loop in a background thread.
+**The servers.** A trio test cannot share its loop with ``aiohttp.web``, so
+each server runs on its own asyncio loop in a background thread: a
+hand-written DANAconnect fake (:class:`FakeDanaConnect`), and the real
+:class:`signing_async.sandbox.Sandbox` for every provider
+(:class:`ThreadedSandbox`).
 """
 
 from __future__ import annotations
@@ -22,14 +25,19 @@ import io
 import json
 import threading
 import zipfile
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any, TypeVar
 
+import anyio
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 import signing_async as sa
+from signing_async.sandbox import Sandbox
+
+T = TypeVar("T")
 
 CLIENT_ID = "trio-client"
 CLIENT_SECRET = "trio-Secret-7c1f"
@@ -208,25 +216,27 @@ def zip_of(docs: dict[str, bytes]) -> bytes:
     return buffer.getvalue()
 
 
-def serve_in_thread(app: web.Application) -> Iterator[str]:
-    """Run ``app`` on 127.0.0.1 in a thread with its own asyncio loop; yield its base URL."""
+def in_thread(open_: Callable[[], AbstractAsyncContextManager[T]], name: str) -> Iterator[T]:
+    """Enter ``open_()`` on an asyncio loop of its own in a thread; yield what it gives.
+
+    The loop keeps running (serving, say) until the generator is closed; then
+    the context is left on that loop, and whatever it raised, there or while
+    starting, is raised here.
+    """
     started = threading.Event()
     box: dict[str, Any] = {}
 
     async def main() -> None:
-        server = TestServer(app, host="127.0.0.1")
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         try:
-            await server.start_server()
-            box["url"] = str(server.make_url("")).rstrip("/")
-            box["stop"] = lambda: loop.call_soon_threadsafe(stop.set)
+            async with open_() as value:
+                box["value"] = value
+                box["stop"] = lambda: loop.call_soon_threadsafe(stop.set)
+                started.set()
+                await stop.wait()
         finally:
             started.set()
-        try:
-            await stop.wait()
-        finally:
-            await server.close()
 
     def run() -> None:
         try:
@@ -235,18 +245,33 @@ def serve_in_thread(app: web.Application) -> Iterator[str]:
             box["error"] = exc
             started.set()
 
-    thread = threading.Thread(target=run, name="fake-danaconnect", daemon=True)
+    thread = threading.Thread(target=run, name=name, daemon=True)
     thread.start()
     started.wait(30)
-    if "url" not in box:
-        raise RuntimeError(f"the test server did not start: {box.get('error')!r}")
+    if "value" not in box:
+        raise RuntimeError(f"{name} did not start: {box.get('error')!r}")
     try:
-        yield box["url"]
+        yield box["value"]
     finally:
         box["stop"]()
         thread.join(30)
         if "error" in box:
             raise box["error"]
+
+
+@asynccontextmanager
+async def _test_server(app: web.Application) -> AsyncIterator[str]:
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        yield str(server.make_url("")).rstrip("/")
+    finally:
+        await server.close()
+
+
+def serve_in_thread(app: web.Application) -> Iterator[str]:
+    """Run ``app`` on 127.0.0.1 in a thread with its own asyncio loop; yield its base URL."""
+    yield from in_thread(lambda: _test_server(app), name="fake-danaconnect")
 
 
 @pytest.fixture
@@ -270,3 +295,63 @@ def config(danaconnect_url: str) -> sa.DanaConnectConfig:
         base_url=danaconnect_url,
         download_base_url=danaconnect_url,
     )
+
+
+SANDBOX_WAIT = 20.0
+"""A bound on one call into the sandbox's thread: a hang fails instead of stalling the run."""
+
+
+class ThreadedSandbox:
+    """A :class:`~signing_async.sandbox.Sandbox` serving from its own loop and thread.
+
+    Its URLs and credentials are fixed once it listens, so they are read
+    directly; anything else (the request log, the helpers that act as a
+    signer) runs on the sandbox's own loop through :meth:`call` and
+    :meth:`run`, never on the test's.
+    """
+
+    def __init__(self, sandbox: Sandbox, loop: asyncio.AbstractEventLoop) -> None:
+        self._sandbox = sandbox
+        self._loop = loop
+        self.url = sandbox.url
+        self.storage_url = sandbox.storage_url
+        self.credentials = sandbox.credentials
+
+    async def run(self, function: Callable[[Sandbox], Awaitable[T]]) -> T:
+        """Await ``function(sandbox)`` on the sandbox's loop, from any backend."""
+        future = asyncio.run_coroutine_threadsafe(_awaited(function(self._sandbox)), self._loop)
+        # Waited for in a worker thread: the test's own loop keeps running.
+        return await anyio.to_thread.run_sync(future.result, SANDBOX_WAIT)
+
+    async def call(self, function: Callable[[Sandbox], T]) -> T:
+        """Run ``function(sandbox)`` on the sandbox's loop, from any backend."""
+
+        async def on_loop(sandbox: Sandbox) -> T:
+            return function(sandbox)
+
+        return await self.run(on_loop)
+
+    def client(self, **overrides: Any) -> sa.SigningClient:
+        """A client for all three providers, on ``HttpxTransport``, with quick retries."""
+        options: dict[str, Any] = {
+            "transport": sa.HttpxTransport(),
+            "retry": sa.RetryPolicy(backoff_initial=0.001, backoff_max=0.01),
+        }
+        return self._sandbox.client(**{**options, **overrides})
+
+
+async def _awaited(awaitable: Awaitable[T]) -> T:
+    # run_coroutine_threadsafe takes coroutines only.
+    return await awaitable
+
+
+@asynccontextmanager
+async def _threaded_sandbox() -> AsyncIterator[ThreadedSandbox]:
+    async with Sandbox(seed=11) as sandbox:
+        yield ThreadedSandbox(sandbox, asyncio.get_running_loop())
+
+
+@pytest.fixture
+def sandbox() -> Iterator[ThreadedSandbox]:
+    """The real sandbox on 127.0.0.1, listening before the test starts."""
+    yield from in_thread(_threaded_sandbox, name="sandbox")
