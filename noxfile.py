@@ -25,8 +25,17 @@ def tests(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     """Run ruff on the code, the tests and the benchmarks."""
     session.install("ruff>=0.5")
-    session.run("ruff", "check", "signing_async", "tests", "benchmarks", "noxfile.py")
-    session.run("ruff", "format", "--check", "signing_async", "tests", "benchmarks", "noxfile.py")
+    session.run("ruff", "check", "signing_async", "tests", "benchmarks", "examples", "noxfile.py")
+    session.run(
+        "ruff",
+        "format",
+        "--check",
+        "signing_async",
+        "tests",
+        "benchmarks",
+        "examples",
+        "noxfile.py",
+    )
 
 
 @nox.session
