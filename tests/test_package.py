@@ -9,7 +9,7 @@ import signing_async as sa
 
 
 async def test_the_sandbox_is_reachable_as_an_attribute() -> None:
-    # DESIGN's own spelling: `sa.sandbox.Sandbox()` after `import signing_async as sa`.
+    # The documented spelling: `sa.sandbox.Sandbox()` after `import signing_async as sa`.
     async with sa.sandbox.Sandbox() as sb:
         assert sb.url.startswith("http://127.0.0.1:")
 

@@ -1,4 +1,4 @@
-"""The exception tree of DESIGN §3 and the error mapper that fills it."""
+"""The exception tree and the error mapper that fills it."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""DANAconnect's error answers become the exceptions of DESIGN §3."""
+"""DANAconnect's error answers become the SDK's exceptions."""
 
 from __future__ import annotations
 

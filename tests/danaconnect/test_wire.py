@@ -1,4 +1,4 @@
-"""What DANAconnect receives is byte for byte what PROVIDERS.md §1 says."""
+"""What DANAconnect receives is byte for byte what its API documents."""
 
 from __future__ import annotations
 

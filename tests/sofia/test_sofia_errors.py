@@ -24,7 +24,7 @@ CODES = [
 
 
 def _bodies(code: str, text: str) -> list[dict[str, Any]]:
-    # Every spelling PROVIDERS.md §3 lists for the code and for the text.
+    # Every spelling the provider is known to use for the code and for the text.
     return [
         {"code": code, "message": text},
         {"error_code": code, "error": text},
