@@ -13,10 +13,18 @@ from urllib.parse import quote
 
 from .._core.auth import BearerTokenAuth, HeaderAuth, basic_credentials
 from .._core.bodies import Base64, form_body, json_body
-from .._core.bulk import BulkProgress, BulkRun, InvalidItem, OnUncertain, run_bulk
+from .._core.bulk import (
+    BulkProgress,
+    BulkRun,
+    InvalidItem,
+    OnUncertain,
+    call_arguments,
+    journal_record,
+    run_bulk,
+)
 from .._core.error_mapping import ErrorMapper
 from .._core.errors import ValidationError
-from .._core.serde import converter, decode, encode
+from .._core.serde import converter, decode
 from .._core.session import Call, CoreSession
 from .._core.sources import Document, DocumentSource, load_source
 from .._core.streaming import ByteStream, DownloadedFile, write_atomically
@@ -191,23 +199,15 @@ class Circuits:
             journal=journal,
             on_uncertain=on_uncertain,
             progress=progress,
-            encode_result=_store_circuit,
+            encode_result=journal_record,
             decode_result=_load_circuit,
             kind="DANAconnect circuits",
         )
 
     async def _start_item(self, item: CircuitItem) -> Circuit:
-        if isinstance(item, CircuitRequest):
-            return await self.start(id=item.id, signer=item.signer, docs=item.docs)
-        unknown = set(item) - {*_START_KEYS, "timeout"}
-        if unknown:
-            raise ValidationError(
-                "item", f"unknown keys {sorted(unknown)}; start() takes id, signer, docs, timeout"
-            )
-        for name in _START_KEYS:
-            if name not in item:
-                raise ValidationError(name, "is required")
-        return await self.start(**item)
+        return await self.start(
+            **call_arguments(item, CircuitRequest, required=_START_KEYS, method="start")
+        )
 
     def _download_call(self, circuit_id: str, timeout: Timeout | None) -> Call:
         circuit_id = require_text(circuit_id, "circuit_id")
@@ -270,11 +270,6 @@ def _item_key(item: CircuitItem) -> str:
     raise ValidationError(
         "item", f"expected a CircuitRequest or a mapping, not {type(item).__name__}"
     )
-
-
-def _store_circuit(circuit: Circuit) -> str:
-    # The answer's unclaimed keys too, so a skipped item's Circuit equals the original.
-    return json.dumps({**circuit.raw, **encode(circuit)})
 
 
 def _load_circuit(stored: str) -> Circuit:

@@ -10,7 +10,15 @@ from typing import Any, cast
 import attrs
 
 from .._core.bodies import Base64, json_body
-from .._core.bulk import BulkProgress, BulkRun, InvalidItem, OnUncertain, run_bulk
+from .._core.bulk import (
+    BulkProgress,
+    BulkRun,
+    InvalidItem,
+    OnUncertain,
+    call_arguments,
+    journal_record,
+    run_bulk,
+)
 from .._core.errors import ValidationError
 from .._core.pagination import AsyncPager
 from .._core.serde import decode, encode
@@ -247,27 +255,15 @@ class Documents:
             journal=journal,
             on_uncertain=on_uncertain,
             progress=progress,
-            encode_result=_store_document,
+            encode_result=journal_record,
             decode_result=_load_document,
             kind="DANAsign documents",
         )
 
     async def _create_item(self, item: DocumentItem) -> CreatedDocument:
-        if isinstance(item, DocumentRequest):
-            return await self.create(
-                **{name: getattr(item, name) for name in _CREATE_KEYS},
-            )
-        unknown = set(item) - _CREATE_KEYS - {"timeout"}
-        if unknown:
-            raise ValidationError(
-                "item",
-                f"unknown keys {sorted(unknown)}; create() takes {', '.join(sorted(_CREATE_KEYS))}"
-                ", timeout",
-            )
-        for name in _REQUIRED_KEYS:
-            if name not in item:
-                raise ValidationError(name, "is required")
-        return await self.create(**item)
+        return await self.create(
+            **call_arguments(item, DocumentRequest, required=_REQUIRED_KEYS, method="create")
+        )
 
     async def create_from_template(
         self,
@@ -326,11 +322,6 @@ def _item_key(item: DocumentItem) -> str | None:
     if metadata is None:
         return None
     return check_metadata(metadata).external_id
-
-
-def _store_document(document: CreatedDocument) -> str:
-    # The answer's unclaimed keys too, so a skipped item's document equals the original.
-    return json.dumps({**document.raw, **encode(document)})
 
 
 def _load_document(stored: str) -> CreatedDocument:

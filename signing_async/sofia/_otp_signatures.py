@@ -14,9 +14,17 @@ import attrs
 
 from .._core.auth import NO_AUTH, HeaderAuth, basic_credentials
 from .._core.bodies import Base64, FilePart, json_body, multipart_body
-from .._core.bulk import BulkProgress, BulkRun, InvalidItem, OnUncertain, run_bulk
+from .._core.bulk import (
+    BulkProgress,
+    BulkRun,
+    InvalidItem,
+    OnUncertain,
+    call_arguments,
+    journal_record,
+    run_bulk,
+)
 from .._core.errors import ValidationError
-from .._core.serde import decode, encode
+from .._core.serde import decode
 from .._core.session import Call, CoreSession
 from .._core.sources import Blob, DocumentSource, load_source
 from .._core.streaming import ByteStream, write_atomically
@@ -217,25 +225,15 @@ class OtpSignatures:
             journal=journal,
             on_uncertain=on_uncertain,
             progress=progress,
-            encode_result=_store_request,
+            encode_result=journal_record,
             decode_result=_load_request,
             kind="S.O.F.I.A. OTP signatures",
         )
 
     async def _create_item(self, item: OtpSignatureItem) -> OtpSignatureRequest:
-        if isinstance(item, NewOtpSignature):
-            return await self.create(**{name: getattr(item, name) for name in _CREATE_KEYS})
-        unknown = set(item) - _CREATE_KEYS - {"timeout"}
-        if unknown:
-            raise ValidationError(
-                "item",
-                f"unknown keys {sorted(unknown)}; create() takes {', '.join(sorted(_CREATE_KEYS))}"
-                ", timeout",
-            )
-        for name in _REQUIRED_KEYS:
-            if name not in item:
-                raise ValidationError(name, "is required")
-        return await self.create(**item)
+        return await self.create(
+            **call_arguments(item, NewOtpSignature, required=_REQUIRED_KEYS, method="create")
+        )
 
     async def sign(
         self, transaction_id: str, otp_code: str, *, timeout: Timeout | None = None
@@ -387,11 +385,6 @@ def _item_key(item: OtpSignatureItem) -> str:
     raise ValidationError(
         "item", f"expected a NewOtpSignature or a mapping, not {type(item).__name__}"
     )
-
-
-def _store_request(request: OtpSignatureRequest) -> str:
-    # The answer's unclaimed keys too, so a skipped item's request equals the original.
-    return json.dumps({**request.raw, **encode(request)})
 
 
 def _load_request(stored: str) -> OtpSignatureRequest:

@@ -4,6 +4,7 @@ Providers build their ``*_many`` methods on :func:`run_bulk` (one request per
 item) or :func:`run_bulk_batches` (several items per request).
 """
 
+from ._adapt import call_arguments, journal_record
 from ._engine import OnUncertain
 from ._items import InvalidItem
 from ._outcome import BulkOutcome, Status
@@ -17,6 +18,8 @@ __all__ = [
     "InvalidItem",
     "OnUncertain",
     "Status",
+    "call_arguments",
+    "journal_record",
     "run_bulk",
     "run_bulk_batches",
 ]
