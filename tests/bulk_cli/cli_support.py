@@ -1,31 +1,26 @@
-"""Helpers of the bulk-send tests: a sandbox process, the CLI as a subprocess, job folders."""
+"""Helpers of the bulk-send tests: the CLI as a subprocess, job folders, manifests."""
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import anyio
 
-ROOT = Path(__file__).resolve().parent.parent.parent
+from ..sandbox_child import ROOT, child_env, control
+
 EXAMPLES = ROOT / "examples" / "bulk"
 SIGNATURE = {"type": "signature", "page": 1, "x": 72, "y": 680, "w": 200, "h": 60}
 
 
 def environment(**variables: str) -> dict[str, str]:
     """This process's environment without SIGNING_* variables, plus ``variables``."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith("SIGNING_")}
-    env["PYTHONPATH"] = str(ROOT)
-    env.update(variables)
-    return env
+    return {**child_env(), **variables}
 
 
 def danasign_env(url: str) -> dict[str, str]:
@@ -35,29 +30,6 @@ def danasign_env(url: str) -> dict[str, str]:
     )
 
 
-@asynccontextmanager
-async def sandbox_process(folder: Path) -> AsyncIterator[str]:
-    """Run ``python -m signing_async.sandbox --port 0`` and yield its URL."""
-    ready = folder / "sandbox.ready"
-    command = [sys.executable, "-m", "signing_async.sandbox", "--port", "0"]
-    command += ["--ready-file", str(ready)]
-    async with await anyio.open_process(
-        command, env=environment(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    ) as process:
-        try:
-            with anyio.fail_after(30):  # a hang guard, not a speed check
-                while not ready.exists():
-                    if process.returncode is not None:
-                        raise AssertionError(f"the sandbox exited with {process.returncode}")
-                    await anyio.sleep(0.02)
-            yield ready.read_text().strip()
-        finally:
-            if process.returncode is None:
-                process.terminate()
-            with anyio.move_on_after(10, shield=True):
-                await process.wait()
-
-
 async def bulk_send(
     *args: str | Path, env: Mapping[str, str]
 ) -> subprocess.CompletedProcess[bytes]:
@@ -65,16 +37,6 @@ async def bulk_send(
     command = [sys.executable, "-m", "signing_async.cli", "bulk-send", *map(str, args)]
     with anyio.fail_after(60):  # a hang guard, not a speed check
         return await anyio.run_process(command, env=dict(env), check=False)
-
-
-async def control(url: str, method: str, path: str, payload: Any = None) -> Any:
-    """Call one of the sandbox's ``/_sandbox/`` control routes; return its JSON."""
-    async with (
-        aiohttp.ClientSession() as session,
-        session.request(method, f"{url}/_sandbox/{path}", json=payload) as response,
-    ):
-        assert response.status < 300, await response.text()
-        return await response.json()
 
 
 async def sent_ids(url: str) -> list[str | None]:

@@ -5,16 +5,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from cli_support import (
+from ..sandbox_child import control, sandbox_process
+from .cli_support import (
     bulk_send,
-    control,
     danasign_env,
     document_row,
     environment,
     example_job,
     names,
     read_jsonl,
-    sandbox_process,
     sent_ids,
     write_jsonl,
 )

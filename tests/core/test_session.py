@@ -319,9 +319,9 @@ async def test_token_caches_are_shared_per_credentials() -> None:
     async def fetch() -> tuple[str, float]:
         return "t", 60.0
 
-    one = session.token_cache(("https://a", "id", "secret-one"), fetch)
-    assert session.token_cache(("https://a", "id", "secret-one"), fetch) is one
-    two = session.token_cache(("https://a", "id", "secret-two"), fetch)
+    one = session.token_cache(("https://a.example", "id", "secret-one"), fetch)
+    assert session.token_cache(("https://a.example", "id", "secret-one"), fetch) is one
+    two = session.token_cache(("https://a.example", "id", "secret-two"), fetch)
     assert two is not one
     await one.get()
     await two.get()

@@ -1,20 +1,15 @@
-"""Helpers of the bulk integration tests: documents to send, a sandbox in its own process."""
+"""Helpers of the bulk integration tests (also imported by ``documents_child.py``): documents."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
-import aiohttp
-import anyio
+from signing_async.sandbox import samples
 
-ROOT = Path(__file__).resolve().parent.parent.parent
 API_TOKEN = "sandbox-api-token"  # the sandbox's fixed, public test token
+PDF = samples.make_pdf(text="kill test")
+"""The document every item of the kill test sends, in the child and in the rerun."""
+
 SIGNATURE = {"type": "signature", "page": 1, "x": 100, "y": 700, "w": 200, "h": 50}
 
 
@@ -27,50 +22,3 @@ def document(index: int, pdf: bytes) -> dict[str, Any]:
         "placeholders": [{"role": "Client", "widgets": [SIGNATURE]}],
         "metadata": {"external_id": f"ext-{index}"},
     }
-
-
-def child_env(*extra: Path) -> dict[str, str]:
-    """The environment of a child Python that imports this checkout."""
-    paths = [str(ROOT), *(str(path) for path in extra)]
-    return {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
-
-
-@asynccontextmanager
-async def sandbox_process(folder: Path) -> AsyncIterator[str]:
-    """Run ``python -m signing_async.sandbox --port 0`` and yield its URL."""
-    ready = folder / "sandbox.ready"
-    command = [
-        sys.executable, "-m", "signing_async.sandbox",
-        "--port", "0", "--seed", "5", "--ready-file", str(ready),
-    ]  # fmt: skip
-    async with await anyio.open_process(
-        command, env=child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    ) as process:
-        try:
-            with anyio.fail_after(30):  # a hang guard, not a speed check
-                while not ready.exists():
-                    if process.returncode is not None:
-                        raise AssertionError(f"the sandbox exited with {process.returncode}")
-                    await anyio.sleep(0.02)
-            yield ready.read_text().strip()
-        finally:
-            if process.returncode is None:
-                process.terminate()
-            with anyio.move_on_after(10, shield=True):
-                await process.wait()
-
-
-async def control(url: str, method: str, path: str, payload: Any = None) -> Any:
-    """Call one of the sandbox's ``/_sandbox/`` control routes; return its JSON."""
-    async with (
-        aiohttp.ClientSession() as session,
-        session.request(method, f"{url}/_sandbox/{path}", json=payload) as response,
-    ):
-        assert response.status < 300, await response.text()
-        return await response.json()
-
-
-async def requests_of(url: str, route: str) -> list[dict[str, Any]]:
-    """The sandbox's request log entries for ``route``."""
-    log = await control(url, "GET", "requests")
-    return [entry for entry in log["requests"] if entry["route"] == route]

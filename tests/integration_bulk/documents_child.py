@@ -11,12 +11,9 @@ import json
 import sys
 
 import anyio
-from bulk_support import API_TOKEN, document
+from bulk_support import API_TOKEN, PDF, document
 
 import signing_async as sa
-from signing_async.sandbox import samples
-
-PDF = samples.make_pdf(text="kill test")
 
 
 async def main(url: str, journal: str, count: int) -> None:

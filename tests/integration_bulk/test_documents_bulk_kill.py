@@ -16,10 +16,11 @@ from collections import Counter
 from pathlib import Path
 
 import anyio
-from bulk_support import API_TOKEN, child_env, control, document, requests_of, sandbox_process
-from documents_child import PDF
 
 import signing_async as sa
+
+from ..sandbox_child import child_env, control, requests_of, sandbox_process
+from .bulk_support import API_TOKEN, PDF, document
 
 HERE = Path(__file__).parent
 ROUTE = "danasign.createdocument"
@@ -42,7 +43,7 @@ async def all_held(url: str) -> bool:
 
 async def test_a_run_killed_half_way_never_creates_a_document_twice(tmp_path: Path) -> None:
     journal = tmp_path / "documents.db"
-    async with sandbox_process(tmp_path) as url:
+    async with sandbox_process(tmp_path, seed=5) as url:
         # Slow enough that the kill lands half-way, not after the end.
         await control(url, "POST", "faults", {"route": ROUTE, "latency": [0.02, 0.05]})
         command = [sys.executable, str(HERE / "documents_child.py"), url, str(journal), str(COUNT)]

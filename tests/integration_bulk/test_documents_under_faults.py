@@ -13,10 +13,10 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
-from bulk_support import document
-
 import signing_async as sa
 from signing_async.sandbox import Fault, Sandbox, samples
+
+from .bulk_support import document
 
 ROUTE = "danasign.createdocument"
 COUNT = 1000
