@@ -58,6 +58,11 @@ _MARKER = f"b64-{secrets.token_hex(16)}-"
 collide with it by accident or by design."""
 
 
+_PLAIN_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+"""Encodes payloads without documents: most requests. Built once, because
+``json.dumps`` with any option builds a new encoder on every call."""
+
+
 def json_body(payload: Mapping[str, Any]) -> RequestBody:
     """Encode ``payload`` as JSON, streaming every :class:`Base64` value.
 
@@ -65,6 +70,10 @@ def json_body(payload: Mapping[str, Any]) -> RequestBody:
     text is rendered once with unique placeholders, split around them, and
     the Base64 of each document is streamed in between.
     """
+    try:
+        return _PLAIN_JSON.encode(payload).encode()
+    except TypeError:
+        pass  # a Base64 value (or something JSON cannot hold): the slow path says which
     blobs: list[Blob] = []
     marker = _MARKER
 

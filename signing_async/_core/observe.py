@@ -10,7 +10,7 @@ and the session does no extra work there.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Protocol
@@ -40,9 +40,9 @@ class SendObserver(Protocol):
 _observer: ContextVar[SendObserver | None] = ContextVar("signing_async_send_observer", default=None)
 
 
-def current_observer() -> SendObserver | None:
-    """The observer of the current context, if any."""
-    return _observer.get()
+current_observer: Callable[[], SendObserver | None] = _observer.get
+"""The observer of the current context, if any. (The variable's own method:
+the session asks on every request.)"""
 
 
 @contextmanager

@@ -13,8 +13,10 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
+import types
+import typing
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import attrs
 import cattrs
@@ -83,27 +85,95 @@ def _make_structure(conv: cattrs.Converter, cls: type[Any]) -> Callable[[Any, ty
     fields = attrs.fields(attrs.resolve_types(cls))
     by_key = {_normalize(f.alias or f.name): f for f in fields if f.name != "raw"}
     has_raw = any(f.name == "raw" for f in fields)
+    # Decoding runs on every answer: what can be worked out once is. Keys are
+    # matched through a memo of the spellings seen so far (a provider uses a
+    # handful), and each field's hook is looked up on first use (not here: a
+    # model that nests itself would recurse).
+    slots: dict[str, _Slot | None] = {}
+
+    def slot(key: str) -> _Slot | None:
+        field = by_key.get(_normalize(key))
+        found = None
+        if field is not None:
+            type_ = field.type
+            found = _Slot(
+                field.alias or field.name,
+                None if type_ is None else conv.get_structure_hook(type_),
+                type_,
+                field.default is attrs.NOTHING,
+                _plain_type(type_),
+            )
+        if len(slots) < _MAX_SPELLINGS:
+            slots[key] = found
+        return found
 
     def structure(value: Any, _: type) -> Any:
-        if isinstance(value, cls):
-            return value
-        if not isinstance(value, Mapping):
-            raise TypeError(f"expected an object for {cls.__name__}, got {type(value).__name__}")
+        if type(value) is not dict:  # decoded JSON always is: skip the slower checks
+            if isinstance(value, cls):
+                return value
+            if not isinstance(value, Mapping):
+                raise TypeError(
+                    f"expected an object for {cls.__name__}, got {type(value).__name__}"
+                )
         kwargs: dict[str, Any] = {}
         extra: dict[str, Any] = {}
         for key, item in value.items():
-            field = by_key.get(_normalize(str(key)))
-            if field is None or field.name in kwargs:
+            found = slots[key] if key in slots else slot(str(key))
+            if found is None or found.name in kwargs:
                 extra[key] = item
-            elif item is None and field.default is not attrs.NOTHING:
+            elif type(item) is found.plain or found.hook is None:
+                kwargs[found.name] = item  # what its hook would return unchanged
+            elif item is None and not found.required:
                 continue  # an explicit null means "absent": keep the default
             else:
-                kwargs[field.alias or field.name] = (
-                    item if field.type is None else conv.structure(item, field.type)
-                )
+                kwargs[found.name] = found.hook(item, found.type)
         if has_raw:
             kwargs["raw"] = extra
         return cls(**kwargs)
+
+    return structure
+
+
+_MAX_SPELLINGS = 256
+"""Key spellings remembered per model: bounded, whatever a server sends."""
+
+
+class _Slot(NamedTuple):
+    """How one answer key becomes a model argument."""
+
+    name: str
+    hook: Callable[[Any, Any], Any] | None
+    type: Any
+    required: bool
+    plain: type | None
+    """A value of exactly this type goes in as it is (its hook would return it)."""
+
+
+_PLAIN_TYPES = frozenset({str, bool, int, float})
+
+
+def _plain_type(type_: Any) -> type | None:
+    if _is_optional(type_):
+        type_ = next(arg for arg in typing.get_args(type_) if arg is not type(None))
+    return type_ if type_ in _PLAIN_TYPES else None
+
+
+def _is_optional(type_: Any) -> bool:
+    args = typing.get_args(type_)
+    return (
+        typing.get_origin(type_) in (typing.Union, types.UnionType)
+        and len(args) == 2
+        and type(None) in args
+    )
+
+
+def _make_optional_structure(conv: cattrs.Converter, type_: Any) -> Callable[[Any, type], Any]:
+    # cattrs' own hook works out the inner type again on every value.
+    inner = next(arg for arg in typing.get_args(type_) if arg is not type(None))
+    hook = conv.get_structure_hook(inner)
+
+    def structure(value: Any, _: type) -> Any:
+        return None if value is None else hook(value, inner)
 
     return structure
 
@@ -132,6 +202,9 @@ def make_converter() -> cattrs.Converter:
     )
     conv.register_structure_hook_factory(
         attrs.has, functools.partial(_factory, _make_structure, conv)
+    )
+    conv.register_structure_hook_factory(
+        _is_optional, functools.partial(_factory, _make_optional_structure, conv)
     )
     conv.register_unstructure_hook_factory(
         attrs.has, functools.partial(_factory, _make_unstructure, conv)
@@ -165,6 +238,5 @@ def decode(data: Any, cls: type[T], *, what: str) -> T:
         raise ResponseDecodeError(f"{what}: unexpected answer: {detail}") from exc
 
 
-def encode(value: Any) -> Any:
-    """Unstructure a request model into wire JSON (camelCase keys, no Nones)."""
-    return converter.unstructure(value)
+encode: Callable[[Any], Any] = converter.unstructure
+"""Unstructure a request model into wire JSON (camelCase keys, no Nones)."""

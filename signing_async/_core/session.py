@@ -83,6 +83,10 @@ class Call:
         return self.method in IDEMPOTENT_METHODS
 
 
+def _not_json(call: Call) -> str:
+    return f"{call.provider} {call.operation}: the answer is not JSON"
+
+
 def _loggable(url: str) -> str:
     # Query strings are left out of logs: they are where a careless API puts secrets.
     return url.split("?", 1)[0]
@@ -159,18 +163,17 @@ class CoreSession:
         """
         response = await self.send(call)
         body = await response.read()
-        if not body.strip():
-            return None
-        problem = f"{call.provider} {call.operation}: the answer is not JSON"
         try:
             return json.loads(body)
         except ValueError as exc:
+            if not body or body.isspace():
+                return None  # no answer is not a wrong answer
             if not call.secret_answer:
                 snippet = body[:120].decode("utf-8", "replace")
-                raise ResponseDecodeError(f"{problem}: {snippet!r}") from exc
+                raise ResponseDecodeError(f"{_not_json(call)}: {snippet!r}") from exc
         # Raised outside the except block, so that no chained error holds the
         # answer either (a JSONDecodeError keeps the whole text in .doc).
-        raise ResponseDecodeError(problem)
+        raise ResponseDecodeError(_not_json(call))
 
     async def send(self, call: Call) -> Response:
         """Perform ``call`` and return its successful response, body unread.
@@ -185,6 +188,9 @@ class CoreSession:
         retries = 0
         renewed = False
         attempt = 0
+        # Asked once per call: building log arguments nobody reads costs a
+        # small request a few percent.
+        debug = logger.isEnabledFor(logging.DEBUG)
         while True:
             attempt += 1
             headers = {**self.base_headers, **call.headers}
@@ -200,16 +206,16 @@ class CoreSession:
                     await observer.sending()
                 body = metered(body, observer)
             request = Request(call.method, call.url, headers, body, timeout)
-            started = time.monotonic()
+            started = time.monotonic() if debug else 0.0
             try:
                 response = await self.transport.send(request)
             except TransportError as exc:
-                elapsed = time.monotonic() - started
-                logger.debug(
-                    "%s %s: attempt %d %s %s failed after %.3f s: %s",
-                    call.provider, call.operation, attempt, call.method,
-                    _loggable(call.url), elapsed, exc,
-                )  # fmt: skip
+                if debug:
+                    logger.debug(
+                        "%s %s: attempt %d %s %s failed after %.3f s: %s",
+                        call.provider, call.operation, attempt, call.method,
+                        _loggable(call.url), time.monotonic() - started, exc,
+                    )  # fmt: skip
                 if retries < policy.max_retries and policy.retries_error(
                     exc, idempotent=idempotent
                 ):
@@ -219,11 +225,12 @@ class CoreSession:
                 raise type(exc)(
                     f"{call.provider} {call.operation}: {exc}", request_sent=exc.request_sent
                 ) from exc
-            logger.debug(
-                "%s %s: attempt %d %s %s -> %d in %.3f s",
-                call.provider, call.operation, attempt, call.method,
-                _loggable(call.url), response.status, time.monotonic() - started,
-            )  # fmt: skip
+            if debug:
+                logger.debug(
+                    "%s %s: attempt %d %s %s -> %d in %.3f s",
+                    call.provider, call.operation, attempt, call.method,
+                    _loggable(call.url), response.status, time.monotonic() - started,
+                )  # fmt: skip
             if 200 <= response.status < 300:
                 return response
             error = await self._error(call, response)

@@ -30,10 +30,10 @@ def require_text(value: object, field: str) -> str:
 
 def require_email(value: object, field: str) -> str:
     """A plausible e-mail address."""
-    text = require_text(value, field)
-    if not _EMAIL.match(text):
-        raise ValidationError(field, f"not a valid e-mail address: {text!r}")
-    return text
+    if isinstance(value, str) and _EMAIL.match(value):
+        return value
+    text = require_text(value, field)  # the clearer message for a blank one
+    raise ValidationError(field, f"not a valid e-mail address: {text!r}")
 
 
 def require_in_range(value: object, low: int, high: int, field: str) -> int:

@@ -210,9 +210,14 @@ def check_contact(contact: object, field: str) -> NewContact:
     ``field`` prefixes the names in errors (``contacts[2]``); empty for the
     keyword arguments of ``contacts.create``.
     """
-    built = build(NewContact, contact, field or "contact")
+    built = (
+        contact  # nothing to build: this runs on every contacts.create
+        if type(contact) is NewContact
+        else build(NewContact, contact, field or "contact")
+    )
     prefix = f"{field}." if field else ""
     require_text(built.name, f"{prefix}name")
     require_email(built.email, f"{prefix}email")
-    _optional_text(built.phone, f"{prefix}phone")
+    if built.phone is not None:
+        require_text(built.phone, f"{prefix}phone")
     return built

@@ -44,6 +44,9 @@ def build(cls: type[M], value: object, field: str) -> M:
         ValidationError: ``value`` is neither a ``cls`` nor a mapping, has
             unknown keys, or lacks a required one.
     """
+    nested = _NESTED.get(cls)
+    if nested is None and isinstance(value, cls):
+        return value  # nothing inside it to build
     fields = attrs.fields(cls)  # type: ignore[arg-type]  # cls is an attrs class
     if isinstance(value, cls):
         data: dict[str, Any] = {f.name: getattr(value, f.name) for f in fields}
@@ -64,7 +67,7 @@ def build(cls: type[M], value: object, field: str) -> M:
             field, f"expected a {cls.__name__} or a mapping, not {type(value).__name__}"
         )
     required = {f.name for f in fields if f.default is attrs.NOTHING}
-    for name, (inner, many) in _NESTED.get(cls, {}).items():
+    for name, (inner, many) in (nested or {}).items():
         item = data.get(name)
         path = f"{field}.{name}"
         if item is None:

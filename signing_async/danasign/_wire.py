@@ -14,10 +14,9 @@ place:
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from types import MappingProxyType
+from typing import Any, NamedTuple, TypeVar
 from urllib.parse import quote, urlencode
-
-import attrs
 
 from .._core.auth import HeaderAuth
 from .._core.error_mapping import ErrorMapper
@@ -46,10 +45,14 @@ ERRORS = ErrorMapper(PROVIDER, statuses={405: AuthenticationError})
 
 _TOKENS_PREFIX = "/api/tokens/"
 _ENVELOPE_KEYS = ("data", "result")
+_CONTAINERS = frozenset({dict, list})
+_ACCEPT_JSON: Mapping[str, str] = MappingProxyType({"Accept": "application/json"})
+_SEND_JSON: Mapping[str, str] = MappingProxyType(
+    {"Accept": "application/json", "Content-Type": "application/json"}
+)
 
 
-@attrs.frozen
-class Envelope:
+class Envelope(NamedTuple):
     """An answer with its envelope removed.
 
     Attributes:
@@ -68,18 +71,17 @@ def unwrap(body: Any) -> Envelope:
     "pagination": {...}}}``); a flat object or a bare array is its own content.
     """
     pagination: Mapping[str, Any] | None = None
-    # A few levels at most: the documented shapes nest at most twice. (dict, not
-    # Mapping: this is decoded JSON, and the ABC check is slow on a hot path.)
+    # A few levels at most: the documented shapes nest at most twice. Exact
+    # type checks and operators, not isinstance and .get(): this is decoded
+    # JSON, and it runs on every answer.
     for _ in range(3):
-        if not isinstance(body, dict):
+        if type(body) is not dict:
             break
-        found = body.get("pagination")
-        if isinstance(found, dict):
-            pagination = found
+        if "pagination" in body and type(body["pagination"]) is dict:
+            pagination = body["pagination"]
         for key in _ENVELOPE_KEYS:
-            inner = body.get(key)
-            if isinstance(inner, dict | list):
-                body = inner
+            if key in body and type(body[key]) in _CONTAINERS:
+                body = body[key]
                 break
         else:
             break
@@ -160,9 +162,6 @@ class Wire:
             timeout: Overrides the client's timeouts.
             secret_answer: The answer carries a credential: never quote it in errors.
         """
-        headers = {"Accept": "application/json"}
-        if body is not None:
-            headers["Content-Type"] = "application/json"
         url = f"{self._base}{path}"
         if query:
             url = f"{url}?{urlencode(query)}"
@@ -172,7 +171,7 @@ class Wire:
             method,
             url,
             ERRORS,
-            headers=headers,
+            headers=_ACCEPT_JSON if body is None else _SEND_JSON,
             body=body if body is not None else b"",
             auth=self._tokens_auth if path.startswith(_TOKENS_PREFIX) else self._api_auth,
             timeout=timeout,

@@ -106,6 +106,9 @@ class _BytesStream:
         for start in range(0, len(view), size):
             yield bytes(view[start : start + size])
 
+    async def read(self) -> bytes:
+        return self._content
+
     async def aclose(self) -> None:
         return None
 
