@@ -109,6 +109,10 @@ class AiohttpTransport:
         self._owns_session = session is None
         self._limit = limit
         self._read_bufsize = read_bufsize
+        # The last Timeout seen and aiohttp's twin: nearly every request of a
+        # client carries the same one, and an identity check beats hashing it.
+        self._timeout: Timeout | None = None
+        self._client_timeout = aiohttp.ClientTimeout()
 
     def _get_session(self) -> aiohttp.ClientSession:
         if self._session is None:
@@ -132,6 +136,8 @@ class AiohttpTransport:
     async def send(self, request: Request) -> Response:
         """Send one request; see :class:`~signing_async.transports.Transport`."""
         timeout = request.timeout
+        if timeout is not self._timeout:
+            self._timeout, self._client_timeout = timeout, _client_timeout(timeout)
         body = request.body
         # Bodies come back as the server sent them (the session does not
         # decompress), so no compressed answer may be negotiated behind the
@@ -154,7 +160,7 @@ class AiohttpTransport:
                 request.url,
                 headers=headers,
                 data=data,
-                timeout=_client_timeout(timeout),
+                timeout=self._client_timeout,
                 allow_redirects=False,
                 skip_auto_headers=skip or None,
             )
