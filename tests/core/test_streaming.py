@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import errno
 import gc
 import hashlib
 import os
 import warnings
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import IO
 
 import anyio
 import pytest
 
 import signing_async as sa
+from signing_async._core import streaming
 from signing_async._core.streaming import ByteStream, write_atomically
 
 
@@ -118,3 +121,76 @@ async def test_byte_stream_reads_in_chunks() -> None:
 def test_content_length_header(value: str, expected: int | None) -> None:
     assert sa.Response(200, headers={"content-length": value}).content_length == expected
     assert sa.Response(200).content_length is None
+
+
+async def test_many_downloads_at_once_each_in_many_batches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Tiny batches make every download hand many batches to its writer thread,
+    # so hand-overs wait on a full queue; more downloads at once than the
+    # default thread limiter's 40 tokens must still all finish, each intact.
+    monkeypatch.setattr(streaming, "_BATCH", 16)
+    bodies = {index: [bytes([index]) * 7] * 40 for index in range(50)}
+    results: dict[int, sa.DownloadedFile] = {}
+
+    async def download(index: int) -> None:
+        stream = stream_of(*bodies[index], length=7 * 40)
+        results[index] = await write_atomically(stream, tmp_path / f"{index}.bin", what="get it")
+
+    async with anyio.create_task_group() as group:
+        for index in bodies:
+            group.start_soon(download, index)
+
+    for index, pieces in bodies.items():
+        content = b"".join(pieces)
+        assert results[index].sha256 == hashlib.sha256(content).hexdigest()
+        assert (tmp_path / f"{index}.bin").read_bytes() == content
+
+
+class _FullDisk:
+    """A file whose disk fills up after ``room`` bytes."""
+
+    def __init__(self, file: IO[bytes], room: int) -> None:
+        self.file = file
+        self.room = room
+
+    def writelines(self, chunks: list[bytes]) -> None:
+        for chunk in chunks:
+            if len(chunk) > self.room:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            self.room -= len(chunk)
+            self.file.write(chunk)
+
+    def close(self) -> None:
+        self.file.close()
+
+
+async def test_disk_full_mid_download(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(streaming, "_BATCH", 10)
+
+    def open_on_a_small_disk(path: Path, mode: str) -> _FullDisk:
+        return _FullDisk(path.open(mode), 25)
+
+    monkeypatch.setattr(streaming, "open", open_on_a_small_disk, raising=False)
+    pulled = 0
+
+    async def body() -> AsyncIterator[bytes]:
+        nonlocal pulled
+        for _ in range(200):
+            pulled += 1
+            yield b"x" * 5
+
+    class Body:
+        def iter_chunks(self, size: int) -> AsyncIterator[bytes]:
+            return body()
+
+        async def aclose(self) -> None:
+            pass
+
+    stream = ByteStream(sa.Response(200, stream=Body()), what="get it")
+
+    with pytest.raises(OSError, match="No space left"):
+        await write_atomically(stream, tmp_path / "o", what="get it")
+
+    assert os.listdir(tmp_path) == []
+    assert pulled < 200  # reading stopped once the disk was full
