@@ -45,7 +45,7 @@ class ApiTokens:
         answer = await self._wire.call(
             operation, "POST", "/api/tokens/session", timeout=timeout, secret_answer=True
         )
-        return self._wire.decode(answer.content, ApiSession, operation)
+        return self._wire.answer(answer, ApiSession, operation)
 
     async def whoami(self, *, timeout: Timeout | None = None) -> WhoAmI:
         """Who the API token belongs to, and its scopes.
@@ -58,7 +58,7 @@ class ApiTokens:
         """
         operation = "whoami"
         answer = await self._wire.call(operation, "GET", "/api/tokens/whoami", timeout=timeout)
-        who = self._wire.decode(answer.content, WhoAmI, operation)
+        who = self._wire.answer(answer, WhoAmI, operation)
         user = who.user
         if isinstance(user, Mapping):
             # The user may come as a nested object only; lift what it says.

@@ -73,7 +73,7 @@ class Contacts:
         answer = await self._wire.call(
             operation, "POST", "/api/1.0/contacts", body=json_body(encode(contact)), timeout=timeout
         )
-        return self._wire.decode(answer.content, Contact, operation)
+        return self._wire.answer(answer, Contact, operation)
 
     async def create_batch(
         self,
@@ -111,7 +111,7 @@ class Contacts:
             body=json_body({"contacts": entries}),
             timeout=timeout,
         )
-        return self._wire.decode(answer.content, BatchResult, operation)
+        return self._wire.answer(answer, BatchResult, operation)
 
     def create_many(
         self,

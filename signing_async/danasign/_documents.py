@@ -201,7 +201,7 @@ class Documents:
             body=json_body(payload),
             timeout=timeout,
         )
-        return self._wire.decode(answer.content, CreatedDocument, operation)
+        return self._wire.answer(answer, CreatedDocument, operation)
 
     def create_many(
         self,
@@ -307,7 +307,7 @@ class Documents:
             body=json_body(payload),
             timeout=timeout,
         )
-        return self._wire.decode(answer.content, TemplateDocument, operation)
+        return self._wire.answer(answer, TemplateDocument, operation)
 
 
 def _item_key(item: DocumentItem) -> str | None:

@@ -9,6 +9,8 @@ skip the check silently: DANAsign has the last word anyway.
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import io
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -27,6 +29,13 @@ PDF_CHECK_LIMIT = 64 * 1024 * 1024
 # Coordinates are whole points while page sizes are not (A4 is 595.28 x
 # 841.89 pt): a box that ends on the rounded page edge is accepted.
 _TOLERANCE = 0.5
+
+
+@functools.cache
+def pypdf_installed() -> bool:
+    """Whether the optional extra is there; asked once (a failed import, asked
+    per document, would search the whole path every time)."""
+    return importlib.util.find_spec("pypdf") is not None
 
 
 def _read_sizes(source: Path | io.BytesIO) -> tuple[tuple[float, float], ...] | None:
@@ -53,11 +62,7 @@ async def page_sizes(blob: Blob) -> tuple[tuple[float, float], ...] | None:
     None when pypdf is not installed, the document is larger than
     :data:`PDF_CHECK_LIMIT`, or pypdf cannot read it.
     """
-    if blob.size > PDF_CHECK_LIMIT:
-        return None
-    try:
-        import pypdf  # noqa: F401 - only to learn whether the optional extra is installed
-    except ImportError:
+    if blob.size > PDF_CHECK_LIMIT or not pypdf_installed():
         return None
     source: Path | io.BytesIO
     if blob.data is not None:

@@ -72,4 +72,4 @@ class Templates:
         answer = await self._wire.call(
             operation, "GET", f"/api/1.0/template/{segment(template_id)}", timeout=timeout
         )
-        return self._wire.decode(normalize_signature_type(answer.content), Template, operation)
+        return self._wire.answer(answer, Template, operation, prepare=normalize_signature_type)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +11,7 @@ import pytest
 from danasign_helpers import SERVER, TOKEN, MakeClient, body, make_pdf, path, query, reply
 
 import signing_async as sa
+from signing_async.danasign import _pdf
 from signing_async.danasign.units import PageSize
 from signing_async.transports import RecordedRequest
 
@@ -484,7 +484,7 @@ async def test_rotated_page_is_addressed_as_displayed(make_client: MakeClient) -
 async def test_page_check_is_skipped_without_pypdf(
     make_client: MakeClient, a4_pdf: bytes, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setitem(sys.modules, "pypdf", None)  # makes `import pypdf` fail
+    monkeypatch.setattr(_pdf, "pypdf_installed", lambda: False)
     client, transport = make_client(created)
     overrides = {"placeholders": [{"role": "Client", "widgets": [_widget(page=5)]}]}
     await client.documents.create(**minimal(a4_pdf, **overrides))
