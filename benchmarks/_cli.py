@@ -55,6 +55,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--rounds", type=int, help="rounds per case (default 5)")
     parser.add_argument("--only", help=f"comma-separated benchmarks among {','.join(ALL)}")
     parser.add_argument("--requests", type=int, help="requests per request-overhead run (4000)")
+    parser.add_argument(
+        "--request-repeats", type=int, help="request-overhead runs per process, fastest kept (3)"
+    )
     parser.add_argument("--concurrency", help="request-overhead concurrency levels (1,16,64)")
     parser.add_argument("--upload-mib", type=float, help="size of the big upload (200)")
     parser.add_argument("--upload-count", type=int, help="number of small uploads (200)")
@@ -80,6 +83,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
     given: dict[str, Any] = {
         "rounds": args.rounds,
         "requests": args.requests,
+        "request_repeats": args.request_repeats,
         "upload_mib": args.upload_mib,
         "upload_count": args.upload_count,
         "upload_each_mib": args.upload_each_mib,
