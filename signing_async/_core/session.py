@@ -41,7 +41,10 @@ logger = logging.getLogger("signing_async")
 _ERROR_BODY_LIMIT = 64 * 1024
 
 
-@attrs.frozen
+# Not frozen: a frozen attrs class sets each of these twelve fields through
+# object.__setattr__, which made building a Call a noticeable part of a small
+# request. Nothing changes a Call once built; the session only reads it.
+@attrs.define
 class Call:
     """One API operation, as a provider describes it to the session.
 
