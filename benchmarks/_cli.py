@@ -56,7 +56,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--only", help=f"comma-separated benchmarks among {','.join(ALL)}")
     parser.add_argument("--requests", type=int, help="requests per request-overhead run (4000)")
     parser.add_argument(
-        "--request-repeats", type=int, help="request-overhead runs per process, fastest kept (3)"
+        "--request-repeats",
+        type=_at_least_one,
+        help="request-overhead runs per process, fastest kept (3)",
     )
     parser.add_argument("--concurrency", help="request-overhead concurrency levels (1,16,64)")
     parser.add_argument("--upload-mib", type=float, help="size of the big upload (200)")
@@ -75,6 +77,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--tmp", type=Path, help="where the temporary folder goes")
     parser.add_argument("--child-timeout", type=float, default=900, help="seconds per child")
     return parser
+
+
+def _at_least_one(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
 
 
 def settings_from(args: argparse.Namespace) -> Settings:

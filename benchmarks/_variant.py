@@ -100,7 +100,8 @@ async def measure(workload: Workload, profile: dict[str, str] | None) -> dict[st
         rss_after = peak_rss_kib()
     finally:
         await workload.teardown()
-    assert best is not None, "repeats must be at least 1"
+    if best is None:
+        raise ValueError("repeats must be 1 or more")
     return {
         "status": "ok",
         **best,

@@ -40,9 +40,9 @@ class SendObserver(Protocol):
 _observer: ContextVar[SendObserver | None] = ContextVar("signing_async_send_observer", default=None)
 
 
+# The observer of the current context, if any. The variable's own method, not a
+# function wrapping it: the session asks on every request.
 current_observer: Callable[[], SendObserver | None] = _observer.get
-"""The observer of the current context, if any. (The variable's own method:
-the session asks on every request.)"""
 
 
 @contextmanager

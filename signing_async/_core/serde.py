@@ -103,7 +103,7 @@ def _make_structure(conv: cattrs.Converter, cls: type[Any]) -> Callable[[Any, ty
                 field.default is attrs.NOTHING,
                 _plain_type(type_),
             )
-        if len(slots) < _MAX_SPELLINGS:
+        if len(slots) < _MAX_SPELLINGS and len(key) <= _MAX_SPELLING_LENGTH:
             slots[key] = found
         return found
 
@@ -135,7 +135,9 @@ def _make_structure(conv: cattrs.Converter, cls: type[Any]) -> Callable[[Any, ty
 
 
 _MAX_SPELLINGS = 256
-"""Key spellings remembered per model: bounded, whatever a server sends."""
+_MAX_SPELLING_LENGTH = 64
+"""Key spellings remembered per model, and the longest remembered: the memo
+stays small whatever a server sends."""
 
 
 class _Slot(NamedTuple):
@@ -238,5 +240,6 @@ def decode(data: Any, cls: type[T], *, what: str) -> T:
         raise ResponseDecodeError(f"{what}: unexpected answer: {detail}") from exc
 
 
+# Unstructures a request model into wire JSON (camelCase keys, no Nones). The
+# converter's own method, not a function wrapping it: it runs on every request.
 encode: Callable[[Any], Any] = converter.unstructure
-"""Unstructure a request model into wire JSON (camelCase keys, no Nones)."""

@@ -45,8 +45,8 @@ def build(cls: type[M], value: object, field: str) -> M:
             unknown keys, or lacks a required one.
     """
     nested = _NESTED.get(cls)
-    if nested is None and isinstance(value, cls):
-        return value  # nothing inside it to build
+    if nested is None and type(value) is cls:
+        return value  # nothing inside it to build (a subclass is rebuilt: its extra fields go)
     fields = attrs.fields(cls)  # type: ignore[arg-type]  # cls is an attrs class
     if isinstance(value, cls):
         data: dict[str, Any] = {f.name: getattr(value, f.name) for f in fields}

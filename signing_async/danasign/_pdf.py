@@ -10,7 +10,6 @@ skip the check silently: DANAsign has the last word anyway.
 from __future__ import annotations
 
 import functools
-import importlib.util
 import io
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -33,9 +32,13 @@ _TOLERANCE = 0.5
 
 @functools.cache
 def pypdf_installed() -> bool:
-    """Whether the optional extra is there; asked once (a failed import, asked
-    per document, would search the whole path every time)."""
-    return importlib.util.find_spec("pypdf") is not None
+    """Whether the optional extra can be imported; asked once (a failed import,
+    asked per document, would search the whole path every time)."""
+    try:
+        import pypdf  # noqa: F401 - imported only to learn that it imports
+    except ImportError:
+        return False
+    return True
 
 
 def _read_sizes(source: Path | io.BytesIO) -> tuple[tuple[float, float], ...] | None:

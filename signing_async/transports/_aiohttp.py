@@ -138,6 +138,9 @@ class AiohttpTransport:
         timeout = request.timeout
         if timeout is not self._timeout:
             self._timeout, self._client_timeout = timeout, _client_timeout(timeout)
+        # Taken now: a concurrent request may replace the memo while this one
+        # gathers its body below.
+        client_timeout = self._client_timeout
         body = request.body
         # Bodies come back as the server sent them (the session does not
         # decompress), so no compressed answer may be negotiated behind the
@@ -160,7 +163,7 @@ class AiohttpTransport:
                 request.url,
                 headers=headers,
                 data=data,
-                timeout=self._client_timeout,
+                timeout=client_timeout,
                 allow_redirects=False,
                 skip_auto_headers=skip or None,
             )

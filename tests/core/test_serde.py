@@ -189,3 +189,15 @@ def test_datetimes_with_any_number_of_fractional_digits(text: str, micro: int) -
     moment = converter.structure(text, dt.datetime)
     assert moment.microsecond == micro
     assert moment.tzinfo is not None
+
+
+def test_many_and_long_key_spellings_still_decode() -> None:
+    # Key spellings are remembered per model up to a bound; past it (many
+    # keys, or long ones) decoding must give the same result, only slower.
+    extra = {f"extra_{index}": index for index in range(300)}
+    long_key = "x" * 200
+    for spelling in ("objectId", "OBJECT_ID", "object_id"):
+        data = {**extra, long_key: 1, spelling: "o1", "Name": "Ana"}
+        item = decode(data, Item, what="t")
+        assert (item.object_id, item.name) == ("o1", "Ana")
+        assert item.raw == {**extra, long_key: 1}

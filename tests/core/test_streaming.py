@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-import errno
 import gc
 import hashlib
+import json
 import os
+import subprocess
+import sys
 import warnings
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import IO
 
 import anyio
 import pytest
 
 import signing_async as sa
-from signing_async._core import streaming
 from signing_async._core.streaming import ByteStream, write_atomically
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class Pieces:
@@ -123,13 +125,9 @@ def test_content_length_header(value: str, expected: int | None) -> None:
     assert sa.Response(200).content_length is None
 
 
-async def test_many_downloads_at_once_each_in_many_batches(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Tiny batches make every download hand many batches to its writer thread,
-    # so hand-overs wait on a full queue; more downloads at once than the
-    # default thread limiter's 40 tokens must still all finish, each intact.
-    monkeypatch.setattr(streaming, "_BATCH", 16)
+async def test_more_downloads_at_once_than_the_thread_limiter_holds(tmp_path: Path) -> None:
+    # Each download opens, writes and closes its file in worker threads; 50 at
+    # once, beyond the default limiter's 40 tokens, must all finish intact.
     bodies = {index: [bytes([index]) * 7] * 40 for index in range(50)}
     results: dict[int, sa.DownloadedFile] = {}
 
@@ -147,50 +145,76 @@ async def test_many_downloads_at_once_each_in_many_batches(
         assert (tmp_path / f"{index}.bin").read_bytes() == content
 
 
-class _FullDisk:
-    """A file whose disk fills up after ``room`` bytes."""
+async def test_a_download_of_several_batches_keeps_its_order(tmp_path: Path) -> None:
+    # 20 MiB: the writer thread gets it in several batches while more is read.
+    pieces = [bytes([index]) * (1 << 20) for index in range(20)]
+    target = tmp_path / "big.bin"
 
-    def __init__(self, file: IO[bytes], room: int) -> None:
-        self.file = file
-        self.room = room
+    result = await write_atomically(stream_of(*pieces, length=20 << 20), target, what="get it")
 
-    def writelines(self, chunks: list[bytes]) -> None:
-        for chunk in chunks:
-            if len(chunk) > self.room:
-                raise OSError(errno.ENOSPC, "No space left on device")
-            self.room -= len(chunk)
-            self.file.write(chunk)
-
-    def close(self) -> None:
-        self.file.close()
+    content = b"".join(pieces)
+    assert result == sa.DownloadedFile(target, 20 << 20, hashlib.sha256(content).hexdigest())
+    assert target.read_bytes() == content
 
 
-async def test_disk_full_mid_download(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(streaming, "_BATCH", 10)
+_FULL_DISK_CHILD = """
+import asyncio, json, os, resource, signal, sys
+from pathlib import Path
 
-    def open_on_a_small_disk(path: Path, mode: str) -> _FullDisk:
-        return _FullDisk(path.open(mode), 25)
+import signing_async as sa
+from signing_async._core.streaming import ByteStream, write_atomically
 
-    monkeypatch.setattr(streaming, "open", open_on_a_small_disk, raising=False)
-    pulled = 0
+folder = Path(sys.argv[1])
+# The file size limit stands in for a full disk: writing past it fails with
+# EFBIG (once the signal that would kill the process is ignored).
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (2 << 20, 2 << 20))
+pulled = 0
+piece = b"x" * (1 << 20)
 
-    async def body() -> AsyncIterator[bytes]:
-        nonlocal pulled
-        for _ in range(200):
+
+class Body:
+    async def chunks(self):
+        global pulled
+        for _ in range(40):
             pulled += 1
-            yield b"x" * 5
+            yield piece
 
-    class Body:
-        def iter_chunks(self, size: int) -> AsyncIterator[bytes]:
-            return body()
+    def iter_chunks(self, size):
+        return self.chunks()
 
-        async def aclose(self) -> None:
-            pass
+    async def aclose(self):
+        pass
 
+
+async def main():
     stream = ByteStream(sa.Response(200, stream=Body()), what="get it")
+    try:
+        await write_atomically(stream, folder / "o", what="get it")
+    except OSError as exc:
+        return {"error": exc.strerror, "pulled": pulled, "left": os.listdir(folder)}
+    return {"error": None, "pulled": pulled, "left": os.listdir(folder)}
 
-    with pytest.raises(OSError, match="No space left"):
-        await write_atomically(stream, tmp_path / "o", what="get it")
 
-    assert os.listdir(tmp_path) == []
-    assert pulled < 200  # reading stopped once the disk was full
+print(json.dumps(asyncio.run(main())))
+"""
+
+
+def test_disk_full_mid_download(tmp_path: Path) -> None:
+    # In a child process: the file size limit it sets stands in for a full disk.
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+    }
+    done = subprocess.run(  # noqa: S603 - our own interpreter, fixed arguments
+        [sys.executable, "-c", _FULL_DISK_CHILD, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=True,
+    )
+    result = json.loads(done.stdout)
+    assert result["error"] == "File too large"
+    assert result["left"] == []  # no temporary file, no target
+    assert result["pulled"] < 40  # reading stopped once writing failed

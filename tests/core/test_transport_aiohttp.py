@@ -11,6 +11,7 @@ import warnings
 from collections.abc import AsyncIterator
 
 import aiohttp
+import anyio
 import pytest
 from aiohttp import web
 from aioresponses import aioresponses
@@ -255,3 +256,46 @@ async def test_close_without_use() -> None:
         del transport
         gc.collect()
     assert not [w for w in caught if "Unclosed" in str(w.message)]
+
+
+async def test_concurrent_requests_keep_their_own_timeouts(serve: Serve) -> None:
+    # The transport remembers the last Timeout it converted. A request that
+    # gathers a small stream body awaits in between: a request sent meanwhile
+    # with another Timeout must not lend it its own.
+    release = asyncio.Event()
+    other_done = asyncio.Event()
+
+    async def stall(request: web.Request) -> web.Response:
+        await request.read()
+        await release.wait()
+        return web.Response()
+
+    app = echo_app()
+    app.router.add_post("/stall", stall)
+    base = await serve(app)
+    transport = sa.AiohttpTransport()
+
+    async def body() -> AsyncIterator[bytes]:
+        await other_done.wait()
+        yield b"payload"
+
+    async def stalled_with_a_short_read_timeout() -> None:
+        request = sa.Request(
+            "POST", f"{base}/stall", body=StreamBody(7, body), timeout=sa.Timeout(read=0.05)
+        )
+        with pytest.raises(sa.RequestTimeout):
+            await transport.send(request)
+
+    async def other_with_a_long_one() -> None:
+        status, _ = await send(
+            transport, sa.Request("GET", f"{base}/x", timeout=sa.Timeout(read=60))
+        )
+        assert status == 200
+        other_done.set()
+
+    try:
+        with anyio.fail_after(30):  # a failure, not a hang, if the short one is lost
+            await asyncio.gather(stalled_with_a_short_read_timeout(), other_with_a_long_one())
+    finally:
+        release.set()
+        await transport.aclose()

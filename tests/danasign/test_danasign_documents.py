@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 from danasign_helpers import SERVER, TOKEN, MakeClient, body, make_pdf, path, query, reply
 
@@ -481,14 +484,34 @@ async def test_rotated_page_is_addressed_as_displayed(make_client: MakeClient) -
     assert len(transport.requests) == 1
 
 
-async def test_page_check_is_skipped_without_pypdf(
-    make_client: MakeClient, a4_pdf: bytes, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(_pdf, "pypdf_installed", lambda: False)
+@pytest.fixture
+def pypdf_unimportable(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """``import pypdf`` fails, as without the extra (or with a broken install)."""
+    monkeypatch.setitem(sys.modules, "pypdf", None)
+    _pdf.pypdf_installed.cache_clear()  # asked once per process: ask again now
+    yield
+    _pdf.pypdf_installed.cache_clear()
+
+
+@pytest.mark.usefixtures("pypdf_unimportable")
+async def test_page_check_is_skipped_without_pypdf(make_client: MakeClient, a4_pdf: bytes) -> None:
     client, transport = make_client(created)
     overrides = {"placeholders": [{"role": "Client", "widgets": [_widget(page=5)]}]}
     await client.documents.create(**minimal(a4_pdf, **overrides))
     assert len(transport.requests) == 1
+
+
+async def test_a_model_subclass_sends_only_the_models_fields(
+    make_client: MakeClient, a4_pdf: bytes
+) -> None:
+    @attrs.frozen
+    class NotedMetadata(sa.DocumentMetadata):
+        internal_note: str = "not for the provider"
+
+    client, transport = make_client(created)
+    metadata = NotedMetadata(external_id="crm-1", tags=("q4",))
+    await client.documents.create(**minimal(a4_pdf, metadata=metadata))
+    assert body(transport.requests[0])["metadata"] == {"externalId": "crm-1", "tags": ["q4"]}
 
 
 async def test_page_check_is_skipped_for_a_pdf_pypdf_cannot_parse(
