@@ -200,7 +200,7 @@ class Wire:
             prepare: Rewrites the content before decoding.
         """
         content = unwrap(body).content
-        return self.decode(prepare(content) if prepare else content, cls, operation)
+        return decode(prepare(content) if prepare else content, cls, what=f"{PROVIDER} {operation}")
 
     def decode(self, data: Any, cls: type[T], operation: str) -> T:
         """Structure one answer object into ``cls``."""

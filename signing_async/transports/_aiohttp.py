@@ -38,7 +38,7 @@ _NO_CONTENT_TYPE = ("Content-Type",)
 
 
 def _has_content_type(headers: dict[str, str]) -> bool:
-    return "Content-Type" in headers or any(name.lower() == "content-type" for name in headers)
+    return any(name.lower() == "content-type" for name in headers)
 
 
 async def _gather(body: StreamBody) -> bytes:
@@ -73,9 +73,11 @@ class _AiohttpStream:
 
     async def read(self) -> bytes:
         try:
-            return await self._response.read()
+            body = await self._response.read()
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             raise _transport_error(exc) from exc
+        self._response.release()  # read to the end: back to the pool
+        return body
 
     async def aclose(self) -> None:
         if self._response.content.at_eof():
@@ -156,7 +158,13 @@ class AiohttpTransport:
         # aiohttp labels a body without a Content-Type application/octet-stream;
         # the transport only moves bytes, so it must not. (Asked for only when it
         # matters: skip_auto_headers costs as much as a tenth of a small request.)
-        skip = _NO_CONTENT_TYPE if data is not None and not _has_content_type(headers) else ()
+        skip = (
+            _NO_CONTENT_TYPE
+            if data is not None
+            and "Content-Type" not in headers  # the usual spelling, checked first
+            and not _has_content_type(headers)
+            else ()
+        )
         try:
             response = await self._get_session().request(
                 request.method,

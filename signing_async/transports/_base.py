@@ -91,7 +91,10 @@ class WholeBodyStream(ResponseStream, Protocol):
     """
 
     async def read(self) -> bytes:
-        """The rest of the body, at once."""
+        """The rest of the body, at once, releasing the connection as ``aclose`` would.
+
+        If it raises, :meth:`Response.read` calls ``aclose`` itself.
+        """
         ...
 
 
@@ -158,9 +161,10 @@ class Response:
         if read_whole is not None:
             try:
                 body: bytes = await read_whole()
-                return body
-            finally:
+            except BaseException:
                 await self.stream.aclose()
+                raise
+            return body  # read() released the connection: no aclose() to await
         parts: list[bytes] = []
         received = 0
         chunks = self.stream.iter_chunks(1 << 20)
