@@ -121,10 +121,10 @@ def _make_structure(conv: cattrs.Converter, cls: type[Any]) -> Callable[[Any, ty
             found = slots[key] if key in slots else slot(str(key))
             if found is None or found.name in kwargs:
                 extra[key] = item
-            elif type(item) is found.plain or found.hook is None:
-                kwargs[found.name] = item  # what its hook would return unchanged
             elif item is None and not found.required:
                 continue  # an explicit null means "absent": keep the default
+            elif type(item) is found.plain or found.hook is None:
+                kwargs[found.name] = item  # what its hook would return unchanged
             else:
                 kwargs[found.name] = found.hook(item, found.type)
         if has_raw:
