@@ -80,8 +80,14 @@ def _seconds(text: str, per_second: float) -> float | None:
     return max(value, 0.0) if math.isfinite(value) else None
 
 
-def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
-    """The wait the server asked for, from ``retry-after-ms`` or ``Retry-After``."""
+def retry_after_seconds(headers: Mapping[str, str], *, now: float | None = None) -> float | None:
+    """The wait the server asked for, from ``retry-after-ms`` or ``Retry-After``.
+
+    Args:
+        headers: The answer's headers.
+        now: The current time (a Unix timestamp) an HTTP-date is measured
+            from; the clock's by default.
+    """
     millis = headers.get("retry-after-ms")
     if millis is not None:
         seconds = _seconds(millis, 1000.0)
@@ -97,4 +103,4 @@ def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
         moment = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
-    return max(moment.timestamp() - time.time(), 0.0)
+    return max(moment.timestamp() - (time.time() if now is None else now), 0.0)
