@@ -185,23 +185,26 @@ def _http_date(seconds_from_now: float) -> str:
 
 
 @pytest.mark.parametrize(
-    ("headers", "low", "high"),
+    ("make_headers", "low", "high"),
     [
-        ({"Retry-After": "61"}, 61, 61),
-        ({"Retry-After": "3600"}, 3600, 3600),
-        ({"retry-after-ms": "90000"}, 90, 90),
-        ({"Retry-After": _http_date(600)}, 500, 600),
+        (lambda: {"Retry-After": "61"}, 61, 61),
+        (lambda: {"Retry-After": "3600"}, 3600, 3600),
+        (lambda: {"retry-after-ms": "90000"}, 90, 90),
+        # Built when the test runs, not when it is collected: a long suite
+        # would otherwise eat into the ten minutes before this test starts.
+        (lambda: {"Retry-After": _http_date(600)}, 500, 600),
     ],
+    ids=["seconds", "an-hour", "milliseconds", "http-date"],
 )
 async def test_long_retry_after_raises_without_waiting(
     client: sa.SigningClient,
     fake: FakeDanaConnect,
     pdf_bytes: bytes,
-    headers: dict[str, str],
+    make_headers: Callable[[], dict[str, str]],
     low: float,
     high: float,
 ) -> None:
-    fake.start_script.append(json_response(429, {"error": "quota exceeded"}, headers))
+    fake.start_script.append(json_response(429, {"error": "quota exceeded"}, make_headers()))
 
     error = await outcome_without_waiting(lambda: start(client, pdf_bytes))
 
