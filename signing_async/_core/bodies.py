@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 import attrs
 
 from ..transports._base import RequestBody, StreamBody
+from .json_codec import dumps
 from .sources import CHUNK_SIZE, Blob
 
 __all__ = ["Base64", "form_body", "json_body", "multipart_body"]
@@ -58,11 +59,6 @@ _MARKER = f"b64-{secrets.token_hex(16)}-"
 collide with it by accident or by design."""
 
 
-_PLAIN_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
-"""Encodes payloads without documents: most requests. Built once, because
-``json.dumps`` with any option builds a new encoder on every call."""
-
-
 def json_body(payload: Mapping[str, Any]) -> RequestBody:
     """Encode ``payload`` as JSON, streaming every :class:`Base64` value.
 
@@ -71,7 +67,7 @@ def json_body(payload: Mapping[str, Any]) -> RequestBody:
     the Base64 of each document is streamed in between.
     """
     try:
-        return _PLAIN_JSON.encode(payload).encode()
+        return dumps(payload)  # no documents: most requests
     except TypeError:
         pass  # a Base64 value (or something JSON cannot hold): the slow path says which
     blobs: list[Blob] = []

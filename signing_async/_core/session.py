@@ -9,7 +9,6 @@ name; providers describe each call with a :class:`Call`.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import time
 from collections.abc import AsyncIterator, Mapping
@@ -29,6 +28,7 @@ from .errors import (
     SigningError,
     TransportError,
 )
+from .json_codec import loads
 from .observe import current_observer, metered
 from .retry import IDEMPOTENT_METHODS, RetryPolicy, retry_after_seconds
 from .timeouts import Timeout
@@ -167,7 +167,7 @@ class CoreSession:
         response = await self.send(call)
         body = await response.read()
         try:
-            return json.loads(body)
+            return loads(body)
         except ValueError as exc:
             if not body or body.isspace():
                 return None  # no answer is not a wrong answer

@@ -340,6 +340,22 @@ async def test_request_repr_hides_headers_and_body() -> None:
         assert "password" not in text
 
 
+@pytest.mark.parametrize(
+    "content",
+    [
+        '{"name": "Zoë Ñúñez"}'.encode(),
+        b"\xef\xbb\xbf" + '{"name": "Zoë Ñúñez"}'.encode(),  # a UTF-8 byte-order mark
+        '{"name": "Zoë Ñúñez"}'.encode("utf-16"),
+        '{"name": "Zoë Ñúñez"}'.encode("utf-32-le"),
+    ],
+    ids=["utf-8", "utf-8-bom", "utf-16", "utf-32-le"],
+)
+async def test_json_answers_in_any_standard_encoding_decode(content: bytes) -> None:
+    session, _ = make_session(sa.Response(200, content=content))
+
+    assert await session.json(call()) == {"name": "Zoë Ñúñez"}
+
+
 async def test_non_json_answer_is_quoted() -> None:
     session, _ = make_session(sa.Response(200, content=b"<html>hello</html>"))
 

@@ -1,0 +1,78 @@
+"""JSON on the wire: encoding request payloads and decoding answers.
+
+Every small request encodes one payload and decodes one answer, and with the
+standard library those two steps cost more of the SDK's own time per request
+than anything else it does. orjson does both several times faster, so it is
+used where it is installed (a dependency on CPython). Whatever it refuses goes
+to the standard library, so the results are those of the standard library:
+
+- answers orjson cannot read (a byte-order mark, UTF-16, ``NaN``) are decoded
+  by :func:`json.loads`, which sniffs the encoding as RFC 8259 allows;
+- payloads orjson cannot encode (a non-string key, an integer beyond 64 bits,
+  a type it does not know) are encoded by the standard library, which says
+  what it could not encode.
+
+One difference remains: orjson reads an integer beyond 64 bits as a float.
+No provider sends one (identifiers are strings, sizes and counts fit).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["dumps", "loads", "stdlib_dumps", "stdlib_loads"]
+
+_STDLIB_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+"""Built once: ``json.dumps`` with any option builds a new encoder on every call."""
+
+
+def stdlib_loads(body: bytes) -> Any:
+    """Decode JSON with the standard library (it detects UTF-8, -16 and -32).
+
+    Raises:
+        ValueError: ``body`` is not JSON.
+    """
+    return json.loads(body)
+
+
+def stdlib_dumps(payload: Any) -> bytes:
+    """Encode ``payload`` as compact UTF-8 JSON with the standard library.
+
+    Raises:
+        TypeError: ``payload`` holds something JSON cannot represent.
+    """
+    return _STDLIB_ENCODER.encode(payload).encode()
+
+
+def _make_codec() -> tuple[Callable[[bytes], Any], Callable[[Any], bytes]]:
+    try:
+        import orjson
+    except ImportError:  # not installed (it has no build for PyPy): the standard library alone
+        return stdlib_loads, stdlib_dumps
+
+    fast_loads, fast_dumps = orjson.loads, orjson.dumps
+
+    def loads(body: bytes) -> Any:
+        try:
+            return fast_loads(body)
+        except ValueError:  # orjson.JSONDecodeError is one
+            return stdlib_loads(body)
+
+    def dumps(payload: Any) -> bytes:
+        try:
+            return fast_dumps(payload)
+        except TypeError:
+            return stdlib_dumps(payload)
+
+    return loads, dumps
+
+
+loads: Callable[[bytes], Any]
+"""Decode a JSON answer. Raises ``ValueError`` if it is not JSON."""
+
+dumps: Callable[[Any], bytes]
+"""Encode a payload as compact UTF-8 JSON. Raises ``TypeError`` for what JSON cannot hold."""
+
+loads, dumps = _make_codec()

@@ -1,0 +1,75 @@
+"""The JSON codec: orjson where it can, the standard library's results everywhere."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import pytest
+
+from signing_async._core import json_codec
+from signing_async._core.json_codec import dumps, loads, stdlib_dumps, stdlib_loads
+
+ANSWER = {"data": {"objectId": "ct1", "Name": "Zoë Ñúñez ☃", "n": [1, 2.5, None, True, False]}}
+
+
+def test_orjson_is_the_fast_path_on_cpython() -> None:
+    # The dependency is declared for CPython: the fast functions must be in use.
+    assert loads is not stdlib_loads
+    assert dumps is not stdlib_dumps
+
+
+@pytest.mark.parametrize("decode", [loads, stdlib_loads], ids=["fast", "stdlib"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        json.dumps(ANSWER).encode(),
+        json.dumps(ANSWER, ensure_ascii=False).encode(),
+        b"\xef\xbb\xbf" + json.dumps(ANSWER, ensure_ascii=False).encode(),  # UTF-8 byte-order mark
+        json.dumps(ANSWER, ensure_ascii=False).encode("utf-16"),
+        json.dumps(ANSWER, ensure_ascii=False).encode("utf-32-le"),
+    ],
+    ids=["ascii", "utf-8", "utf-8-bom", "utf-16", "utf-32-le"],
+)
+def test_answers_decode_in_every_encoding_json_allows(decode: Any, body: bytes) -> None:
+    assert decode(body) == ANSWER
+
+
+def test_what_only_the_standard_library_reads_is_still_read() -> None:
+    assert loads(b'{"a": NaN, "b": -Infinity}').keys() == {"a", "b"}
+    assert loads(b'{"a": NaN}')["a"] != loads(b'{"a": NaN}')["a"]  # a real NaN
+
+
+@pytest.mark.parametrize("decode", [loads, stdlib_loads], ids=["fast", "stdlib"])
+@pytest.mark.parametrize("body", [b"", b"  ", b"<html>", b'{"a": 1', b"\xff\xfe\xfa"])
+def test_non_json_raises_value_error(decode: Any, body: bytes) -> None:
+    with pytest.raises(ValueError):  # noqa: PT011 - the one type callers catch
+        decode(body)
+
+
+@pytest.mark.parametrize("encode", [dumps, stdlib_dumps], ids=["fast", "stdlib"])
+def test_payloads_encode_as_compact_utf8_like_the_standard_library(encode: Any) -> None:
+    payload = {"id": "1", "name": "Ñandú ☃", "list": [1, 2.5, None, True], "nested": {"k": []}}
+    expected = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    assert encode(payload) == expected
+
+
+def test_what_orjson_refuses_is_encoded_by_the_standard_library() -> None:
+    # Integer keys and integers beyond 64 bits: orjson raises, json does not.
+    assert dumps({1: "a"}) == b'{"1":"a"}'
+    assert dumps({"big": 2**70}) == f'{{"big":{2**70}}}'.encode()
+
+
+@pytest.mark.parametrize("encode", [dumps, stdlib_dumps], ids=["fast", "stdlib"])
+def test_unknown_objects_raise_type_error(encode: Any) -> None:
+    with pytest.raises(TypeError, match="object"):
+        encode({"x": object()})
+
+
+def test_without_orjson_the_standard_library_does_everything(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # An interpreter without orjson (PyPy): a None entry makes its import fail.
+    monkeypatch.setitem(sys.modules, "orjson", None)
+    assert json_codec._make_codec() == (stdlib_loads, stdlib_dumps)
