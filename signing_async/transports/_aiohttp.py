@@ -65,9 +65,23 @@ class _AiohttpStream:
         self._response = response
 
     async def iter_chunks(self, size: int) -> AsyncIterator[bytes]:
+        # The pieces as the socket delivered them (readchunk), not joined into
+        # ``size``-byte chunks (iter_chunked): joining copies every byte once
+        # more, measured at a tenth of a download's CPU time. Only a piece
+        # larger than ``size`` is cut.
+        read = self._response.content.readchunk
         try:
-            async for chunk in self._response.content.iter_chunked(size):
-                yield chunk
+            while True:
+                chunk, end_of_http_chunk = await read()
+                if not chunk:
+                    if end_of_http_chunk:
+                        continue  # a chunked body's boundary, not its end
+                    return
+                if len(chunk) <= size:
+                    yield chunk
+                else:
+                    for start in range(0, len(chunk), size):
+                        yield chunk[start : start + size]
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             raise _transport_error(exc) from exc
 

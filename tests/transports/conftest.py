@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import itertools
 import json
 import socket
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -32,6 +33,8 @@ from signing_async.transports import (
 )
 
 MOCK_BASE = "http://contract.invalid"
+CHUNKED_PIECES = (1, 5000, 7, 300_000, 65_536, 13)
+"""The sizes of the HTTP chunks ``/chunked/`` sends, over and over."""
 STALL = 3600.0
 """How long a stalled handler sleeps: forever, as far as a test is concerned."""
 
@@ -67,6 +70,7 @@ class ContractServer:
         app.router.add_get("/status/{code}", self.status)
         app.router.add_post("/upload", self.upload)
         app.router.add_get("/stream/{size}", self.stream)
+        app.router.add_get("/chunked/{size}", self.chunked)
         app.router.add_get("/compressible", self.compressible)
         app.router.add_get("/endless", self.endless)
         app.router.add_get("/hang", self.hang)
@@ -91,6 +95,21 @@ class ContractServer:
         await response.prepare(request)
         for start in range(0, len(body), 100_000):
             await response.write(body[start : start + 100_000])
+        await response.write_eof()
+        return response
+
+    async def chunked(self, request: web.Request) -> web.StreamResponse:
+        """The body in HTTP chunks of uneven sizes (Transfer-Encoding: chunked)."""
+        body = pattern(int(request.match_info["size"]))
+        response = web.StreamResponse()
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        start = 0
+        for size in itertools.cycle(CHUNKED_PIECES):
+            if start >= len(body):
+                break
+            await response.write(body[start : start + size])
+            start += size
         await response.write_eof()
         return response
 
@@ -205,6 +224,8 @@ def mock_server(request: RecordedRequest) -> Response:
     if path.startswith("/stream/"):
         body = pattern(int(path.rsplit("/", 1)[1]))
         return Response(200, headers={"Content-Length": str(len(body))}, content=body)
+    if path.startswith("/chunked/"):
+        return Response(200, content=pattern(int(path.rsplit("/", 1)[1])))
     if path == "/compressible":
         return Response(200, content=b"a" * 100_000)
     if path in ("/hang", "/stall"):

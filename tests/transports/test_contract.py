@@ -100,6 +100,20 @@ async def test_response_body_is_streamed_in_chunks(target: Target) -> None:
     assert b"".join(chunks) == pattern(size)
 
 
+@pytest.mark.parametrize("size", [1, 1000, 65_536, 1 << 20])
+async def test_chunked_answer_streams_whole_in_chunks_no_larger_than_asked(
+    target: Target, size: int
+) -> None:
+    # HTTP chunk boundaries are no end of the body, and pieces larger than
+    # asked (the ~95 000-byte HTTP chunk) are cut.
+    length = 100_003
+    response = await target.transport.send(Request("GET", target.url(f"/chunked/{length}")))
+    chunks = [chunk async for chunk in response.stream.iter_chunks(size)]
+    await response.aclose()
+    assert all(0 < len(chunk) <= size for chunk in chunks)
+    assert b"".join(chunks) == pattern(length)
+
+
 async def test_body_arrives_as_sent_not_decompressed_behind_the_core(target: Target) -> None:
     # Content-Length checks and JSON decoding need the bytes the server meant:
     # the transport must not negotiate a compressed answer it then passes on raw.
