@@ -74,13 +74,24 @@ class DownloadTo(Workload):
         warm = await self.client.circuits.download_to("warm-up", self.target)
         warm.path.unlink()
 
+    checksum = True
+
     async def run(self) -> dict[str, Any]:
-        downloaded = await self.client.circuits.download_to("c1", self.target)
+        downloaded = await self.client.circuits.download_to(
+            "c1", self.target, checksum=self.checksum
+        )
         return {"requests": 1, "bytes": downloaded.size}
 
     async def teardown(self) -> None:
         await self.client.aclose()
         self.target.unlink(missing_ok=True)
+
+
+@register("download/sdk-no-checksum")
+class DownloadToNoChecksum(DownloadTo):
+    """``circuits.download_to(..., checksum=False)``: the same without the SHA-256."""
+
+    checksum = False
 
 
 class _RecordingStore(sa.MemoryTokenStore):

@@ -505,6 +505,11 @@ def build(
     if "download" in selected:
         variants = (
             Variant("sdk", "SDK circuits.download_to", "download/sdk"),
+            Variant(
+                "sdk-no-checksum",
+                "SDK circuits.download_to(checksum=False)",
+                "download/sdk-no-checksum",
+            ),
             Variant("raw-aiohttp", "raw aiohttp iter_chunked(1 MiB)", "download/raw-aiohttp"),
             Variant(
                 "raw-aiohttp-sha256",
@@ -519,12 +524,25 @@ def build(
                 "Download: a ZIP streamed to disk",
                 (MIB_PER_S, CPU_MS_PER_MIB, RSS),
                 (case,),
-                comparisons=(("sdk", "raw-aiohttp"), ("sdk", "raw-aiohttp-sha256")),
+                comparisons=(
+                    ("sdk", "raw-aiohttp"),
+                    ("sdk", "raw-aiohttp-sha256"),
+                    ("sdk-no-checksum", "raw-aiohttp"),
+                ),
                 targets=(
                     Target(
                         "SDK ≥ 0.9x raw aiohttp MiB/s",
                         case.name,
                         "sdk",
+                        "mib_per_s",
+                        0.9,
+                        "min",
+                        baseline="raw-aiohttp",
+                    ),
+                    Target(
+                        "SDK with checksum=False ≥ 0.9x raw aiohttp MiB/s",
+                        case.name,
+                        "sdk-no-checksum",
                         "mib_per_s",
                         0.9,
                         "min",
@@ -542,9 +560,10 @@ def build(
                 ),
                 notes=(
                     "All write into the same folder; none calls fsync. The SDK also "
-                    "computes the SHA-256, writes to a temporary file, checks the size "
-                    "and the ZIP, and renames; the raw baseline writes on the event loop "
-                    "(aiohttp's documented pattern), the SDK in a worker thread.",
+                    "computes the SHA-256 (unless `checksum=False`), writes to a temporary "
+                    "file, checks the size and the ZIP, and renames; the raw baseline "
+                    "writes on the event loop (aiohttp's documented pattern), the SDK in "
+                    "a worker thread.",
                 ),
             )
         )

@@ -65,6 +65,41 @@ async def test_download_to_writes_the_zip(
     assert os.listdir(tmp_path) == ["signed.zip"]
 
 
+async def test_download_to_without_checksum_writes_the_same_file_and_no_hash(
+    client: sa.SigningClient, fake: FakeDanaConnect, tmp_path: Path
+) -> None:
+    target = tmp_path / "signed.zip"
+
+    downloaded = await client.circuits.download_to("658936", target, checksum=False)
+
+    assert downloaded == sa.DownloadedFile(target, len(fake.zip_bytes), "")
+    assert target.read_bytes() == fake.zip_bytes
+    assert os.listdir(tmp_path) == ["signed.zip"]
+
+
+@pytest.mark.parametrize(
+    ("answer", "error"),
+    [
+        (zip_response(b"%PDF-1.4 a pdf, not a zip"), "not a ZIP"),
+        (zip_response(b"PK\x03\x04 short", length=100), r"ended after \d+ of 100 bytes"),
+    ],
+    ids=["not-a-zip", "short"],
+)
+async def test_download_to_without_checksum_still_checks_the_file(
+    client: sa.SigningClient,
+    fake: FakeDanaConnect,
+    tmp_path: Path,
+    answer: sa.Response,
+    error: str,
+) -> None:
+    fake.download_script.append(answer)
+
+    with pytest.raises((sa.TransportError, sa.ResponseDecodeError), match=error):
+        await client.circuits.download_to("1", tmp_path / "x.zip", checksum=False)
+
+    assert os.listdir(tmp_path) == []
+
+
 async def test_download_to_accepts_a_string_path_and_replaces_a_file(
     client: sa.SigningClient, fake: FakeDanaConnect, tmp_path: Path
 ) -> None:
