@@ -69,12 +69,21 @@ class _AiohttpStream:
         # ``size``-byte chunks (iter_chunked): joining copies every byte once
         # more, measured at a tenth of a download's CPU time. Only a piece
         # larger than ``size`` is cut.
-        read = self._response.content.readchunk
+        content = self._response.content
+        if content.at_eof():
+            # No body (204, 304, HEAD): aiohttp's shared empty reader, whose
+            # readchunk() says "chunk boundary" forever once anyone has read it.
+            return
+        # Let aiohttp buffer ``size`` bytes before it pauses the socket, as
+        # iter_chunked(size) would (the method is missing from older aiohttp).
+        set_read_chunk_size = getattr(content, "set_read_chunk_size", None)
+        if set_read_chunk_size is not None:
+            set_read_chunk_size(size)
         try:
             while True:
-                chunk, end_of_http_chunk = await read()
+                chunk, end_of_http_chunk = await content.readchunk()
                 if not chunk:
-                    if end_of_http_chunk:
+                    if end_of_http_chunk and not content.at_eof():
                         continue  # a chunked body's boundary, not its end
                     return
                 if len(chunk) <= size:

@@ -299,3 +299,35 @@ async def test_concurrent_requests_keep_their_own_timeouts(serve: Serve) -> None
     finally:
         release.set()
         await transport.aclose()
+
+
+async def test_a_chunk_boundary_read_on_its_own_is_not_the_end() -> None:
+    # The client reads a chunk's data before the CRLF that closes it arrives;
+    # aiohttp then reports the boundary as an empty piece of its own, and the
+    # rest of the body must still come.
+    first_read = asyncio.Event()
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello")
+        await writer.drain()
+        await first_read.wait()
+        writer.write(b"\r\n6\r\n world\r\n0\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    transport = sa.AiohttpTransport()
+    try:
+        response = await transport.send(sa.Request("GET", f"http://127.0.0.1:{port}/"))
+        chunks = []
+        async for chunk in response.stream.iter_chunks(1024):
+            chunks.append(chunk)
+            first_read.set()
+        await response.aclose()
+    finally:
+        await transport.aclose()
+        server.close()
+        await server.wait_closed()
+    assert chunks == [b"hello", b" world"]

@@ -71,6 +71,7 @@ class ContractServer:
         app.router.add_post("/upload", self.upload)
         app.router.add_get("/stream/{size}", self.stream)
         app.router.add_get("/chunked/{size}", self.chunked)
+        app.router.add_get("/no-content", self.no_content)
         app.router.add_get("/compressible", self.compressible)
         app.router.add_get("/endless", self.endless)
         app.router.add_get("/hang", self.hang)
@@ -112,6 +113,9 @@ class ContractServer:
             start += size
         await response.write_eof()
         return response
+
+    async def no_content(self, request: web.Request) -> web.Response:
+        return web.Response(status=204)
 
     async def compressible(self, request: web.Request) -> web.Response:
         response = web.Response(body=b"a" * 100_000, content_type="text/plain")
@@ -226,6 +230,8 @@ def mock_server(request: RecordedRequest) -> Response:
         return Response(200, headers={"Content-Length": str(len(body))}, content=body)
     if path.startswith("/chunked/"):
         return Response(200, content=pattern(int(path.rsplit("/", 1)[1])))
+    if path == "/no-content":
+        return Response(204)
     if path == "/compressible":
         return Response(200, content=b"a" * 100_000)
     if path in ("/hang", "/stall"):

@@ -9,6 +9,7 @@ connection on an early close; map failures onto ``ConnectError``,
 
 from __future__ import annotations
 
+import faulthandler
 import hashlib
 import json
 from collections.abc import AsyncIterator
@@ -112,6 +113,24 @@ async def test_chunked_answer_streams_whole_in_chunks_no_larger_than_asked(
     await response.aclose()
     assert all(0 < len(chunk) <= size for chunk in chunks)
     assert b"".join(chunks) == pattern(length)
+
+
+async def test_answers_without_a_body_stream_nothing_every_time(target: Target) -> None:
+    # aiohttp hands every bodiless answer one shared reader, which behaves
+    # differently once it has been read: several in a row must all end. A
+    # transport that loops would never give the event loop back, so a
+    # watchdog fails the run (with the stack) instead of hanging it.
+    faulthandler.dump_traceback_later(120, exit=True)
+    try:
+        for _ in range(3):
+            response = await target.transport.send(Request("GET", target.url("/no-content")))
+            assert response.status == 204
+            assert [chunk async for chunk in response.stream.iter_chunks(4096)] == []
+            await response.aclose()
+            response = await target.transport.send(Request("GET", target.url("/no-content")))
+            assert await response.read(4096) == b""  # how the session reads an error body
+    finally:
+        faulthandler.cancel_dump_traceback_later()
 
 
 async def test_body_arrives_as_sent_not_decompressed_behind_the_core(target: Target) -> None:
