@@ -68,13 +68,13 @@ class UploadCircuits(Workload):
 class DownloadTo(Workload):
     """``circuits.download_to`` into the run's folder."""
 
+    checksum = True
+
     async def setup(self) -> None:
         self.client = danaconnect_client(self.context.url)
         self.target = self.context.workdir / "sdk-download.zip"
         warm = await self.client.circuits.download_to("warm-up", self.target)
         warm.path.unlink()
-
-    checksum = True
 
     async def run(self) -> dict[str, Any]:
         downloaded = await self.client.circuits.download_to(

@@ -3,17 +3,22 @@
 Every small request encodes one payload and decodes one answer, and with the
 standard library those two steps cost more of the SDK's own time per request
 than anything else it does. orjson does both several times faster, so it is
-used where it is installed (a dependency on CPython). Whatever it refuses goes
-to the standard library, so the results are those of the standard library:
+used where it is installed (a dependency on CPython), and whatever it refuses
+goes to the standard library:
 
 - answers orjson cannot read (a byte-order mark, UTF-16, ``NaN``) are decoded
   by :func:`json.loads`, which sniffs the encoding as RFC 8259 allows;
 - payloads orjson cannot encode (a non-string key, an integer beyond 64 bits,
   a type it does not know) are encoded by the standard library, which says
-  what it could not encode.
+  what it could not encode. orjson is told to refuse datetimes and
+  dataclasses too, which the standard library cannot encode either.
 
-One difference remains: orjson reads an integer beyond 64 bits as a float.
-No provider sends one (identifiers are strings, sizes and counts fit).
+What still differs from the standard library alone: an integer beyond 64 bits
+in an answer is read as a float (no provider sends one: identifiers are
+strings, sizes and counts fit); ``NaN`` and infinities in a payload are written
+as ``null`` (the standard library writes ``NaN``, which is not JSON); a UUID
+or an enum member in a payload is written as its value (the standard library
+refuses a UUID, and an enum member that is not also a str or an int).
 """
 
 from __future__ import annotations
@@ -53,6 +58,8 @@ def _make_codec() -> tuple[Callable[[bytes], Any], Callable[[Any], bytes]]:
         return stdlib_loads, stdlib_dumps
 
     fast_loads, fast_dumps = orjson.loads, orjson.dumps
+    # Refused here as the standard library refuses them, instead of encoded.
+    refuse = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 
     def loads(body: bytes) -> Any:
         try:
@@ -62,7 +69,7 @@ def _make_codec() -> tuple[Callable[[bytes], Any], Callable[[Any], bytes]]:
 
     def dumps(payload: Any) -> bytes:
         try:
-            return fast_dumps(payload)
+            return fast_dumps(payload, option=refuse)
         except TypeError:
             return stdlib_dumps(payload)
 

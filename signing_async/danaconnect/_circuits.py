@@ -262,9 +262,10 @@ class Circuits:
             circuit_id: The circuit.
             path: The target file; its folder must exist.
             checksum: Compute the ZIP's SHA-256 while it is written (the
-                default). Hashing costs about as much CPU as the rest of the
-                download; pass False where nothing uses the hash (``sha256``
-                is then empty). The byte count and the ZIP are checked either way.
+                default). Hashing costs about 0.6 ms of CPU per MiB, a
+                quarter to a third of the download's; pass False where nothing
+                uses the hash (``sha256`` is then empty). The byte count and
+                the ZIP are checked either way.
             timeout: Overrides the client's timeouts for this call.
 
         Returns:

@@ -78,10 +78,14 @@ async def test_download_to_without_checksum_writes_the_same_file_and_no_hash(
 
 
 @pytest.mark.parametrize(
-    ("answer", "error"),
+    ("answer", "error_type", "error"),
     [
-        (zip_response(b"%PDF-1.4 a pdf, not a zip"), "not a ZIP"),
-        (zip_response(b"PK\x03\x04 short", length=100), r"ended after \d+ of 100 bytes"),
+        (zip_response(b"%PDF-1.4 a pdf, not a zip"), sa.ResponseDecodeError, "not a ZIP"),
+        (
+            zip_response(b"PK\x03\x04 short", length=100),
+            sa.TransportError,
+            r"ended after \d+ of 100 bytes",
+        ),
     ],
     ids=["not-a-zip", "short"],
 )
@@ -90,11 +94,12 @@ async def test_download_to_without_checksum_still_checks_the_file(
     fake: FakeDanaConnect,
     tmp_path: Path,
     answer: sa.Response,
+    error_type: type[Exception],
     error: str,
 ) -> None:
     fake.download_script.append(answer)
 
-    with pytest.raises((sa.TransportError, sa.ResponseDecodeError), match=error):
+    with pytest.raises(error_type, match=error):
         await client.circuits.download_to("1", tmp_path / "x.zip", checksum=False)
 
     assert os.listdir(tmp_path) == []
