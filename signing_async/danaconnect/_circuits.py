@@ -262,7 +262,7 @@ class Circuits:
             circuit_id: The circuit.
             path: The target file; its folder must exist.
             checksum: Compute the ZIP's SHA-256 while it is written (the
-                default). Hashing costs about 0.6 ms of CPU per MiB, a
+                default). Hashing costs 0.6 to 0.8 ms of CPU per MiB, a
                 quarter to a third of the download's; pass False where nothing
                 uses the hash (``sha256`` is then empty). The byte count and
                 the ZIP are checked either way.
