@@ -21,11 +21,18 @@ Every exception derives from :class:`SigningError`::
 No message, ``repr`` or attribute of these exceptions carries a credential:
 they are built from the provider's name, the operation and the server's own
 error text, never from request headers.
+
+What an error answer proves about the request is written once, in
+:data:`STATUS_EFFECTS`: the retry policy reads it to decide what may be
+replayed, the bulk engine to tell ``failed`` from ``uncertain``, and
+:attr:`APIError.may_have_acted` tells the caller.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any, Literal
 
 __all__ = [
     "APIError",
@@ -44,6 +51,36 @@ __all__ = [
     "TransportError",
     "ValidationError",
 ]
+
+Effect = Literal["did not act", "may have acted"]
+"""What an error answer proves about the request it answers."""
+
+STATUS_EFFECTS: Mapping[int, Effect] = MappingProxyType(
+    {
+        408: "did not act",  # the server gave up waiting for the request itself
+        429: "did not act",  # refused for the rate, before any work
+        500: "may have acted",  # the server failed, perhaps after writing
+        502: "may have acted",  # a gateway lost its upstream, perhaps after the upstream acted
+        503: "did not act",  # refused: no capacity, nothing was started
+        504: "may have acted",  # a gateway stopped waiting; the upstream may have finished
+    }
+)
+"""What an error status proves: the server did not act, or it may have.
+
+The statuses listed are those a retry is worth trying for. Any other status
+below 500 (a validation refusal, 401/403/405 before processing, 404, 409)
+did not act; any other 5xx may have: a server that fails may fail after
+writing. Replaying a request that may have been acted on could create a
+second contract, so it is done only for idempotent calls.
+"""
+
+
+def status_effect(status: int) -> Effect:
+    """What an answer with ``status`` proves (see :data:`STATUS_EFFECTS`)."""
+    effect = STATUS_EFFECTS.get(status)
+    if effect is None:
+        effect = "may have acted" if status >= 500 else "did not act"
+    return effect
 
 
 class SigningError(Exception):
@@ -107,6 +144,12 @@ class APIError(SigningError):
         provider: The provider's display name.
         request_id: The request id the server sent back, if any.
         body: The raw error body (at most 64 KiB of it).
+        may_have_acted: True when the answer does not prove that nothing was
+            done: the request reached a server that may have carried it out
+            (a 500, or a gateway's 502 or 504, say), so sending it again could
+            do it twice. The session never replays such a call unless it is
+            idempotent; the message says so too. False for answers that prove
+            the request was refused before any work (4xx, 503).
     """
 
     def __init__(
@@ -129,7 +172,15 @@ class APIError(SigningError):
         self.body = body
         what = f"{provider} {operation}".strip()
         detail = f" {code}" if code else ""
-        super().__init__(f"{what} failed with HTTP {status}{detail}: {message}")
+        text = f"{what} failed with HTTP {status}{detail}: {message}"
+        if self.may_have_acted:
+            text += " (the request reached the server, which may have carried it out)"
+        super().__init__(text)
+
+    @property
+    def may_have_acted(self) -> bool:
+        """Whether the server may have carried the request out (see the class doc)."""
+        return status_effect(self.status) == "may have acted"
 
 
 class BadRequestError(APIError):

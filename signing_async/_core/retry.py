@@ -2,8 +2,11 @@
 
 The rule is the one a careful human would apply: replay what cannot have
 reached the server, or what is safe to do twice. A POST that may have been
-received (a read timeout, a connection lost after sending, a 500) is never
-replayed: creating a contract twice is worse than failing loudly.
+acted on (a read timeout, a connection lost after sending, a 500, a
+gateway's 502 or 504) is never replayed: creating a contract twice is worse
+than failing loudly. Which answers prove that nothing was done is not
+decided here but read from :data:`~.errors.STATUS_EFFECTS`, the table the
+bulk engine's verdict reads too.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from collections.abc import Mapping
 
 import attrs
 
-from .errors import TransportError
+from .errors import STATUS_EFFECTS, TransportError, status_effect
 
 __all__ = ["RetryPolicy", "retry_after_seconds"]
 
@@ -28,13 +31,14 @@ class RetryPolicy:
     """How the client retries a failed attempt.
 
     Retried, for every method: connection failures (the request never left),
-    408, 429, 502, 503 and 504 (the server did not act). Retried only for
-    idempotent requests (GET and friends): 500, read timeouts and connections
-    lost mid-request. The wait before retry ``n`` (from 0) is
-    ``min(backoff_initial * 2**n, backoff_max)`` times a random factor in
-    ``jitter``, unless the server sent ``Retry-After`` or ``retry-after-ms``;
-    a server asking for more than ``max_retry_after`` seconds is not waited
-    for (the error is raised).
+    408, 429 and 503 (the server did not act). Retried only for idempotent
+    calls (GET and friends, or a call marked idempotent): 500, 502 and 504
+    (the server, or the one behind a gateway, may have acted), read timeouts
+    and connections lost after the request was sent. The wait before retry
+    ``n`` (from 0) is ``min(backoff_initial * 2**n, backoff_max)`` times a
+    random factor in ``jitter``, unless the server sent ``Retry-After`` or
+    ``retry-after-ms``; a server asking for more than ``max_retry_after``
+    seconds is not waited for (the error is raised).
 
     Attributes:
         max_retries: Retries after the first attempt (0 disables retrying).
@@ -42,8 +46,14 @@ class RetryPolicy:
         backoff_max: The longest backoff, in seconds.
         jitter: The random factor's range, to spread out synchronized clients.
         max_retry_after: The longest ``Retry-After`` honoured, in seconds.
-        retry_statuses: Statuses retried for every method.
-        idempotent_retry_statuses: Statuses retried only for idempotent requests.
+        retry_statuses: Statuses worth another attempt; by default those
+            :data:`~.errors.STATUS_EFFECTS` lists. One whose answer does not
+            prove that nothing was done (500, 502, 504, any other 5xx but
+            503) is retried only for idempotent calls, whatever this set
+            says; the others for every method.
+        idempotent_retry_statuses: More statuses to retry, for idempotent
+            calls only (none by default; 500 is in ``retry_statuses`` and
+            already limited to idempotent calls by the rule above).
     """
 
     max_retries: int = attrs.field(default=2, validator=attrs.validators.ge(0))
@@ -51,8 +61,8 @@ class RetryPolicy:
     backoff_max: float = attrs.field(default=8.0, validator=attrs.validators.ge(0))
     jitter: tuple[float, float] = (0.75, 1.0)
     max_retry_after: float = 60.0
-    retry_statuses: frozenset[int] = frozenset({408, 429, 502, 503, 504})
-    idempotent_retry_statuses: frozenset[int] = frozenset({500})
+    retry_statuses: frozenset[int] = frozenset(STATUS_EFFECTS)
+    idempotent_retry_statuses: frozenset[int] = frozenset()
 
     def backoff(self, retry: int) -> float:
         """The wait before retry number ``retry`` (counting from 0), jitter included."""
@@ -62,9 +72,9 @@ class RetryPolicy:
 
     def retries_status(self, status: int, *, idempotent: bool) -> bool:
         """Whether an answer with ``status`` may be retried."""
-        return status in self.retry_statuses or (
-            idempotent and status in self.idempotent_retry_statuses
-        )
+        if idempotent:
+            return status in self.retry_statuses or status in self.idempotent_retry_statuses
+        return status in self.retry_statuses and status_effect(status) == "did not act"
 
     def retries_error(self, error: TransportError, *, idempotent: bool) -> bool:
         """Whether a failure to get an answer may be retried."""

@@ -8,6 +8,7 @@ import pytest
 from multidict import CIMultiDict
 
 from signing_async import ConnectError, RequestTimeout, RetryPolicy, TransportError
+from signing_async._core.errors import STATUS_EFFECTS, status_effect
 from signing_async._core.retry import retry_after_seconds
 
 
@@ -34,17 +35,50 @@ def test_defaults() -> None:
     assert policy.max_retry_after == 60
 
 
-@pytest.mark.parametrize("status", [408, 429, 502, 503, 504])
+@pytest.mark.parametrize("status", [408, 429, 503])
 def test_statuses_retried_for_every_method(status: int) -> None:
     policy = RetryPolicy()
     assert policy.retries_status(status, idempotent=False)
     assert policy.retries_status(status, idempotent=True)
 
 
-def test_500_only_when_idempotent() -> None:
+@pytest.mark.parametrize("status", [500, 502, 504])
+def test_statuses_retried_only_when_idempotent(status: int) -> None:
+    # A 502 or 504 comes from a gateway whose upstream may have acted.
     policy = RetryPolicy()
-    assert policy.retries_status(500, idempotent=True)
-    assert not policy.retries_status(500, idempotent=False)
+    assert policy.retries_status(status, idempotent=True)
+    assert not policy.retries_status(status, idempotent=False)
+
+
+def test_no_setting_replays_a_post_that_may_have_been_acted_on() -> None:
+    # A policy written for the old rule (502 and 504 for every method) or
+    # asking for more 5xx still never replays them for a POST.
+    policy = RetryPolicy(retry_statuses=frozenset({408, 429, 500, 502, 503, 504, 507}))
+    for status in (500, 502, 504, 507):
+        assert not policy.retries_status(status, idempotent=False)
+        assert policy.retries_status(status, idempotent=True)
+    assert policy.retries_status(503, idempotent=False)
+
+
+def test_idempotent_retry_statuses_still_accepted() -> None:
+    policy = RetryPolicy(idempotent_retry_statuses=frozenset({409}))
+    assert policy.retries_status(409, idempotent=True)
+    assert not policy.retries_status(409, idempotent=False)
+    assert not RetryPolicy().retries_status(409, idempotent=True)
+
+
+def test_only_what_did_not_act_is_retried_for_a_post() -> None:
+    assert STATUS_EFFECTS == {
+        408: "did not act",
+        429: "did not act",
+        500: "may have acted",
+        502: "may have acted",
+        503: "did not act",
+        504: "may have acted",
+    }
+    assert RetryPolicy().retry_statuses == set(STATUS_EFFECTS)
+    assert status_effect(400) == status_effect(401) == status_effect(405) == "did not act"
+    assert status_effect(501) == status_effect(507) == "may have acted"
 
 
 @pytest.mark.parametrize("status", [400, 401, 403, 404, 405, 409, 422, 501, 505])

@@ -98,7 +98,7 @@ async def test_stream_body_gets_content_length_and_is_replayed() -> None:
         yield b"hello "
         yield b"world"
 
-    session, transport = make_session(sa.Response(503), sa.Response(502))
+    session, transport = make_session(sa.Response(503), sa.Response(429))
     await session.json(call(body=StreamBody(11, produce)))
 
     assert len(opened) == 3
@@ -118,10 +118,11 @@ async def test_stream_body_gets_content_length_and_is_replayed() -> None:
         ("GET", False, 1),
     ],
 )
-async def test_500_retried_only_when_idempotent(
-    method: str, idempotent: bool | None, attempts: int
+@pytest.mark.parametrize("status", [500, 502, 504])
+async def test_5xx_retried_only_when_idempotent(
+    method: str, idempotent: bool | None, attempts: int, status: int
 ) -> None:
-    session, transport = make_session(*[sa.Response(500)] * 5)
+    session, transport = make_session(*[sa.Response(status)] * 5)
 
     with pytest.raises(sa.ServerError):
         await session.json(call(method, idempotent=idempotent))

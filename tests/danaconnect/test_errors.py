@@ -53,9 +53,12 @@ async def test_status_maps_to_exception(
     assert error.provider == "DANAconnect"
     assert error.message == "incomplete signer"
     assert error.body == {"error": "incomplete signer"}
-    assert str(error) == (
-        f"DANAconnect start circuit 42 failed with HTTP {status}: incomplete signer"
-    )
+    text = f"DANAconnect start circuit 42 failed with HTTP {status}: incomplete signer"
+    # A 500, 502 or 504 does not prove that nothing was done: the error says so.
+    assert error.may_have_acted == (status in (500, 502, 504))
+    if error.may_have_acted:
+        text += " (the request reached the server, which may have carried it out)"
+    assert str(error) == text
 
 
 @pytest.mark.parametrize(
@@ -111,7 +114,7 @@ async def test_huge_error_body_is_capped(
 
     assert isinstance(caught.value.body, bytes)
     assert len(caught.value.body) == 64 * 1024
-    assert len(str(caught.value)) < 400
+    assert len(str(caught.value)) < 500  # 300 characters of the body at most
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,8 @@ import signing_async as sa
 
 from .conftest import FakeDanaConnect, json_response
 
-RETRIED_FOR_EVERY_METHOD = [408, 429, 502, 503, 504]
+RETRIED_FOR_EVERY_METHOD = [408, 429, 503]
+RETRIED_ONLY_WHEN_IDEMPOTENT = [500, 502, 504]
 
 
 async def outcome_without_waiting(action: Callable[[], Awaitable[object]]) -> BaseException | None:
@@ -111,22 +112,27 @@ async def test_post_retried_on_status(
     assert len(fake.start_requests) == 2
 
 
-async def test_post_not_retried_on_500(
-    client: sa.SigningClient, fake: FakeDanaConnect, pdf_bytes: bytes
+@pytest.mark.parametrize("status", RETRIED_ONLY_WHEN_IDEMPOTENT)
+async def test_post_not_retried_when_the_server_may_have_acted(
+    client: sa.SigningClient, fake: FakeDanaConnect, pdf_bytes: bytes, status: int
 ) -> None:
-    fake.start_script.append(json_response(500, {"error": "boom"}))
+    fake.start_script.append(json_response(status, {"error": "boom"}))
 
-    with pytest.raises(sa.ServerError, match="boom"):
+    with pytest.raises(sa.ServerError, match="boom") as caught:
         await start(client, pdf_bytes)
 
+    assert caught.value.status == status
+    assert caught.value.may_have_acted
+    assert "reached the server" in str(caught.value)
     assert len(fake.start_requests) == 1
 
 
-async def test_get_retried_on_500_and_read_timeout(
-    client: sa.SigningClient, fake: FakeDanaConnect, tmp_path: Path
+@pytest.mark.parametrize("status", RETRIED_ONLY_WHEN_IDEMPOTENT)
+async def test_get_retried_on_5xx_and_read_timeout(
+    client: sa.SigningClient, fake: FakeDanaConnect, tmp_path: Path, status: int
 ) -> None:
     fake.download_script.extend(
-        [json_response(500, {"error": "boom"}), sa.RequestTimeout("no answer")]
+        [json_response(status, {"error": "boom"}), sa.RequestTimeout("no answer")]
     )
 
     downloaded = await client.circuits.download_to("9", tmp_path / "out.zip")

@@ -12,20 +12,9 @@ from typing import Literal
 
 from ..errors import APIError, ResponseDecodeError, TransportError, ValidationError
 
-__all__ = ["DID_NOT_ACT", "Verdict", "verdict"]
+__all__ = ["Verdict", "verdict"]
 
 Verdict = Literal["failed", "uncertain"]
-
-DID_NOT_ACT = frozenset({502, 503, 504})
-"""5xx answers that mean the request was not processed.
-
-They are the statuses the core retry policy replays even for a POST: a
-gateway with no healthy upstream (502), a server refusing work (503), a
-gateway giving up (504). Keeping the bulk verdict in line with that policy
-matters: an item the session would have replayed is not called uncertain.
-Every other 5xx (500 above all) may come from a server that crashed after
-writing, so it is uncertain.
-"""
 
 
 def verdict(error: Exception, *, sent: bool) -> Verdict:
@@ -45,9 +34,10 @@ def verdict(error: Exception, *, sent: bool) -> Verdict:
     if isinstance(error, TransportError):
         return "uncertain" if error.request_sent else "failed"
     if isinstance(error, APIError):
-        if error.status < 500 or error.status in DID_NOT_ACT:
-            return "failed"
-        return "uncertain"
+        # The core's table of what a status proves, the one the retry policy
+        # reads: an answer the session would replay for a POST is "failed",
+        # one it would not replay (500, 502, 504) is "uncertain".
+        return "uncertain" if error.may_have_acted else "failed"
     if isinstance(error, ResponseDecodeError):
         return "uncertain"  # a 2xx: created, but the answer could not be read
     return "uncertain"  # unknown failure after sending: assume the worst
