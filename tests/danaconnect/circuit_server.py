@@ -7,16 +7,22 @@ Base64 and sizes), and injects faults scripted per id, one per attempt:
 - ``"503"``, ``"400"``: answered, nothing created;
 - ``"429"``: 429 with ``Retry-After: 0``, nothing created;
 - ``"500-created"``: created, then a 500;
+- ``"502-created"``, ``"504-created"``: created, then a gateway's 502 or 504
+  (its upstream acted, the answer was lost);
 - ``"drop-created"``: created, then the connection is dropped;
 - ``"drop"``: the connection is dropped, nothing created;
 - ``"hold-created"``: created, then no answer until :meth:`release`;
 - ``"hold"``: no answer until :meth:`release`, nothing created.
+
+Ids without a script (or whose script is used up) may instead draw a fault
+from a random ``mix`` (seeded), each attempt, after a random ``latency``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import random
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
@@ -41,10 +47,30 @@ def circuit_item(index: int, **changes: Any) -> dict[str, Any]:
 
 
 class CircuitServer:
-    """Start with ``async with CircuitServer(faults) as server``."""
+    """Start with ``async with CircuitServer(faults) as server``.
 
-    def __init__(self, faults: Mapping[str, Sequence[str]] | None = None) -> None:
+    Args:
+        faults: Per circuit id, the fault of each attempt, in order.
+        mix: Faults drawn at random for the other attempts, with their
+            probabilities (the rest are answered normally).
+        latency: The range of a random wait before each answer, in seconds.
+        seed: Seeds the draws of ``mix`` and ``latency``.
+    """
+
+    def __init__(
+        self,
+        faults: Mapping[str, Sequence[str]] | None = None,
+        *,
+        mix: Sequence[tuple[str, float]] = (),
+        latency: tuple[float, float] | None = None,
+        seed: int = 0,
+    ) -> None:
         self.faults = {key: list(steps) for key, steps in (faults or {}).items()}
+        self.mix = mix
+        self.latency = latency
+        self._random = random.Random(seed)  # noqa: S311 - fault draws, not cryptography
+        self.drawn: Counter[str] = Counter()
+        self.history: dict[str, list[str]] = {}
         self.received: Counter[str] = Counter()
         self.created: Counter[str] = Counter()
         self.in_flight = 0
@@ -121,7 +147,8 @@ class CircuitServer:
                 return web.json_response({"error": "bad document"}, status=400)
         self.received[circuit_id] += 1
         steps = self.faults.get(circuit_id) or []
-        fault = steps.pop(0) if steps else "ok"
+        fault = steps.pop(0) if steps else self._draw()
+        self.history.setdefault(circuit_id, []).append(fault)
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
         await self._notify()
@@ -131,11 +158,22 @@ class CircuitServer:
                 await self.wait_for(
                     lambda: self.in_flight >= min(fill, self.total - self.completed)
                 )
+            if self.latency is not None:
+                await asyncio.sleep(self._random.uniform(*self.latency))
             return await self._answer(request, circuit_id, fault)
         finally:
             self.in_flight -= 1
             self.completed += 1
             await self._notify()
+
+    def _draw(self) -> str:
+        point = self._random.random()
+        for fault, probability in self.mix:
+            if point < probability:
+                self.drawn[fault] += 1
+                return fault
+            point -= probability
+        return "ok"
 
     async def _answer(self, request: web.Request, circuit_id: str, fault: str) -> web.Response:
         if fault in ("503", "400"):
@@ -149,6 +187,10 @@ class CircuitServer:
         self.created[circuit_id] += 1
         if fault == "500-created":
             return web.json_response({"error": "crashed after writing"}, status=500)
+        if fault in ("502-created", "504-created"):
+            # A gateway's own page, not the API's JSON: the upstream's answer was lost.
+            status = int(fault[:3])
+            return web.Response(text=f"<html>{status} from the gateway</html>", status=status)
         if fault in ("drop-created", "hold-created"):
             return await self._hold_and_drop(request, fault)
         return web.json_response(
