@@ -67,11 +67,13 @@ STATUS_EFFECTS: Mapping[int, Effect] = MappingProxyType(
 )
 """What an error status proves: the server did not act, or it may have.
 
-The statuses listed are those a retry is worth trying for. Any other status
-below 500 (a validation refusal, 401/403/405 before processing, 404, 409)
-did not act; any other 5xx may have: a server that fails may fail after
-writing. Replaying a request that may have been acted on could create a
-second contract, so it is done only for idempotent calls.
+The statuses listed are the passing ones, worth another attempt: they are
+what :class:`~.retry.RetryPolicy` retries by default. Any other status below
+500 (a validation refusal, 401/403/405 before processing, 404, 409) did not
+act; any other 5xx may have: a server that fails may fail after writing.
+Replaying a request that may have been acted on could create a second
+contract, so the retry policy does it only for idempotent calls, and the bulk
+engine reports such an item ``uncertain``, never ``failed``.
 """
 
 
