@@ -29,6 +29,7 @@ from .._core.session import Call, CoreSession
 from .._core.sources import Document, DocumentSource, load_source
 from .._core.streaming import ByteStream, DownloadedFile, write_atomically
 from .._core.timeouts import Timeout
+from .._core.tokens import check_token
 from .._core.validation import require_email, require_pdf, require_text
 from ._config import DanaConnectConfig
 from ._models import AccessTokenAnswer, Circuit, CircuitRequest, CircuitSigner
@@ -93,8 +94,10 @@ class Circuits:
             idempotent=True,  # asking for a token twice is harmless
             secret_answer=True,
         )
-        answer = decode(await self._session.json(call), AccessTokenAnswer, what=_what(call))
-        return answer.access_token, float(answer.expires_in)
+        what = _what(call)
+        answer = decode(await self._session.json(call), AccessTokenAnswer, what=what)
+        # The lifetime goes as granted: the token cache clamps it into a sane range.
+        return check_token(answer.access_token, what=what), answer.expires_in
 
     async def start(
         self,
