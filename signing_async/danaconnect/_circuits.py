@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import zipfile
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -33,6 +32,7 @@ from .._core.tokens import check_token
 from .._core.validation import require_email, require_pdf, require_text
 from ._config import DanaConnectConfig
 from ._models import AccessTokenAnswer, Circuit, CircuitRequest, CircuitSigner
+from ._zip_check import zip_problem
 
 __all__ = ["Circuits"]
 
@@ -49,14 +49,6 @@ def _what(call: Call) -> str:
     # Errors raised outside the session (decoding, broken transfers) name the
     # provider too, like the session's own messages.
     return f"{PROVIDER} {call.operation}"
-
-
-def _zip_problem(path: Path) -> str | None:
-    with path.open("rb") as file:
-        magic = file.read(4)
-    if magic not in (b"PK\x03\x04", b"PK\x05\x06") or not zipfile.is_zipfile(path):
-        return "the answer is not a ZIP archive"
-    return None
 
 
 class Circuits:
@@ -278,7 +270,7 @@ class Circuits:
         async with self._session.stream(call) as response:
             stream = ByteStream(response, what=_what(call))
             return await write_atomically(
-                stream, path, what=_what(call), check=_zip_problem, checksum=checksum
+                stream, path, what=_what(call), check=zip_problem, checksum=checksum
             )
 
 
