@@ -80,9 +80,13 @@ def _parse_datetime(value: Any, _: type) -> dt.datetime:
     # Python 3.10's fromisoformat takes only 3 or 6 fractional digits; servers send 1 to 9.
     text = _FRACTION.sub(lambda m: "." + (m.group(1) + "000000")[:6], text)
     try:
-        return dt.datetime.fromisoformat(text)
-    except ValueError:
+        moment = dt.datetime.fromisoformat(text)
+        # Year 1 at +01:00 parses, but is not a moment in UTC: encoding it again
+        # (a bulk journal keeps results) would raise OverflowError later.
+        moment.astimezone(dt.timezone.utc)
+    except (OverflowError, OSError, ValueError):
         raise ValueError(f"expected a date, got {_shown(value)}") from None
+    return moment
 
 
 def _structure_str(value: Any, _: type) -> str:
