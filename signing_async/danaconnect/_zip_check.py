@@ -12,8 +12,9 @@ made-up offset pass it. So, on the complete temporary file, in a worker thread:
 3. the first entry's local header is at offset 0: nothing precedes the
    archive, and the central directory is where the end record says;
 4. every entry has, at its offset, a local header (signature, then the same
-   file name as its central-directory entry) whose data ends before the
-   central directory begins.
+   file name as its central-directory entry) whose data ends before the next
+   entry begins (entries that overlap are how some ZIP bombs are built), the
+   last one before the central directory.
 
 Entries are not decompressed and their CRCs are not computed: that would
 cost a second pass over a download that may be gigabytes, for damage the
@@ -73,17 +74,20 @@ def _problem(file: BinaryIO) -> str | None:
         return None if directory == 0 else "the ZIP lists no entries, yet data precedes its end"
     if min(entry.header_offset for entry in entries) != 0:
         return "the ZIP's first entry is not at its start (data before it, or a wrong offset)"
-    for entry in entries:
-        problem = _entry_problem(file, entry, directory)
+    entries.sort(key=lambda entry: entry.header_offset)
+    # Each entry must end where the next one (or the central directory) begins.
+    limits = [entry.header_offset for entry in entries[1:]] + [directory]
+    for entry, limit in zip(entries, limits, strict=True):
+        problem = _entry_problem(file, entry, limit)
         if problem is not None:
             return f"the ZIP entry {entry.orig_filename[:80]!r} {problem}"
     return None
 
 
-def _entry_problem(file: BinaryIO, entry: zipfile.ZipInfo, directory: int) -> str | None:
+def _entry_problem(file: BinaryIO, entry: zipfile.ZipInfo, limit: int) -> str | None:
     offset = entry.header_offset
-    if not 0 <= offset <= directory - _LOCAL_HEADER_SIZE:
-        return f"points at offset {offset}, outside the archive's entries"
+    if not 0 <= offset <= limit - _LOCAL_HEADER_SIZE:
+        return f"points at offset {offset}, outside the archive or into another entry"
     file.seek(offset)
     header = file.read(_LOCAL_HEADER_SIZE)
     if header[:4] != _LOCAL_HEADER:
@@ -96,6 +100,6 @@ def _entry_problem(file: BinaryIO, entry: zipfile.ZipInfo, directory: int) -> st
     if name != entry.orig_filename:
         return f"has a local header at offset {offset} for another name"
     end = offset + _LOCAL_HEADER_SIZE + name_length + extra_length + entry.compress_size
-    if end > directory:
-        return "has data that runs into the central directory"
+    if end > limit:
+        return "has data that runs into the next entry or the central directory"
     return None
