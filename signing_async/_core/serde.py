@@ -10,12 +10,14 @@ Encoding writes camelCase and leaves out fields that are None.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
+import math
 import re
 import types
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, MutableMapping, MutableSequence, Sequence
 from typing import Any, NamedTuple, TypeVar
 
 import attrs
@@ -40,21 +42,51 @@ def _normalize(key: str) -> str:
 
 
 _FRACTION = re.compile(r"\.(\d+)")
+_MAX_DATE_TEXT = 64
+"""Longer than any ISO 8601 timestamp: a longer string is not one."""
+
+
+def _shown(value: Any) -> str:
+    """``value`` for an error message: short, whatever the server sent."""
+    if value is None or isinstance(value, bool | float):
+        return repr(value)
+    if isinstance(value, int):
+        return repr(value) if -(10**20) < value < 10**20 else "a very large integer"
+    if isinstance(value, str):
+        return repr(value) if len(value) <= 40 else repr(value[:40]) + "..."
+    return f"a {'list' if isinstance(value, list) else type(value).__name__}"
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _parse_datetime(value: Any, _: type) -> dt.datetime:
     if isinstance(value, dt.datetime):
         return value
-    if isinstance(value, int | float):
-        return dt.datetime.fromtimestamp(value, tz=dt.timezone.utc)
+    if _is_number(value):
+        try:
+            return dt.datetime.fromtimestamp(value, tz=dt.timezone.utc)
+        except (OverflowError, OSError, ValueError):
+            # The platform's range (OSError, OverflowError), or NaN (ValueError).
+            raise ValueError(f"timestamp {_shown(value)} is out of the range of dates") from None
     if isinstance(value, Mapping) and "iso" in value:  # Parse's {"__type": "Date", "iso": ...}
         value = value["iso"]
-    text = str(value).strip()
+    if not isinstance(value, str) or len(value) > _MAX_DATE_TEXT:
+        raise TypeError(f"expected a date, got {_shown(value)}")
+    text = value.strip()
     if text.endswith(("Z", "z")):
         text = text[:-1] + "+00:00"
     # Python 3.10's fromisoformat takes only 3 or 6 fractional digits; servers send 1 to 9.
     text = _FRACTION.sub(lambda m: "." + (m.group(1) + "000000")[:6], text)
-    return dt.datetime.fromisoformat(text)
+    try:
+        moment = dt.datetime.fromisoformat(text)
+        # Year 1 at +01:00 parses, but is not a moment in UTC: encoding it again
+        # (a bulk journal keeps results) would raise OverflowError later.
+        moment.astimezone(dt.timezone.utc)
+    except (OverflowError, OSError, ValueError):
+        raise ValueError(f"expected a date, got {_shown(value)}") from None
+    return moment
 
 
 def _structure_str(value: Any, _: type) -> str:
@@ -62,9 +94,9 @@ def _structure_str(value: Any, _: type) -> str:
     # is fine (ids sometimes arrive as 658936), an object or a list is a wrong answer.
     if isinstance(value, str):
         return value
-    if isinstance(value, int | float) and not isinstance(value, bool):
+    if _is_number(value):
         return str(value)
-    raise TypeError(f"expected a string, got {type(value).__name__}")
+    raise TypeError(f"expected a string, got {_shown(value)}")
 
 
 _BOOLEANS = {"true": True, "false": False, "1": True, "0": False}
@@ -78,7 +110,82 @@ def _structure_bool(value: Any, _: type) -> bool:
         return bool(value)
     if isinstance(value, str) and value.strip().lower() in _BOOLEANS:
         return _BOOLEANS[value.strip().lower()]
-    raise TypeError(f"expected a boolean, got {value!r}")
+    raise TypeError(f"expected a boolean, got {_shown(value)}")
+
+
+def _structure_int(value: Any, _: type) -> int:
+    # cattrs' default is int(value): int(1e400) raises OverflowError, int(2.7) is 2
+    # and int(True) is 1. A whole number, also written as text, is what fits.
+    if type(value) is int:
+        return value
+    if isinstance(value, float) and value.is_integer():  # False for inf and NaN
+        return int(value)
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:  # not a number, or more digits than Python converts
+            pass
+    raise ValueError(f"expected a whole number, got {_shown(value)}")
+
+
+def _structure_float(value: Any, _: type) -> float:
+    # cattrs' default is float(value): float(True) is 1.0, float("nan") is NaN,
+    # float(10**400) raises OverflowError. A finite number, also as text, fits.
+    if _is_number(value) or isinstance(value, str):
+        with contextlib.suppress(OverflowError, ValueError):
+            number = float(value)
+            if math.isfinite(number):
+                return number
+    raise ValueError(f"expected a finite number, got {_shown(value)}")
+
+
+def _is_sequence(type_: Any) -> bool:
+    args = typing.get_args(type_)
+    origin = typing.get_origin(type_)
+    if origin is tuple:
+        return len(args) == 2 and args[1] is Ellipsis  # tuple[X, ...]; tuple[X, Y] is not
+    return origin in (list, Sequence, MutableSequence)
+
+
+def _make_sequence_structure(conv: cattrs.Converter, type_: Any) -> Callable[[Any, type], Any]:
+    # cattrs' own hook iterates whatever it gets: "abc" becomes ("a", "b", "c"),
+    # and an object its keys. Only a JSON array is a sequence.
+    inner = typing.get_args(type_)[0] if typing.get_args(type_) else Any
+    hook = None if inner is Any else conv.get_structure_hook(inner)
+    build: Callable[[Any], Any] = tuple if typing.get_origin(type_) is tuple else list
+
+    def structure(value: Any, _: type) -> Any:
+        if not isinstance(value, list | tuple):
+            raise TypeError(f"expected a list, got {_shown(value)}")
+        if hook is None:
+            return build(value)
+        return build(hook(item, inner) for item in value)
+
+    return structure
+
+
+def _is_mapping(type_: Any) -> bool:
+    return typing.get_origin(type_) in (dict, Mapping, MutableMapping)
+
+
+def _make_mapping_structure(conv: cattrs.Converter, type_: Any) -> Callable[[Any, type], Any]:
+    # cattrs' own hook calls value.items() on whatever it gets (AttributeError on a list).
+    args = typing.get_args(type_)
+    key_type, value_type = args if len(args) == 2 else (Any, Any)
+    key_hook = None if key_type is Any else conv.get_structure_hook(key_type)
+    value_hook = None if value_type is Any else conv.get_structure_hook(value_type)
+
+    def structure(value: Any, _: type) -> Any:
+        if not isinstance(value, Mapping):
+            raise TypeError(f"expected an object, got {_shown(value)}")
+        return {
+            key if key_hook is None else key_hook(key, key_type): (
+                item if value_hook is None else value_hook(item, value_type)
+            )
+            for key, item in value.items()
+        }
+
+    return structure
 
 
 def _make_structure(conv: cattrs.Converter, cls: type[Any]) -> Callable[[Any, type], Any]:
@@ -126,10 +233,17 @@ def _make_structure(conv: cattrs.Converter, cls: type[Any]) -> Callable[[Any, ty
             elif type(item) is found.plain or found.hook is None:
                 kwargs[found.name] = item  # what its hook would return unchanged
             else:
-                kwargs[found.name] = found.hook(item, found.type)
+                try:
+                    kwargs[found.name] = found.hook(item, found.type)
+                except _DECODE_ERRORS as exc:
+                    # The field's name, so a nested failure reads Page.items: Item.name: ...
+                    raise ValueError(f"{cls.__name__}.{found.name}: {exc}") from exc
         if has_raw:
             kwargs["raw"] = extra
-        return cls(**kwargs)
+        try:
+            return cls(**kwargs)
+        except TypeError as exc:  # a required field is missing
+            raise ValueError(f"{cls.__name__}: {exc}") from exc
 
     return structure
 
@@ -151,7 +265,8 @@ class _Slot(NamedTuple):
     """A value of exactly this type goes in as it is (its hook would return it)."""
 
 
-_PLAIN_TYPES = frozenset({str, bool, int, float})
+# Not float: a float field's hook also refuses NaN and infinities.
+_PLAIN_TYPES = frozenset({str, bool, int})
 
 
 def _plain_type(type_: Any) -> type | None:
@@ -198,6 +313,8 @@ def make_converter() -> cattrs.Converter:
     conv.register_structure_hook(dt.datetime, _parse_datetime)
     conv.register_structure_hook(str, _structure_str)
     conv.register_structure_hook(bool, _structure_bool)
+    conv.register_structure_hook(int, _structure_int)
+    conv.register_structure_hook(float, _structure_float)
     conv.register_unstructure_hook(
         dt.datetime,
         lambda moment: moment.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z"),
@@ -207,6 +324,12 @@ def make_converter() -> cattrs.Converter:
     )
     conv.register_structure_hook_factory(
         _is_optional, functools.partial(_factory, _make_optional_structure, conv)
+    )
+    conv.register_structure_hook_factory(
+        _is_sequence, functools.partial(_factory, _make_sequence_structure, conv)
+    )
+    conv.register_structure_hook_factory(
+        _is_mapping, functools.partial(_factory, _make_mapping_structure, conv)
     )
     conv.register_unstructure_hook_factory(
         attrs.has, functools.partial(_factory, _make_unstructure, conv)
@@ -223,15 +346,33 @@ def _factory(
 converter = make_converter()
 
 
+_DECODE_ERRORS = (
+    cattrs.BaseValidationError,
+    ArithmeticError,
+    AttributeError,
+    LookupError,
+    RecursionError,
+    TypeError,
+    ValueError,
+)
+"""What structuring data that does not fit a model raises. The hooks above
+raise TypeError or ValueError; the rest is there so that whatever a hook
+missed still reaches the caller as a ResponseDecodeError."""
+
+
 def decode(data: Any, cls: type[T], *, what: str) -> T:
     """Structure provider JSON into ``cls``.
+
+    Whatever ``data`` holds, the result is a ``cls`` or a ResponseDecodeError:
+    the hooks refuse out-of-range timestamps, numbers that do not fit a field
+    (``1e400`` for an int, NaN), strings where lists belong, and so on.
 
     Raises:
         ResponseDecodeError: The data does not fit the model; the message says where.
     """
     try:
         return converter.structure(data, cls)
-    except (cattrs.BaseValidationError, TypeError, ValueError, KeyError) as exc:
+    except _DECODE_ERRORS as exc:
         detail = (
             "; ".join(cattrs.transform_error(exc))
             if isinstance(exc, cattrs.BaseValidationError)

@@ -6,11 +6,29 @@ caller refreshes while the others keep using it; with less than
 ``min(30 s, lifetime / 10)`` left (or none at all) it is in the *mandatory*
 window, where every caller waits for a single refresh. N concurrent calls on
 a cold cache therefore cause exactly one token request.
+
+What a token endpoint grants is not taken on trust:
+
+- A lifetime is clamped into :data:`MIN_LIFETIME` .. :data:`MAX_LIFETIME`
+  (60 s .. 1 day): ``expires_in`` of 0 or less would make every call fetch a
+  new token, an absurd one (years, infinity) would keep a revoked token
+  forever, and a NaN would never expire. A token that dies sooner than the
+  SDK thinks costs one 401, a refresh and a replay, which is safe for every
+  call. (A lifetime that is missing is the provider's default; one that is
+  not a number at all is refused when the answer is decoded.)
+- Callers that queued behind a refresh take its outcome, the token or the
+  error, whatever the token's lifetime: one token request per refresh.
+- :func:`check_token` refuses a token that could not travel in a header
+  as it is (empty, not visible ASCII, huge) at the token step, with a
+  ``ResponseDecodeError``, instead of a raw error from the HTTP library on
+  every later call (a CR/LF in it would even split the header).
 """
 
 from __future__ import annotations
 
 import logging
+import math
+import re
 import time
 from collections.abc import Awaitable, Callable
 from typing import Protocol, runtime_checkable
@@ -18,9 +36,18 @@ from typing import Protocol, runtime_checkable
 import anyio
 import attrs
 
-from .errors import SigningError
+from .errors import ResponseDecodeError, SigningError
 
-__all__ = ["AccessToken", "MemoryTokenStore", "TokenCache", "TokenStore"]
+__all__ = [
+    "MAX_LIFETIME",
+    "MIN_LIFETIME",
+    "AccessToken",
+    "MemoryTokenStore",
+    "TokenCache",
+    "TokenStore",
+    "bounded_lifetime",
+    "check_token",
+]
 
 logger = logging.getLogger("signing_async")
 
@@ -100,9 +127,58 @@ class MemoryTokenStore:
 Fetch = Callable[[], Awaitable[tuple[str, float]]]
 """Asks the provider for a new token: returns its value and lifetime in seconds."""
 
+MIN_LIFETIME = 60.0
+"""The shortest lifetime a token is given, whatever the server said (seconds)."""
+
+MAX_LIFETIME = 86400.0
+"""The longest lifetime a token is given, whatever the server said (seconds)."""
+
+MAX_TOKEN_LENGTH = 8192
+"""The longest token accepted: about what servers take as a whole header block."""
+
+_TOKEN = re.compile(r"[\x21-\x7e]+")
+"""Visible ASCII: what a header value carries as it is."""
+
+
+def bounded_lifetime(seconds: float) -> float:
+    """``seconds`` clamped into ``MIN_LIFETIME .. MAX_LIFETIME``; NaN counts as too short."""
+    if math.isnan(seconds) or seconds < MIN_LIFETIME:
+        return MIN_LIFETIME
+    return min(seconds, MAX_LIFETIME)
+
+
+def check_token(value: str, *, what: str) -> str:
+    """Return ``value`` if it can be sent in a header as it is.
+
+    The message never quotes the token, and nothing is chained to the error.
+
+    Args:
+        value: The token a server granted.
+        what: Names the provider and the operation, for the message.
+
+    Raises:
+        ResponseDecodeError: The token is empty, longer than
+            :data:`MAX_TOKEN_LENGTH`, or holds anything but visible ASCII
+            (spaces, CR/LF and other control characters, non-ASCII letters).
+    """
+    if not value:
+        problem = "is empty"
+    elif len(value) > MAX_TOKEN_LENGTH:
+        problem = f"is longer than {MAX_TOKEN_LENGTH} characters"
+    elif not _TOKEN.fullmatch(value):
+        problem = "holds characters other than visible ASCII (spaces, line breaks, non-ASCII)"
+    else:
+        return value
+    raise ResponseDecodeError(f"{what}: the token in the answer {problem}; it was not used")
+
 
 class TokenCache:
     """Hands out a valid token for one set of credentials, refreshing it once at a time.
+
+    Single flight holds whatever the server grants: callers that waited for
+    a refresh share its token (or its error) instead of starting another, and
+    the lifetime is clamped (:func:`bounded_lifetime`), so a token that claims
+    to expire at once is still used for :data:`MIN_LIFETIME` seconds.
 
     Args:
         store: Where the token is kept.
@@ -119,10 +195,11 @@ class TokenCache:
         self._fetch = fetch
         self._clock = clock
         self._lock = anyio.Lock()
-        # Refreshes finished (or failed) so far, and the error of the last one if it
-        # failed: callers that queued behind a failed refresh share its error.
+        # Refreshes finished (or failed) so far, and the outcome of the last one:
+        # callers that queued behind a refresh share its token or its error.
         self._refreshes = 0
         self._failure: Exception | None = None
+        self._last: AccessToken | None = None
 
     async def get(self) -> AccessToken:
         """A token that is valid now, refreshed first if needed."""
@@ -137,11 +214,15 @@ class TokenCache:
             token = await self._store.get(self._key)
             if token is not None and not token.in_mandatory_window(self._clock()):
                 return token
-            if self._failure is not None and self._refreshes != seen:
-                # The refresh we waited for failed. Trying again, one waiter after
+            if self._refreshes != seen:
+                # The refresh we waited for is over. Trying again, one waiter after
                 # the other, would send N token requests (each with its retries)
-                # where single flight promises one.
-                raise self._failure
+                # where single flight promises one: share its error, or its token
+                # unless that was dropped meanwhile (a 401 invalidated it).
+                if self._failure is not None:
+                    raise self._failure
+                if token is not None and token == self._last:
+                    return token
             return await self._refresh()
 
     async def invalidate(self, token: AccessToken) -> None:
@@ -170,7 +251,13 @@ class TokenCache:
             raise
         self._refreshes += 1
         self._failure = None
+        granted, lifetime = lifetime, bounded_lifetime(lifetime)
+        if lifetime != granted:
+            logger.warning(
+                "the token endpoint granted a lifetime of %s s; using %.0f s", granted, lifetime
+            )
         token = AccessToken(value, self._clock() + lifetime, lifetime)
+        self._last = token
         await self._store.set(self._key, token)
         logger.debug("new access token, valid for %.0f s", lifetime)
         return token

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import zipfile
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -29,9 +28,11 @@ from .._core.session import Call, CoreSession
 from .._core.sources import Document, DocumentSource, load_source
 from .._core.streaming import ByteStream, DownloadedFile, write_atomically
 from .._core.timeouts import Timeout
+from .._core.tokens import check_token
 from .._core.validation import require_email, require_pdf, require_text
 from ._config import DanaConnectConfig
 from ._models import AccessTokenAnswer, Circuit, CircuitRequest, CircuitSigner
+from ._zip_check import zip_problem
 
 __all__ = ["Circuits"]
 
@@ -48,14 +49,6 @@ def _what(call: Call) -> str:
     # Errors raised outside the session (decoding, broken transfers) name the
     # provider too, like the session's own messages.
     return f"{PROVIDER} {call.operation}"
-
-
-def _zip_problem(path: Path) -> str | None:
-    with path.open("rb") as file:
-        magic = file.read(4)
-    if magic not in (b"PK\x03\x04", b"PK\x05\x06") or not zipfile.is_zipfile(path):
-        return "the answer is not a ZIP archive"
-    return None
 
 
 class Circuits:
@@ -93,8 +86,10 @@ class Circuits:
             idempotent=True,  # asking for a token twice is harmless
             secret_answer=True,
         )
-        answer = decode(await self._session.json(call), AccessTokenAnswer, what=_what(call))
-        return answer.access_token, float(answer.expires_in)
+        what = _what(call)
+        answer = decode(await self._session.json(call), AccessTokenAnswer, what=what)
+        # The lifetime goes as granted: the token cache clamps it into a sane range.
+        return check_token(answer.access_token, what=what), answer.expires_in
 
     async def start(
         self,
@@ -275,7 +270,7 @@ class Circuits:
         async with self._session.stream(call) as response:
             stream = ByteStream(response, what=_what(call))
             return await write_atomically(
-                stream, path, what=_what(call), check=_zip_problem, checksum=checksum
+                stream, path, what=_what(call), check=zip_problem, checksum=checksum
             )
 
 

@@ -63,7 +63,14 @@ class Circuit:
 
 @attrs.frozen
 class AccessTokenAnswer:
-    """The token endpoint's answer."""
+    """The token endpoint's answer.
+
+    ``expires_in`` is a number of seconds, also accepted as text (``"3600"``);
+    missing or null, it is taken as one hour, what DANAconnect grants. A value
+    that is not a finite number (``"soon"``, ``true``, a list) makes the answer
+    a ``ResponseDecodeError``; a number out of any sane range (0, negative,
+    years) is clamped by the token cache into 60 s .. 1 day.
+    """
 
     access_token: str = attrs.field(repr=False)
     expires_in: float = 3600.0

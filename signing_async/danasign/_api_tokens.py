@@ -8,9 +8,10 @@ import attrs
 
 from .._core.session import CoreSession
 from .._core.timeouts import Timeout
+from .._core.tokens import check_token
 from ._config import DanaSignConfig
 from ._models import ApiSession, WhoAmI
-from ._wire import Wire
+from ._wire import PROVIDER, Wire
 
 __all__ = ["ApiTokens"]
 
@@ -40,12 +41,17 @@ class ApiTokens:
 
         Raises:
             AuthenticationError: The API token is missing or invalid (HTTP 405).
+            ResponseDecodeError: The answer holds no session token, or one that
+                cannot be sent in a header (empty, not visible ASCII).
         """
         operation = "create session"
         answer = await self._wire.call(
             operation, "POST", "/api/tokens/session", timeout=timeout, secret_answer=True
         )
-        return self._wire.answer(answer, ApiSession, operation)
+        session = self._wire.answer(answer, ApiSession, operation)
+        # Refused here rather than in the caller's next request header.
+        check_token(session.session_token, what=f"{PROVIDER} {operation}")
+        return session
 
     async def whoami(self, *, timeout: Timeout | None = None) -> WhoAmI:
         """Who the API token belongs to, and its scopes.

@@ -243,7 +243,7 @@ class Wire:
             )
             return _page(items, answer.pagination, skip, limit)
 
-        return AsyncPager(fetch, page_size=page_size)
+        return AsyncPager(fetch, page_size=page_size, what=f"{PROVIDER} {operation}")
 
 
 def segment(value: str) -> str:

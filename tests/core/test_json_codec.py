@@ -89,3 +89,52 @@ def test_without_orjson_the_standard_library_does_everything(
     # An interpreter without orjson (PyPy): a None entry makes its import fail.
     monkeypatch.setitem(sys.modules, "orjson", None)
     assert json_codec._make_codec() == (stdlib_loads, stdlib_dumps)
+
+
+def _nested(depth: int, kind: str = "array") -> bytes:
+    if kind == "array":
+        return b"[" * depth + b"]" * depth
+    return b'{"a":' * depth + b"1" + b"}" * depth
+
+
+@pytest.mark.parametrize("decode", [loads, stdlib_loads], ids=["fast", "stdlib"])
+@pytest.mark.parametrize("kind", ["array", "object"])
+def test_nesting_up_to_the_bound_is_read(decode: Any, kind: str) -> None:
+    value = decode(_nested(json_codec.MAX_DEPTH, kind))
+    depth = 0
+    while isinstance(value, list | dict):
+        depth += 1
+        value = value[0] if isinstance(value, list) and value else (value or {}).get("a")
+    assert depth == json_codec.MAX_DEPTH
+
+
+@pytest.mark.parametrize("decode", [loads, stdlib_loads], ids=["fast", "stdlib"])
+@pytest.mark.parametrize("kind", ["array", "object"])
+@pytest.mark.parametrize("depth", [json_codec.MAX_DEPTH + 1, 1025, 100_000])
+def test_deeper_nesting_is_refused_not_a_recursion_error(
+    decode: Any, kind: str, depth: int
+) -> None:
+    # The standard library's parser raised RecursionError at about 1,000 levels.
+    with pytest.raises(ValueError, match="nested more than 128 levels"):
+        decode(b'{"data": ' + _nested(depth - 1, kind) + b"}")
+
+
+@pytest.mark.parametrize("decode", [loads, stdlib_loads], ids=["fast", "stdlib"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"name": "a\\ud800b"}',
+        b'{"a\\udfff": 1}',
+        b'[1, ["\\udc00"]]',
+        b'"\\ud83d"',
+        b'{"name": "\xed\xa0\x80"}',  # a surrogate encoded in UTF-8, which is not UTF-8
+    ],
+)
+def test_lone_surrogates_are_refused(decode: Any, body: bytes) -> None:
+    with pytest.raises(ValueError):  # noqa: PT011 - the one type callers catch
+        decode(body)
+
+
+@pytest.mark.parametrize("decode", [loads, stdlib_loads], ids=["fast", "stdlib"])
+def test_surrogate_pairs_are_characters(decode: Any) -> None:
+    assert decode(b'{"e": "\\ud83d\\ude00"}') == {"e": "\U0001f600"}

@@ -8,20 +8,29 @@ import signing_async as sa
 from signing_async._core.pagination import AsyncPager, Page
 
 
+def polled(calls: list[object]) -> None:
+    """Fail, rather than hang, where a pager would poll forever."""
+    assert len(calls) <= 20, "the pager keeps polling"
+
+
 class Source:
     """Serves ``count`` integers; records every (skip, limit) asked for."""
 
-    def __init__(self, count: int, *, short_by: int = 0, lie: bool = False) -> None:
+    def __init__(
+        self, count: int, *, short_by: int = 0, lie: bool = False, total: bool = True
+    ) -> None:
         self.count = count
         self.short_by = short_by
         self.lie = lie
+        self.total = total
         self.calls: list[tuple[int, int]] = []
 
     async def fetch(self, skip: int, limit: int) -> Page[int]:
         self.calls.append((skip, limit))
+        polled(self.calls)
         items = tuple(range(skip, min(skip + limit - self.short_by, self.count)))
         has_more = self.lie or skip + len(items) < self.count
-        return Page(items, total=self.count, has_more=has_more)
+        return Page(items, total=self.count if self.total else None, has_more=has_more)
 
 
 async def test_walks_every_item_lazily() -> None:
@@ -62,9 +71,58 @@ async def test_advances_by_what_arrived() -> None:
 
 
 async def test_an_empty_page_ends_iteration_whatever_it_claims() -> None:
-    source = Source(3, lie=True)
+    source = Source(3, lie=True, total=False)
     assert [item async for item in AsyncPager(source.fetch, page_size=2)] == [0, 1, 2]
     assert source.calls == [(0, 2), (2, 2), (3, 2)]
+
+
+async def test_iteration_stops_at_the_stated_total_whatever_has_more_claims() -> None:
+    source = Source(5, lie=True)
+    assert [item async for item in AsyncPager(source.fetch, page_size=2)] == [0, 1, 2, 3, 4]
+    assert source.calls == [(0, 2), (2, 2), (4, 2)]
+
+
+async def test_a_page_that_repeats_the_one_before_ends_iteration_unyielded(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    calls: list[int] = []
+
+    async def ignores_the_offset(skip: int, limit: int) -> Page[str]:
+        calls.append(skip)
+        polled(calls)
+        return Page(("a", "b"), total=None, has_more=True)
+
+    pages = [page async for page in AsyncPager(ignores_the_offset, page_size=2).pages()]
+
+    assert [page.items for page in pages] == [("a", "b")]
+    assert calls == [0, 2]
+    assert "repeats the one before" in caplog.text
+
+
+async def test_a_server_claiming_more_forever_hits_the_page_bound() -> None:
+    calls: list[int] = []
+
+    async def endless(skip: int, limit: int) -> Page[int]:
+        calls.append(skip)
+        polled(calls)
+        return Page((skip,), total=10**9, has_more=True)
+
+    seen: list[int] = []
+
+    async def walk() -> None:
+        async for item in AsyncPager(endless, page_size=3, max_pages=5, what="contacts"):
+            seen.append(item)
+
+    with pytest.raises(sa.ResponseDecodeError, match=r"contacts: .* more after 5 pages"):
+        await walk()
+    assert seen == calls == [0, 1, 2, 3, 4]
+
+
+async def test_a_listing_of_exactly_the_page_bound_ends_cleanly() -> None:
+    source = Source(10, total=False)
+    pager = AsyncPager(source.fetch, page_size=2, max_pages=5)
+    assert [item async for item in pager] == list(range(10))
+    assert len(source.calls) == 5
 
 
 @pytest.mark.parametrize("page_size", [0, 101, -1, True, 2.5])

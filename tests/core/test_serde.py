@@ -201,3 +201,63 @@ def test_many_and_long_key_spellings_still_decode() -> None:
         item = decode(data, Item, what="t")
         assert (item.object_id, item.name) == ("o1", "Ana")
         assert item.raw == {**extra, long_key: 1}
+
+
+@attrs.frozen
+class Odd:
+    when: dt.datetime | None = None
+    count: int | None = None
+    seconds: float | None = None
+    names: tuple[str, ...] = ()
+    paths: Mapping[str, str] = attrs.field(factory=dict)
+
+
+@pytest.mark.parametrize(
+    ("data", "detail"),
+    [
+        # Each of these raised a raw error (or decoded to nonsense) before.
+        ({"when": 1e20}, "Odd.when: timestamp 1e+20 is out of the range of dates"),
+        ({"when": -1e18}, "Odd.when: timestamp -1e+18"),
+        ({"when": float("nan")}, "Odd.when: timestamp nan"),
+        ({"when": True}, "Odd.when: expected a date, got True"),
+        ({"when": "0001-01-01T00:00:00+01:00"}, "Odd.when: expected a date"),
+        ({"when": "9999-12-31T23:59:59-01:00"}, "Odd.when: expected a date"),
+        ({"when": "2024-05-01T10:00:00Z" + " " * 100}, "Odd.when: expected a date"),
+        ({"when": {"iso": 5}}, "Odd.when: expected a date, got 5"),
+        ({"count": float("inf")}, "Odd.count: expected a whole number, got inf"),
+        ({"count": float("nan")}, "Odd.count: expected a whole number"),
+        ({"count": 2.5}, "Odd.count: expected a whole number, got 2.5"),
+        ({"count": True}, "Odd.count: expected a whole number, got True"),
+        ({"count": "9" * 5000}, "Odd.count: expected a whole number, got '9999"),
+        ({"count": [1]}, "Odd.count: expected a whole number, got a list"),
+        ({"seconds": "soon"}, "Odd.seconds: expected a finite number, got 'soon'"),
+        ({"seconds": "NaN"}, "Odd.seconds: expected a finite number"),
+        ({"seconds": float("inf")}, "Odd.seconds: expected a finite number, got inf"),
+        ({"seconds": 10**400}, "Odd.seconds: expected a finite number, got a very large integer"),
+        ({"seconds": False}, "Odd.seconds: expected a finite number, got False"),
+        ({"names": "abc"}, "Odd.names: expected a list, got 'abc'"),
+        ({"names": {"a": 1}}, "Odd.names: expected a list, got a dict"),
+        ({"names": [{"a": 1}]}, "Odd.names: expected a string, got a dict"),
+        ({"paths": [1]}, "Odd.paths: expected an object, got a list"),
+        ({"paths": {"a": ["x"]}}, "Odd.paths: expected a string, got a list"),
+    ],
+)
+def test_hostile_values_are_decode_errors_naming_the_field(
+    data: dict[str, Any], detail: str
+) -> None:
+    with pytest.raises(sa.ResponseDecodeError) as caught:
+        decode(data, Odd, what="t")
+    assert detail in str(caught.value)
+    assert len(str(caught.value)) < 200  # a long value is shown cut short
+
+
+def test_numbers_and_lists_that_fit_still_decode() -> None:
+    odd = decode(
+        {"when": 1714558830.5, "count": 12.0, "seconds": "3600", "names": ["a"], "paths": {}},
+        Odd,
+        what="t",
+    )
+    assert odd == Odd(dt.datetime(2024, 5, 1, 10, 20, 30, 500000, UTC), 12, 3600.0, ("a",), {})
+    assert decode({"count": " 7 ", "seconds": 10**20, "names": ("x", "y")}, Odd, what="t") == Odd(
+        count=7, seconds=1e20, names=("x", "y")
+    )

@@ -8,7 +8,7 @@ import anyio
 import pytest
 
 from signing_async import AccessToken, MemoryTokenStore, ServerError, SigningError
-from signing_async._core.tokens import TokenCache
+from signing_async._core.tokens import TokenCache, bounded_lifetime
 
 
 class FakeClock:
@@ -274,3 +274,43 @@ async def test_invalidate_replaced_token_keeps_the_new_one(
 
     assert await cache.get() is new
     assert fetch.calls == 2
+
+
+class RushingClock(FakeClock):
+    """A clock that moves a whole token lifetime on every reading."""
+
+    def __call__(self) -> float:
+        self.now += 1000.0
+        return self.now
+
+
+async def test_waiters_take_the_refreshed_token_even_if_it_already_looks_expired(
+    store: MemoryTokenStore, fetch: GatedFetch
+) -> None:
+    # Whatever the lifetime or the clock says, callers that queued behind a
+    # refresh use its token: one token request per refresh.
+    cache = TokenCache(store, "key", fetch, clock=RushingClock())
+    fetch.gate = anyio.Event()
+    got: list[str] = []
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(gather_gets, cache, 20, got)
+        await anyio.wait_all_tasks_blocked()
+        fetch.gate.set()
+
+    assert got == ["token-1"] * 20
+    assert fetch.calls == 1
+
+
+@pytest.mark.parametrize(
+    ("granted", "used"),
+    [(0.0, 60.0), (-5.0, 60.0), (float("nan"), 60.0), (59.0, 60.0), (60.0, 60.0),
+     (3600.0, 3600.0), (86400.0, 86400.0), (1e12, 86400.0), (float("inf"), 86400.0)],
+)  # fmt: skip
+async def test_granted_lifetimes_are_clamped(
+    store: MemoryTokenStore, clock: FakeClock, granted: float, used: float
+) -> None:
+    cache = TokenCache(store, "key", GatedFetch(lifetime=granted), clock=clock)
+    token = await cache.get()
+    assert (token.lifetime, token.expires_at) == (used, clock.now + used)
+    assert bounded_lifetime(granted) == used
