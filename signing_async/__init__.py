@@ -14,7 +14,7 @@ import importlib
 from typing import TYPE_CHECKING
 
 from ._client import SigningClient
-from ._core.bulk import BulkOutcome, BulkProgress, BulkRun, InvalidItem
+from ._core.bulk import BulkOutcome, BulkProgress, BulkRun, BulkStopped, InvalidItem
 from ._core.errors import (
     APIError,
     AuthenticationError,
@@ -91,6 +91,7 @@ __all__ = [
     "BulkOutcome",
     "BulkProgress",
     "BulkRun",
+    "BulkStopped",
     "ByteStream",
     "Circuit",
     "CircuitRequest",

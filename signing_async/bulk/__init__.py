@@ -12,7 +12,14 @@ core, under every provider; this package reads jobs from files::
 """
 
 from .._core.bulk import BulkOutcome, BulkProgress, BulkRun, InvalidItem
-from ._manifest import CSV_TYPES, FILE_FIELDS, read_csv, read_jsonl, read_manifest
+from ._manifest import (
+    CSV_TYPES,
+    FILE_FIELDS,
+    read_csv,
+    read_jsonl,
+    read_manifest,
+    read_manifest_numbered,
+)
 
 __all__ = [
     "CSV_TYPES",
@@ -24,4 +31,5 @@ __all__ = [
     "read_csv",
     "read_jsonl",
     "read_manifest",
+    "read_manifest_numbered",
 ]

@@ -15,6 +15,7 @@ import attrs
 from .._core.auth import NO_AUTH, HeaderAuth, basic_credentials
 from .._core.bodies import Base64, FilePart, json_body, multipart_body
 from .._core.bulk import (
+    DEFAULT_CONNECT_FAILURES,
     BulkProgress,
     BulkRun,
     InvalidItem,
@@ -185,6 +186,7 @@ class OtpSignatures:
         journal: str | os.PathLike[str] | None = None,
         on_uncertain: OnUncertain = "report",
         progress: Callable[[BulkProgress], object] | None = None,
+        stop_after_connect_failures: int | None = DEFAULT_CONNECT_FAILURES,
     ) -> BulkRun[OtpSignatureRequest]:
         """Request many signatures, at most ``concurrency`` at a time, never one twice.
 
@@ -210,6 +212,11 @@ class OtpSignatures:
             on_uncertain: ``"report"`` those uncertain ids, or ``"resend"`` them.
             progress: Called with a :class:`~signing_async.BulkProgress`
                 after every change.
+            stop_after_connect_failures: Consecutive connection failures
+                that stop the run; None never stops for them. A refusal of
+                the credentials or of access always stops it. The run then
+                raises :class:`~signing_async.BulkStopped` after the outcomes
+                so far; the items not sent stay pending in the journal.
 
         Returns:
             A :class:`~signing_async.BulkRun`: iterate it for one
@@ -225,6 +232,7 @@ class OtpSignatures:
             journal=journal,
             on_uncertain=on_uncertain,
             progress=progress,
+            stop_after_connect_failures=stop_after_connect_failures,
             encode_result=journal_record,
             decode_result=_load_request,
             kind="S.O.F.I.A. OTP signatures",
