@@ -31,7 +31,7 @@ from .._core.sources import Blob, DocumentSource, load_source
 from .._core.streaming import ByteStream, write_atomically
 from .._core.timeouts import Timeout
 from .._core.urls import is_loopback, same_origin
-from .._core.validation import require_email, require_pdf, require_text
+from .._core.validation import require_email, require_pdf, require_phone, require_text
 from ._config import SofiaConfig
 from ._errors import ERRORS, PROVIDER
 from ._models import OtpSignature, OtpSignatureRequest, SignedDownload, decode_request
@@ -141,7 +141,7 @@ class OtpSignatures:
         tenant = require_text(
             self._config.tenant_id if tenant_id is None else tenant_id, "tenant_id"
         )
-        phone = require_text(phone, "phone")
+        phone = require_phone(phone, "phone")
         email = require_email(email, "email")
         files = [
             await _image(user_selfie, "user_selfie"),

@@ -37,7 +37,7 @@ def test_demo_prints_each_providers_steps_as_plain_lines(tmp_path: Path) -> None
 
     # The bulk send, twice with one journal: plain progress lines (one per 10%),
     # then each run's summary; the second run skips everything the first created.
-    table_at = lines.index("requests the sandbox served")
+    table_at = lines.index("route\trequests")
     bulk = lines[len(expected) : table_at]
     progress = [line for line in bulk if line.startswith("documents: ")]
     assert len(progress) == 20, bulk

@@ -167,8 +167,8 @@ def test_documents_create_and_list(sandbox: SandboxProcess, tmp_path: Path) -> N
 
     listed = run_cli("documents", "list", "sent", "--page-size", "1", env=env)
     assert listed.returncode == 0, listed.stderr
-    title, header, *rows = listed.lines
-    assert (title, header) == ("documents (sent)", "id\ttitle\tstatus\tcreated")
+    header, *rows = listed.lines
+    assert header == "id\ttitle\tstatus\tcreated"  # pure TSV: no title line
     cells = [row.split("\t") for row in rows]
     assert all(len(row) == 4 for row in cells), rows
     by_id = {row[0]: row for row in cells}
@@ -197,8 +197,8 @@ def test_contacts_list(sandbox: SandboxProcess) -> None:
 
     found = run_cli("contacts", "list", "--search", "ANA.CLI", env=env)
     assert found.returncode == 0, found.stderr
-    title, header, *rows = found.lines
-    assert (title, header) == ("contacts", "id\tname\temail\tphone")
+    header, *rows = found.lines
+    assert header == "id\tname\temail\tphone"
     assert [row.split("\t")[1:] for row in rows] == [
         ["Ana Pérez", "ana.cli@example.com", "+34600000001"]
     ]
@@ -219,8 +219,8 @@ def test_templates_list_and_get(sandbox: SandboxProcess) -> None:
     env = sandbox.env()
     listed = run_cli("templates", "list", env=env)
     assert listed.returncode == 0, listed.stderr
-    title, header, *rows = listed.lines
-    assert (title, header) == ("templates", "id\tname\tdescription")
+    header, *rows = listed.lines
+    assert header == "id\tname\tdescription"
     templates = [row.split("\t") for row in rows]
     assert templates
     assert all(len(row) == 3 for row in templates)
