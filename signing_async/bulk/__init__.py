@@ -11,7 +11,16 @@ core, under every provider; this package reads jobs from files::
             ...
 """
 
-from .._core.bulk import BulkOutcome, BulkProgress, BulkRun, InvalidItem
+from .._core.bulk import (
+    BulkOutcome,
+    BulkProgress,
+    BulkRun,
+    BulkStopped,
+    InvalidItem,
+    JobStatus,
+    SqliteJournalStore,
+    UncertainItem,
+)
 from ._manifest import (
     CSV_TYPES,
     FILE_FIELDS,
@@ -27,7 +36,11 @@ __all__ = [
     "BulkOutcome",
     "BulkProgress",
     "BulkRun",
+    "BulkStopped",
     "InvalidItem",
+    "JobStatus",
+    "SqliteJournalStore",
+    "UncertainItem",
     "read_csv",
     "read_jsonl",
     "read_manifest",

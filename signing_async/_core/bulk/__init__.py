@@ -11,6 +11,7 @@ from ._items import InvalidItem
 from ._outcome import BulkOutcome, Status
 from ._progress import BulkProgress
 from ._run import BulkRun, run_bulk, run_bulk_batches
+from ._status import JobStatus, JournalStore, SqliteJournalStore, UncertainItem
 
 __all__ = [
     "DEFAULT_CONNECT_FAILURES",
@@ -19,9 +20,13 @@ __all__ = [
     "BulkRun",
     "BulkStopped",
     "InvalidItem",
+    "JobStatus",
+    "JournalStore",
     "OnUncertain",
+    "SqliteJournalStore",
     "Status",
     "StopReason",
+    "UncertainItem",
     "call_arguments",
     "journal_record",
     "run_bulk",
