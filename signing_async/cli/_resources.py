@@ -9,7 +9,7 @@ import click
 from ..danaconnect import CircuitSigner
 from ..danasign import DocumentMetadata, DocumentStatus, Placeholder, Signer, Widget
 from ._common import UsageError, client_from_env, json_option, run_async
-from ._output import Output
+from ._output import Output, jsonable
 
 __all__ = ["circuits", "contacts", "documents", "otp", "templates"]
 
@@ -245,6 +245,14 @@ async def otp_sign(out: Output, transaction_id: str, otp_code: str) -> None:
 @json_option
 @run_async
 async def otp_download(out: Output, url: str, output: Path) -> None:
-    """Download a signed PDF from its signed_document_url to OUTPUT."""
+    """Download a signed PDF from its signed_document_url to OUTPUT.
+
+    A bare URL carries no signature hash to compare with: hash_verified says
+    "not checked" (null with --json).
+    """
     async with client_from_env("sofia") as client:
-        out.result(await client.otp_signatures.download_signed(url, output))
+        result = await client.otp_signatures.download_signed(url, output)
+    if out.json_mode or result.hash_verified is not None:
+        out.result(result)
+    else:
+        out.result({**jsonable(result), "hash_verified": "not checked"})

@@ -320,7 +320,9 @@ class OtpSignatures:
             timeout: Overrides the client's timeouts for this call.
 
         Returns:
-            The file's path, size and SHA-256, and whether the hash was verified.
+            The file's path, size and SHA-256, and ``hash_verified``: True
+            when the embedded hash was checked and matched, None when it was
+            not checked.
 
         Raises:
             ValidationError: The URL is empty, not http(s), or insecure; nothing was sent.
@@ -361,7 +363,11 @@ class OtpSignatures:
             stream = ByteStream(response, what=what)
             written = await write_atomically(stream, path, what=what, check=check)
         return SignedDownload(
-            Path(written.path), written.size, written.sha256, hash_verified=check.verified
+            Path(written.path),
+            written.size,
+            written.sha256,
+            # None, not False, when unchecked: False would read as "checked and wrong".
+            hash_verified=True if check.verified else None,
         )
 
     def _download_url(self, url: str) -> str:
