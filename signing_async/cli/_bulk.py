@@ -42,6 +42,7 @@ from .._core.bulk import (
 from .._core.errors import ConfigurationError, ValidationError
 from ..bulk import CSV_TYPES, FILE_FIELDS, read_manifest_numbered
 from ..transports import AiohttpTransport
+from ..transports._network import network_from_env
 from ._common import FAILED, STOPPED, USAGE, json_option, run_async
 from ._output import Output, jsonable
 from ._progress import BulkProgressBar
@@ -325,7 +326,8 @@ async def bulk_send(
     try:
         # A connection pool at least as large as the concurrency, or the extra
         # requests would queue in the pool instead of being in flight.
-        client = SigningClient.from_env(transport=AiohttpTransport(limit=max(100, concurrency)))
+        transport = AiohttpTransport(limit=max(100, concurrency), **network_from_env())
+        client = SigningClient.from_env(transport=transport)
     except (ConfigurationError, ValidationError) as exc:
         out.error(f"{exc} (see the README for the {variables} environment variables)")
         return USAGE

@@ -74,7 +74,12 @@ def client_from_env(provider: Provider, environ: Mapping[str, str] | None = None
     """
     name, prefix, switch = _PROVIDERS[provider]
     env = os.environ if environ is None else environ
-    own = {key: value for key, value in env.items() if key.startswith(prefix)}
+    # The provider's own variables, and the network's (proxy, CA bundle) that all share.
+    own = {
+        key: value
+        for key, value in env.items()
+        if key.startswith(prefix) or key in ("SIGNING_PROXY", "SIGNING_CA_BUNDLE")
+    }
     if not own.get(switch):
         raise ConfigurationError(
             f"{name} is not configured: set {switch} and the other {prefix}* "
