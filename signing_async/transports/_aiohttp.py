@@ -122,7 +122,7 @@ class AiohttpTransport:
     environment's ``HTTPS_PROXY`` / ``HTTP_PROXY`` / ``NO_PROXY`` are honoured
     unless ``trust_env=False``; ``proxy=`` sends every request through one
     proxy; ``verify=`` names a CA bundle or gives an :class:`ssl.SSLContext`
-    (by default the system's certificates, or ``SSL_CERT_FILE``).
+    (by default the system's certificates, or ``SSL_CERT_FILE`` / ``SSL_CERT_DIR``).
 
     Example:
         >>> AiohttpTransport(proxy="http://proxy.corp:3128", verify="/etc/corp-ca.pem")

@@ -125,8 +125,7 @@ class HttpxTransport:
         self._limits = limits or DEFAULT_LIMITS
         self._proxy = check_proxy(proxy)
         self._trust_env = trust_env
-        # Built now, so a bad bundle is reported when the client is configured;
-        # the system's certificates by default, not certifi's (as aiohttp does).
+        # Built now, so a bad bundle is reported when the client is configured.
         self._ssl = ssl_context(verify, trust_env=trust_env) if client is None else None
 
     def _get_client(self) -> httpx.AsyncClient:

@@ -8,8 +8,8 @@ their own certificate authority. Both transports therefore:
   every request;
 - verify servers against the CA bundle ``verify=`` names (a path), or the
   :class:`ssl.SSLContext` it is; by default against the system's
-  certificates, or the bundle ``SSL_CERT_FILE`` (or folder ``SSL_CERT_DIR``)
-  names when the environment is trusted.
+  certificates (aiohttp; certifi's for httpx), or the bundle ``SSL_CERT_FILE``
+  (or folder ``SSL_CERT_DIR``) names when the environment is trusted.
 
 ``SigningClient.from_env`` reads ``SIGNING_PROXY`` and ``SIGNING_CA_BUNDLE``
 (see :func:`network_from_env`).
@@ -31,8 +31,8 @@ Verify = bool | str | os.PathLike[str] | ssl.SSLContext
 """``True`` (the default certificates), a CA bundle's path, or an SSL context."""
 
 
-def ssl_context(verify: Verify, *, trust_env: bool) -> ssl.SSLContext:
-    """The SSL context that checks servers as ``verify`` asks.
+def ssl_context(verify: Verify, *, trust_env: bool) -> ssl.SSLContext | None:
+    """The SSL context that checks servers as ``verify`` asks; None for the library's default.
 
     Args:
         verify: ``True``, a CA bundle (PEM file, or a folder of hashed
@@ -56,7 +56,7 @@ def ssl_context(verify: Verify, *, trust_env: bool) -> ssl.SSLContext:
         cafile = os.environ.get("SSL_CERT_FILE") if trust_env else None
         capath = os.environ.get("SSL_CERT_DIR") if trust_env else None
         if not cafile and not capath:
-            return ssl.create_default_context()
+            return None  # the HTTP library's own verified default (no context to build)
         return _load(cafile or None, capath or None, "SSL_CERT_FILE" if cafile else "SSL_CERT_DIR")
     path = os.fspath(verify)
     if os.path.isdir(path):
