@@ -7,6 +7,7 @@ import click
 from .._version import __version__
 from ._bulk import bulk_send
 from ._bulk_status import bulk_status
+from ._check import check
 from ._demo import demo
 from ._resources import circuits, contacts, documents, otp, templates
 from ._sandbox import sandbox
@@ -28,3 +29,4 @@ for command in (demo, sandbox, circuits, documents, contacts, templates, otp):
     cli.add_command(command)
 cli.add_command(bulk_send)
 cli.add_command(bulk_status)
+cli.add_command(check)

@@ -21,6 +21,7 @@ __all__ = [
     "INTERRUPTED",
     "STOPPED",
     "USAGE",
+    "Provider",
     "UsageError",
     "client_from_env",
     "json_option",

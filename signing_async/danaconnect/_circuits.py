@@ -76,6 +76,11 @@ class Circuits:
         )
 
     async def _fetch_token(self) -> tuple[str, float]:
+        answer = await self._request_token()
+        return answer.access_token, float(answer.expires_in)
+
+    async def _request_token(self) -> AccessTokenAnswer:
+        """One token request, outside the cache (``signing-async check`` makes it too)."""
         config = self._config
         call = Call(
             PROVIDER,
@@ -94,8 +99,7 @@ class Circuits:
             idempotent=True,  # asking for a token twice is harmless
             secret_answer=True,
         )
-        answer = decode(await self._session.json(call), AccessTokenAnswer, what=_what(call))
-        return answer.access_token, float(answer.expires_in)
+        return decode(await self._session.json(call), AccessTokenAnswer, what=_what(call))
 
     async def start(
         self,
