@@ -27,7 +27,7 @@ EVERY_VARIABLE = (
 
 async def check(env: dict[str, str], *args: str) -> Result:
     # Unset every SIGNING_* variable the test does not give (None removes it).
-    full: dict[str, str | None] = {name: None for name in EVERY_VARIABLE}
+    full: dict[str, str | None] = dict.fromkeys(EVERY_VARIABLE)
     full.update(env)
 
     def run() -> Result:
