@@ -49,8 +49,8 @@ def test_demo_prints_each_providers_steps_as_plain_lines(tmp_path: Path) -> None
     ]
 
     # Piped, so the table is plain tab-separated text, not rich's box drawing.
-    assert lines[table_at + 1] == "route\trequests"
-    rows = [line.split("\t") for line in lines[table_at + 2 : -1]]
+    assert lines[table_at] == "route\trequests"  # no title line: pure TSV
+    rows = [line.split("\t") for line in lines[table_at + 1 : -1]]
     assert all(len(row) == 2 for row in rows), rows
     counts = {route: int(count) for route, count in rows}
     assert counts.get("danasign.createdocument") == 1 + 30
