@@ -204,7 +204,7 @@ def test_contacts_list(sandbox: SandboxProcess) -> None:
     ]
 
     no_phone = run_cli("contacts", "list", "--search", "bruno.cli", env=env)
-    assert [row.split("\t")[1:] for row in no_phone.lines[2:]] == [
+    assert [row.split("\t")[1:] for row in no_phone.lines[1:]] == [
         ["Bruno Díaz", "bruno.cli@example.com", ""]
     ]
 
