@@ -66,7 +66,13 @@ def _parse(value: str) -> tuple[str, Resolution]:
 
 
 @click.command("bulk-status")
-@click.argument("journal")
+@click.argument("journal", required=False)
+@click.option(
+    "--journal",
+    "journal_option",
+    metavar="JOURNAL",
+    help="The journal, as an option (the same as the JOURNAL argument).",
+)
 @click.option(
     "--uncertain",
     "list_uncertain",
@@ -84,7 +90,11 @@ def _parse(value: str) -> tuple[str, Resolution]:
 @json_option
 @run_async
 async def bulk_status(
-    out: Output, journal: str, list_uncertain: bool, resolutions: tuple[str, ...]
+    out: Output,
+    journal: str | None,
+    journal_option: str | None,
+    list_uncertain: bool,
+    resolutions: tuple[str, ...],
 ) -> int:
     """Show a bulk job's JOURNAL: items by state; list and resolve the uncertain ones.
 
@@ -100,6 +110,11 @@ async def bulk_status(
     Exit status: 0 done, 2 bad usage (no such journal, an unknown key, a key
     that is not uncertain, a journal in use).
     """
+    if (journal is None) == (journal_option is None):
+        out.error("give the journal once: as JOURNAL or as --journal JOURNAL")
+        return USAGE
+    journal = journal if journal is not None else journal_option
+    assert journal is not None
     try:
         decisions = [_parse(value) for value in resolutions]
     except ValidationError as exc:

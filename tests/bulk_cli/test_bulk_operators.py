@@ -269,7 +269,7 @@ async def test_bulk_status_lists_uncertain_items_and_records_a_decision(tmp_path
         sb.faults.add(Fault(route=ROUTE, drop="after", times=2, latency=0.0))
         first = await invoke("bulk-send", manifest, "--provider", "danasign", "--concurrency",
                              "1", env=env)  # fmt: skip
-        counts = await invoke("bulk-status", journal)
+        counts = await invoke("bulk-status", "--journal", journal)
         listed = await invoke("bulk-status", journal, "--uncertain", "--json")
         resolved = await invoke("bulk-status", journal, "--resolve", "doc-0=succeeded",
                                 "--resolve", "doc-1=failed")  # fmt: skip
@@ -333,5 +333,8 @@ async def test_bulk_status_of_a_missing_or_foreign_file_is_bad_usage(tmp_path: P
     foreign = await invoke("bulk-status", tmp_path / "notes.db")
     assert (missing.exit_code, foreign.exit_code) == (2, 2)
     assert "no journal at" in missing.stderr
+    neither = await invoke("bulk-status")
+    assert neither.exit_code == 2
+    assert "give the journal once" in neither.stderr
     assert "is not a journal" in foreign.stderr
     assert not (tmp_path / "nowhere.db").exists()  # nothing created
