@@ -22,6 +22,12 @@ def cli() -> None:
 
     Provider credentials come from SIGNING_* environment variables (see the
     README). `signing-async demo` needs none: it runs against an embedded sandbox.
+    `signing-async check` tries your accounts with read-only calls.
+
+    \b
+    Exit status: 0 done; 1 a call failed (or bulk items failed); 2 bad usage;
+    3 a bulk run stopped early; 130 interrupted; 141 output closed by its
+    reader (| head).
     """
 
 
