@@ -14,7 +14,7 @@ import importlib
 from typing import TYPE_CHECKING
 
 from ._client import SigningClient
-from ._core.bulk import BulkOutcome, BulkProgress, BulkRun, InvalidItem
+from ._core.bulk import BulkOutcome, BulkProgress, BulkRun, BulkStopped, InvalidItem
 from ._core.errors import (
     APIError,
     AuthenticationError,
@@ -61,8 +61,10 @@ from .danasign import (
     Template,
     TemplateDefault,
     TemplateDocument,
+    TemplatePlaceholder,
     TemplateSigner,
     TemplateSummary,
+    TemplateWidget,
     WhoAmI,
     Widget,
 )
@@ -91,6 +93,7 @@ __all__ = [
     "BulkOutcome",
     "BulkProgress",
     "BulkRun",
+    "BulkStopped",
     "ByteStream",
     "Circuit",
     "CircuitRequest",
@@ -139,8 +142,10 @@ __all__ = [
     "Template",
     "TemplateDefault",
     "TemplateDocument",
+    "TemplatePlaceholder",
     "TemplateSigner",
     "TemplateSummary",
+    "TemplateWidget",
     "Timeout",
     "TokenStore",
     "Transport",

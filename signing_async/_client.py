@@ -17,6 +17,7 @@ from .danaconnect import Circuits, DanaConnectConfig
 from .danasign import ApiTokens, Contacts, DanaSignConfig, Documents, Templates
 from .sofia import OtpSignatures, SofiaConfig
 from .transports import AiohttpTransport, Transport
+from .transports._network import network_from_env
 
 __all__ = ["SigningClient"]
 
@@ -77,7 +78,10 @@ class SigningClient:
 
         A provider is configured when its first variable below is set; the
         README lists them all. Keyword arguments (``transport=``, ``retry=``
-        ...) are passed on.
+        ...) are passed on. Without ``transport=``, the default
+        :class:`AiohttpTransport` takes ``SIGNING_PROXY`` (a proxy URL for
+        every request; otherwise ``HTTPS_PROXY``/``NO_PROXY`` apply) and
+        ``SIGNING_CA_BUNDLE`` (a CA bundle to verify servers with).
 
         Raises:
             ConfigurationError: A provider's variables are incomplete or invalid.
@@ -108,6 +112,8 @@ class SigningClient:
                 # Any string may come from the environment; SofiaConfig rejects a wrong one.
                 upload_encoding=env.get("SIGNING_SOFIA_UPLOAD_ENCODING") or "multipart",  # type: ignore[arg-type]
             )
+        if "transport" not in kwargs:
+            kwargs["transport"] = AiohttpTransport(**network_from_env(env))
         return cls(**configs, **kwargs)
 
     def _namespace(

@@ -37,7 +37,11 @@ class Page(Generic[T]):
 
     Attributes:
         items: The page's items, in the provider's order.
-        total: How many items all pages hold together, when the provider says.
+        total: How many items all pages hold together, when the provider
+            says; None when it does not. DANAsign's contact and template
+            lists carry a total; its document lists (``documents.list``) do
+            not, so their pages always have ``total=None``: count the items
+            while iterating instead.
         has_more: Whether another page follows this one.
     """
 

@@ -11,6 +11,7 @@ __all__ = [
     "require_email",
     "require_in_range",
     "require_pdf",
+    "require_phone",
     "require_text",
 ]
 
@@ -19,6 +20,10 @@ __all__ = [
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 PDF_MAGIC = b"%PDF-"
+
+# Digits with the usual separators and an optional leading +; 6 to 15 digits
+# (15 is E.164's maximum). Loose like the e-mail check: it catches "12".
+_PHONE = re.compile(r"^\+?[0-9][0-9 ()\-.]*$")
 
 
 def require_text(value: object, field: str) -> str:
@@ -34,6 +39,17 @@ def require_email(value: object, field: str) -> str:
         return value
     text = require_text(value, field)  # the clearer message for a blank one
     raise ValidationError(field, f"not a valid e-mail address: {text!r}")
+
+
+def require_phone(value: object, field: str) -> str:
+    """A plausible phone number: 6 to 15 digits, an optional leading ``+``, separators."""
+    text = require_text(value, field)
+    digits = sum(char.isdigit() for char in text)
+    if not _PHONE.match(text.strip()) or not 6 <= digits <= 15:
+        raise ValidationError(
+            field, f"not a valid phone number (6 to 15 digits, optional +): {text!r}"
+        )
+    return text
 
 
 def require_in_range(value: object, low: int, high: int, field: str) -> int:

@@ -11,8 +11,24 @@ core, under every provider; this package reads jobs from files::
             ...
 """
 
-from .._core.bulk import BulkOutcome, BulkProgress, BulkRun, InvalidItem
-from ._manifest import CSV_TYPES, FILE_FIELDS, read_csv, read_jsonl, read_manifest
+from .._core.bulk import (
+    BulkOutcome,
+    BulkProgress,
+    BulkRun,
+    BulkStopped,
+    InvalidItem,
+    JobStatus,
+    SqliteJournalStore,
+    UncertainItem,
+)
+from ._manifest import (
+    CSV_TYPES,
+    FILE_FIELDS,
+    read_csv,
+    read_jsonl,
+    read_manifest,
+    read_manifest_numbered,
+)
 
 __all__ = [
     "CSV_TYPES",
@@ -20,8 +36,13 @@ __all__ = [
     "BulkOutcome",
     "BulkProgress",
     "BulkRun",
+    "BulkStopped",
     "InvalidItem",
+    "JobStatus",
+    "SqliteJournalStore",
+    "UncertainItem",
     "read_csv",
     "read_jsonl",
     "read_manifest",
+    "read_manifest_numbered",
 ]

@@ -23,7 +23,14 @@ from .._core.bulk import InvalidItem
 from .._core.errors import ValidationError
 from .._core.sources import Document
 
-__all__ = ["CSV_TYPES", "FILE_FIELDS", "read_csv", "read_jsonl", "read_manifest"]
+__all__ = [
+    "CSV_TYPES",
+    "FILE_FIELDS",
+    "read_csv",
+    "read_jsonl",
+    "read_manifest",
+    "read_manifest_numbered",
+]
 
 FILE_FIELDS: Mapping[str, tuple[str, ...]] = {
     "circuits": ("docs",),
@@ -127,9 +134,29 @@ def read_manifest(
     Raises:
         ValidationError: The manifest does not exist.
     """
-    if Path(path).suffix.lower() == ".csv":
-        return read_csv(path, files=files, types=types)
-    return read_jsonl(path, files=files)
+    return (row for _, row in read_manifest_numbered(path, files=files, types=types))
+
+
+def read_manifest_numbered(
+    path: str | os.PathLike[str],
+    *,
+    files: Iterable[str] = (),
+    types: Mapping[str, Convert] | None = None,
+) -> Iterator[tuple[int, Row | InvalidItem]]:
+    """Like :func:`read_manifest`, each item with its line number in the file.
+
+    The number counts from 1 and counts every line of the file, blank ones
+    and the CSV header included (a CSV record spanning lines: its first
+    line), so it is the line an editor shows. The items' positions in the
+    run (``BulkOutcome.index``) skip blank lines and the header instead.
+
+    Raises:
+        ValidationError: The manifest does not exist.
+    """
+    manifest = _existing(path)
+    if manifest.suffix.lower() == ".csv":
+        return _csv_rows(manifest, frozenset(files), ",", dict(types or {}))
+    return _jsonl_rows(manifest, frozenset(files))
 
 
 def read_jsonl(
@@ -149,7 +176,7 @@ def read_jsonl(
         ValidationError: The manifest does not exist.
     """
     manifest = _existing(path)
-    return _jsonl_rows(manifest, frozenset(files))
+    return (row for _, row in _jsonl_rows(manifest, frozenset(files)))
 
 
 def read_csv(
@@ -179,7 +206,7 @@ def read_csv(
             when the rows are read, and stops the run.
     """
     manifest = _existing(path)
-    return _csv_rows(manifest, frozenset(files), delimiter, dict(types or {}))
+    return (row for _, row in _csv_rows(manifest, frozenset(files), delimiter, dict(types or {})))
 
 
 def _existing(path: str | os.PathLike[str]) -> Path:
@@ -189,34 +216,35 @@ def _existing(path: str | os.PathLike[str]) -> Path:
     return manifest
 
 
-def _jsonl_rows(manifest: Path, files: frozenset[str]) -> Iterator[Row | InvalidItem]:
+def _jsonl_rows(manifest: Path, files: frozenset[str]) -> Iterator[tuple[int, Row | InvalidItem]]:
     with manifest.open("rb") as stream:
         for number, raw in enumerate(stream, 1):
             where = f"{manifest.name} line {number}"
             try:
                 line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
             except UnicodeDecodeError as exc:
-                yield InvalidItem(where, f"not valid UTF-8 ({exc.reason})")
+                yield number, InvalidItem(where, f"not valid UTF-8 ({exc.reason})")
                 continue
             if not line.strip():
                 continue
             try:
                 row = json.loads(line)
             except json.JSONDecodeError as exc:
-                yield InvalidItem(where, f"not valid JSON: {exc.msg} (column {exc.colno})")
+                yield number, InvalidItem(where, f"not valid JSON: {exc.msg} (column {exc.colno})")
                 continue
             except ValueError as exc:  # a number too long to convert, say
-                yield InvalidItem(where, f"not valid JSON: {exc}")
+                yield number, InvalidItem(where, f"not valid JSON: {exc}")
                 continue
             if not isinstance(row, dict):
-                yield InvalidItem(where, f"expected a JSON object, found {type(row).__name__}")
+                problem = f"expected a JSON object, found {type(row).__name__}"
+                yield number, InvalidItem(where, problem)
                 continue
-            yield _resolve(row, manifest.parent, files, where)
+            yield number, _resolve(row, manifest.parent, files, where)
 
 
 def _csv_rows(
     manifest: Path, files: frozenset[str], delimiter: str, types: Mapping[str, Convert]
-) -> Iterator[Row | InvalidItem]:
+) -> Iterator[tuple[int, Row | InvalidItem]]:
     # surrogateescape: a badly encoded record fails alone instead of stopping the read.
     with manifest.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as stream:
         reader = csv.reader(stream, delimiter=delimiter)
@@ -226,19 +254,21 @@ def _csv_rows(
         columns = [name.strip() for name in header]
         _check_header(columns, manifest.name)
         converters = [types.get(_pattern(column)) for column in columns]
+        end = reader.line_num
         for cells in reader:
-            where = f"{manifest.name} line {reader.line_num}"
+            # A record may span lines (a quoted line break): name its first line.
+            number, end = end + 1, reader.line_num
+            where = f"{manifest.name} line {number}"
             if not cells or not any(cell.strip() for cell in cells):
                 continue
             if len(cells) != len(columns):
-                yield InvalidItem(
-                    where, f"expected {len(columns)} cells as in the header, found {len(cells)}"
-                )
+                count = f"expected {len(columns)} cells as in the header, found {len(cells)}"
+                yield number, InvalidItem(where, count)
                 continue
             try:
                 "".join(cells).encode("utf-8")
             except UnicodeEncodeError:
-                yield InvalidItem(where, "not valid UTF-8")
+                yield number, InvalidItem(where, "not valid UTF-8")
                 continue
             row: Row = {}
             problem: str | None = None
@@ -255,9 +285,9 @@ def _csv_rows(
                         continue
                 _put(row, name.split("."), value)
             if problem is not None:
-                yield InvalidItem(where, problem, key=_key_hint(_listify(row)))
+                yield number, InvalidItem(where, problem, key=_key_hint(_listify(row)))
                 continue
-            yield _resolve(_listify(row), manifest.parent, files, where)
+            yield number, _resolve(_listify(row), manifest.parent, files, where)
 
 
 def _check_header(columns: list[str], name: str) -> None:

@@ -2,7 +2,15 @@
 
 Exit status: 0 when every item succeeded (or was done by an earlier run),
 1 when any failed or is uncertain (or the run broke off), 2 for bad usage
-(options, configuration, an unreadable manifest or journal).
+(options, configuration, an unreadable manifest or journal), 3 when the
+circuit breaker stopped the run (credentials or access refused, or the server
+unreachable: the items not sent stay pending), 130 when interrupted.
+
+Beside the journal ``X.journal.db`` (by default ``MANIFEST.journal.db``,
+the manifest's whole name kept, so ``jobs.jsonl`` and ``jobs.csv`` never
+share one) the run writes ``X.results.jsonl`` (every item's outcome and
+provider id) and ``X.failures.jsonl`` (the failed and uncertain ones), each
+only when it has something to hold.
 """
 
 from __future__ import annotations
@@ -22,18 +30,24 @@ import anyio
 import click
 
 from .._client import SigningClient
-from .._core.bulk import BulkOutcome, BulkRun, InvalidItem, OnUncertain
+from .._core.bulk import (
+    DEFAULT_CONNECT_FAILURES,
+    BulkOutcome,
+    BulkProgress,
+    BulkRun,
+    BulkStopped,
+    InvalidItem,
+    OnUncertain,
+)
 from .._core.errors import ConfigurationError, ValidationError
-from ..bulk import CSV_TYPES, FILE_FIELDS, read_manifest
+from ..bulk import CSV_TYPES, FILE_FIELDS, read_manifest_numbered
 from ..transports import AiohttpTransport
-from ._common import json_option, run_async
-from ._output import Output
+from ..transports._network import network_from_env
+from ._common import FAILED, STOPPED, USAGE, json_option, run_async
+from ._output import Output, jsonable
 from ._progress import BulkProgressBar
 
-__all__ = ["bulk_send"]
-
-USAGE = 2
-"""Exit status for bad usage, as click uses it."""
+__all__ = ["bulk_send", "companion", "default_journal"]
 
 Start = Callable[..., BulkRun[Any]]
 
@@ -50,31 +64,64 @@ def _otp_signatures(client: SigningClient) -> Start:
     return client.otp_signatures.create_many
 
 
-# provider -> (bulk namespace, what is sent, its environment variables, the bulk method)
-_PROVIDERS: dict[str, tuple[str, str, str, Callable[[SigningClient], Start]]] = {
-    "danasign": ("documents", "documents", "SIGNING_DANASIGN_*", _documents),
-    "danaconnect": ("circuits", "circuits", "SIGNING_DANACONNECT_*", _circuits),
-    "sofia": ("otp_signatures", "OTP signatures", "SIGNING_SOFIA_*", _otp_signatures),
-}
+# provider -> (bulk namespace, what is sent, its environment variables, the bulk
+# method, the result's field holding the provider's id)
+_PROVIDERS: dict[str, tuple[str, str, str, Callable[[SigningClient], Start], str]] = {
+    "danasign": ("documents", "documents", "SIGNING_DANASIGN_*", _documents, "document_id"),
+    "danaconnect": ("circuits", "circuits", "SIGNING_DANACONNECT_*", _circuits, "circuit_id"),
+    "sofia": (
+        "otp_signatures", "OTP signatures", "SIGNING_SOFIA_*", _otp_signatures, "transaction_id",
+    ),
+}  # fmt: skip
+
+JOURNAL_SUFFIX = ".journal.db"
 
 
-def _beside(manifest: Path, suffix: str) -> Path:
-    return manifest.with_name(f"{manifest.stem}{suffix}")
+def default_journal(manifest: Path) -> Path:
+    """The journal a manifest gets unless told otherwise: its whole name + ``.journal.db``.
+
+    The extension stays in the name, so ``jobs.jsonl`` and ``jobs.csv`` beside
+    each other are two jobs with two journals.
+    """
+    return manifest.with_name(f"{manifest.name}{JOURNAL_SUFFIX}")
 
 
-def _locate(manifest: Path, journal: Path | None, failures: Path | None) -> tuple[Path, Path, Path]:
-    """The manifest, journal and failures file as absolute paths, defaults filled in.
+def companion(journal: Path, what: str) -> Path:
+    """A file named after the journal: ``X.journal.db`` → ``X.<what>.jsonl``.
+
+    Two jobs with two journals never write over each other's files.
+    """
+    name = journal.name
+    base = name[: -len(JOURNAL_SUFFIX)] if name.endswith(JOURNAL_SUFFIX) else journal.stem
+    return journal.with_name(f"{base or name}.{what}.jsonl")
+
+
+def _locate(
+    manifest: Path, journal: Path | None, failures: Path | None, results: Path | None
+) -> tuple[Path, Path, Path, Path]:
+    """The manifest, journal, failures and results files, defaults filled in.
 
     Raises:
-        click.BadParameter: The journal's or the failures file's folder does not exist.
+        click.BadParameter: A folder does not exist, or the journal an earlier
+            version named after the manifest's stem is there (its job would be
+            sent again under the new name).
     """
     manifest = manifest.absolute()
-    journal = journal if journal is not None else _beside(manifest, ".journal.db")
-    failures = failures if failures is not None else _beside(manifest, ".failures.jsonl")
-    for option, path in (("--journal", journal), ("--failures", failures)):
+    if journal is None:
+        journal = default_journal(manifest)
+        older = manifest.with_name(f"{manifest.stem}{JOURNAL_SUFFIX}")
+        if older.exists() and not journal.exists():
+            raise click.BadParameter(
+                f"{older.name} (a journal named as earlier versions did) is beside the"
+                f" manifest; pass --journal {older} to go on with that job, or move it away",
+                param_hint="--journal",
+            )
+    failures = failures if failures is not None else companion(journal, "failures")
+    results = results if results is not None else companion(journal, "results")
+    for option, path in (("--journal", journal), ("--failures", failures), ("--results", results)):
         if not path.absolute().parent.is_dir():
             raise click.BadParameter(f"no such folder: {path.absolute().parent}", param_hint=option)
-    return manifest, journal, failures
+    return manifest, journal, failures, results
 
 
 def _count_rows(manifest: Path) -> int:
@@ -87,42 +134,86 @@ def _count_rows(manifest: Path) -> int:
         return sum(1 for line in stream if line.strip())
 
 
-class _FailureFile:
-    """Failed and uncertain outcomes as JSON lines, renamed into place when complete.
+class _RecordFile:
+    """Outcome records as JSON lines, renamed into place when complete.
 
-    Lines go to a temporary file beside the target as outcomes arrive (a
-    million-row run keeps none of them in memory); :meth:`commit` renames it
-    over the target, so a reader never sees half a file, and the file always
-    describes the last run (empty when nothing failed).
+    Nothing is created until there is a record: a run with nothing to write
+    leaves no file (and removes the one an earlier run left, which would
+    describe that run, not this one). Lines go to a temporary file beside
+    the target as outcomes arrive (a million-row run keeps none of them in
+    memory); :meth:`commit` renames it over the target, so a reader never
+    sees half a file.
     """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.count = 0
-        # os.open rather than mkstemp: the file gets the usual permissions (umask), not 0600.
         self._temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
-        descriptor = os.open(self._temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        self._file: IO[str] = os.fdopen(descriptor, "w", encoding="utf-8")
+        self._file: IO[str] | None = None
 
-    def add(self, outcome: BulkOutcome[Any]) -> None:
-        record = {
-            "key": outcome.key,
-            "index": outcome.index,
-            "status": outcome.status,
-            "error": str(outcome.error) if outcome.error is not None else None,
-        }
+    def add(self, record: dict[str, Any]) -> None:
+        if self._file is None:
+            # os.open rather than mkstemp: the file gets the usual permissions (umask), not 0600.
+            descriptor = os.open(self._temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            self._file = os.fdopen(descriptor, "w", encoding="utf-8")
         self._file.write(json.dumps(record, ensure_ascii=False) + "\n")
         self.count += 1
 
     def commit(self) -> None:
+        if self._file is None:
+            self.path.unlink(missing_ok=True)
+            return
         self._file.flush()
         os.fsync(self._file.fileno())
         self._file.close()
         os.replace(self._temporary, self.path)
 
     def discard(self) -> None:
-        self._file.close()
-        self._temporary.unlink(missing_ok=True)
+        if self._file is not None:
+            self._file.close()
+            self._temporary.unlink(missing_ok=True)
+
+
+class _Lines:
+    """Each item's 1-based manifest line, by its index in the run, until its outcome.
+
+    Only the items between being read and finishing are kept (about
+    ``concurrency`` of them), whatever the manifest's size.
+    """
+
+    def __init__(self) -> None:
+        self._lines: dict[int, int] = {}
+
+    def items(self, numbered: Iterable[tuple[int, Any]]) -> Iterator[Any]:
+        # The engine numbers items in the order it pulls them: the same order.
+        for index, (line, item) in enumerate(numbered):
+            self._lines[index] = line
+            yield item
+
+    def pop(self, index: int) -> int | None:
+        return self._lines.pop(index, None)
+
+
+def _record(
+    outcome: BulkOutcome[Any], line: int | None, *, manifest: Path, id_field: str
+) -> dict[str, Any]:
+    """One item's outcome as the results file and ``--json`` print it."""
+    error: str | None = None
+    if outcome.error is not None:
+        error = str(outcome.error)
+        where = f"{manifest.name} line {line}"
+        if line is not None and not error.startswith(where):
+            error = f"{where}: {error}"
+    result = outcome.result
+    return {
+        "key": outcome.key,
+        "index": outcome.index,
+        "line": line,
+        "status": outcome.status,
+        "id": getattr(result, id_field, None) if result is not None else None,
+        "error": error,
+        "result": jsonable(result),
+    }
 
 
 def _guarded(items: Iterable[Any]) -> Iterator[Any]:
@@ -158,13 +249,20 @@ class _ManifestError(Exception):
 @click.option(
     "--journal",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="SQLite journal of the job [default: MANIFEST's name + .journal.db, beside it].",
+    help="SQLite journal of the job [default: MANIFEST + .journal.db, beside it,"
+    " e.g. jobs.csv.journal.db].",
+)
+@click.option(
+    "--results",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where every item's outcome and provider id go, as JSON lines"
+    " [default: X.results.jsonl for the journal X.journal.db].",
 )
 @click.option(
     "--failures",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Where failed and uncertain items go, as JSON lines"
-    " [default: MANIFEST's name + .failures.jsonl, beside it].",
+    " [default: X.failures.jsonl for the journal X.journal.db].",
 )
 @click.option(
     "--on-uncertain",
@@ -172,6 +270,14 @@ class _ManifestError(Exception):
     default="report",
     show_default=True,
     help="What to do with items an earlier run may or may not have sent.",
+)
+@click.option(
+    "--stop-after-connect-failures",
+    type=click.IntRange(min=1),
+    default=DEFAULT_CONNECT_FAILURES,
+    show_default=True,
+    help="Stop the run after this many consecutive connection failures"
+    " (refused credentials or access stop it at once).",
 )
 @json_option
 @run_async
@@ -181,8 +287,10 @@ async def bulk_send(
     provider: str,
     concurrency: int,
     journal: Path | None,
+    results: Path | None,
     failures: Path | None,
     on_uncertain: OnUncertain,
+    stop_after_connect_failures: int,
 ) -> int:
     """Send every item of MANIFEST (JSON Lines, or CSV by its .csv extension).
 
@@ -193,20 +301,33 @@ async def bulk_send(
 
     The journal makes reruns safe: items done are skipped, failed ones sent
     again, and items a killed run left in flight are reported uncertain,
-    never sent twice (unless --on-uncertain resend).
+    never sent twice (unless --on-uncertain resend; see bulk-status).
+    Refused credentials or access, or a run of connection failures, stop
+    the run: the items not sent stay pending for the next run.
 
-    Exit status: 0 all sent, 1 some failed or uncertain, 2 bad usage.
+    With --json, one line per item (key, index, 1-based line, status,
+    provider id, error), then a summary line.
+
+    \b
+    Exit status:
+      0    every item sent (or done by an earlier run)
+      1    some items failed or are uncertain, or the run broke off
+      2    bad usage: options, configuration, manifest or journal
+      3    stopped early: credentials or access refused, or the server
+           unreachable; the items not sent stay pending
+      130  interrupted (Ctrl-C)
     """
-    namespace, label, variables, method = _PROVIDERS[provider]
+    namespace, label, variables, method, id_field = _PROVIDERS[provider]
     try:
-        manifest, journal, failures = _locate(manifest, journal, failures)
+        manifest, journal, failures, results = _locate(manifest, journal, failures, results)
     except click.BadParameter as exc:
         out.error(exc.format_message())
         return USAGE
     try:
         # A connection pool at least as large as the concurrency, or the extra
         # requests would queue in the pool instead of being in flight.
-        client = SigningClient.from_env(transport=AiohttpTransport(limit=max(100, concurrency)))
+        transport = AiohttpTransport(limit=max(100, concurrency), **network_from_env())
+        client = SigningClient.from_env(transport=transport)
     except (ConfigurationError, ValidationError) as exc:
         out.error(f"{exc} (see the README for the {variables} environment variables)")
         return USAGE
@@ -216,8 +337,12 @@ async def bulk_send(
         await client.aclose()
         out.error(f"{exc}: set the {variables} environment variables (see the README)")
         return USAGE
+    lines = _Lines()
     try:
-        rows = read_manifest(manifest, files=FILE_FIELDS[namespace], types=CSV_TYPES[namespace])
+        numbered = read_manifest_numbered(
+            manifest, files=FILE_FIELDS[namespace], types=CSV_TYPES[namespace]
+        )
+        rows = lines.items(numbered)
         # The first row is read now, so a broken header is reported before a
         # journal or a failures file is created.
         first = list(itertools.islice(rows, 1))
@@ -235,10 +360,14 @@ async def bulk_send(
             label=label,
             total=total,
             manifest=manifest,
+            lines=lines,
+            id_field=id_field,
             journal=journal,
             failures=failures,
+            results=results,
             concurrency=concurrency,
             on_uncertain=on_uncertain,
+            stop_after_connect_failures=stop_after_connect_failures,
         )
 
 
@@ -250,22 +379,46 @@ async def _send(
     label: str,
     total: int,
     manifest: Path,
+    lines: _Lines,
+    id_field: str,
     journal: Path,
     failures: Path,
+    results: Path,
     concurrency: int,
     on_uncertain: OnUncertain,
+    stop_after_connect_failures: int,
 ) -> int:
     counts: Counter[str] = Counter()
     bar = BulkProgressBar(label, total=total, console=out.console, fancy=out.fancy)
+    latest = [BulkProgress()]
+
+    def progress(snapshot: BulkProgress) -> None:
+        latest[0] = snapshot
+        if not out.json_mode:
+            bar(snapshot)
+
+    def interrupted() -> str:
+        snapshot = latest[0]
+        return (
+            f"{snapshot.done} items done, {snapshot.in_flight} in flight when stopped"
+            " (the journal keeps them in flight: the next run reports them uncertain;"
+            f" see signing-async bulk-status {journal} --uncertain). Run the same"
+            " command again to send the rest"
+        )
+
+    out.interrupt_hint = interrupted
     run = start(
         items,
         concurrency=concurrency,
         journal=journal,
         on_uncertain=on_uncertain,
-        progress=None if out.json_mode else bar,
+        progress=progress,
+        stop_after_connect_failures=stop_after_connect_failures,
     )
-    record = _FailureFile(failures)
+    failure_file = _RecordFile(failures)
+    result_file = _RecordFile(results)
     broken: str | None = None
+    stopped: BulkStopped | None = None
     status = 0
     keep = True
     try:
@@ -273,30 +426,57 @@ async def _send(
             async with run as outcomes:
                 async for outcome in outcomes:
                     counts[outcome.status] += 1
+                    record = _record(
+                        outcome, lines.pop(outcome.index), manifest=manifest, id_field=id_field
+                    )
+                    result_file.add(record)
                     if not outcome.ok:
-                        record.add(outcome)
+                        failure_file.add(record)
+                    if out.json_mode:
+                        out.emit({"event": "item", **record})
     except ConfigurationError as exc:  # the journal: another kind of job, or in use
         keep = False
         out.error(str(exc))
         return USAGE
+    except BulkStopped as exc:
+        stopped = exc
+        status = STOPPED
     except _ManifestError as exc:
         broken = f"the manifest could not be read on: {exc}"
-        status = 1
+        status = FAILED
     except Exception as exc:  # the run broke off (the journal's disk, say): report what is done
         broken = f"the run stopped: {type(exc).__name__}: {exc}"
-        status = 1
+        status = FAILED
     finally:
         # Even when interrupted: the outcomes reported so far are true.
-        if keep:
-            record.commit()
-        else:
-            record.discard()
+        for file in (failure_file, result_file):
+            if keep:
+                file.commit()
+            else:
+                file.discard()
+    out.interrupt_hint = None
     if broken is not None:
         out.error(broken)
     done = sum(counts.values())
+    pending = max(total - done, 0) if stopped is not None else 0
+    if stopped is not None:
+        out.error(
+            f"{stopped} ({pending} items not sent stay pending: run the same command again"
+            " once it is fixed)"
+        )
     if counts["failed"] or counts["uncertain"]:
-        status = status or 1
-    _summary(out, counts, done=done, manifest=manifest, journal=journal, failures=record)
+        status = status or FAILED
+    _summary(
+        out,
+        counts,
+        done=done,
+        manifest=manifest,
+        journal=journal,
+        failures=failure_file,
+        results=result_file,
+        stopped=stopped,
+        pending=pending,
+    )
     return status
 
 
@@ -307,7 +487,10 @@ def _summary(
     done: int,
     manifest: Path,
     journal: Path,
-    failures: _FailureFile,
+    failures: _RecordFile,
+    results: _RecordFile,
+    stopped: BulkStopped | None,
+    pending: int,
 ) -> None:
     statuses = ("succeeded", "skipped", "failed", "uncertain")
     if out.json_mode:
@@ -317,18 +500,28 @@ def _summary(
                 "manifest": str(manifest),
                 "total": done,
                 **{name: counts[name] for name in statuses},
+                "pending": pending,
+                "stopped": stopped.reason if stopped is not None else None,
                 "journal": str(journal),
-                "failures_file": str(failures.path),
+                "results_file": str(results.path) if results.count else None,
+                "failures_file": str(failures.path) if failures.count else None,
             }
         )
         return
-    rows = [(name, counts[name]) for name in statuses] + [("total", done)]
+    rows = [(name, counts[name]) for name in statuses]
+    if stopped is not None:
+        rows.append(("pending", pending))
+    rows.append(("total", done))
     out.table("bulk-send summary", ["status", "items"], rows)
     out.step(f"journal: {journal}")
+    if results.count:
+        out.step(f"every item's outcome and provider id written to {results.path}")
     if failures.count:
         out.step(f"{failures.count} failed or uncertain items written to {failures.path}")
     if counts["uncertain"]:
         out.step(
-            f"{counts['uncertain']} uncertain: they may exist at the provider. Check them,"
-            " then rerun with --on-uncertain resend to send them anyway"
+            f"{counts['uncertain']} uncertain: they may exist at the provider. Check them"
+            f" (signing-async bulk-status {journal} --uncertain), then record what you found"
+            " with bulk-status --resolve KEY=succeeded|failed, or rerun with"
+            " --on-uncertain resend to send them anyway"
         )

@@ -4,20 +4,44 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Literal, ParamSpec, TypeVar
+from typing import Any, Literal, NoReturn, ParamSpec, TypeVar
 
 import anyio
 import click
 
 from .._client import SigningClient
-from .._core.errors import ConfigurationError, SigningError
+from .._core.errors import ConfigurationError, SigningError, ValidationError
 from ._output import Output
 
-__all__ = ["client_from_env", "json_option", "run_async"]
+__all__ = [
+    "BROKEN_PIPE",
+    "FAILED",
+    "INTERRUPTED",
+    "STOPPED",
+    "USAGE",
+    "Provider",
+    "UsageError",
+    "client_from_env",
+    "json_option",
+    "run_async",
+]
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+# Exit statuses, the same for every command (documented in bulk-send's help).
+FAILED = 1
+"""A call failed, or some items of a bulk run failed or are uncertain."""
+USAGE = 2
+"""Bad usage: options, configuration, input files (as click uses it)."""
+STOPPED = 3
+"""A bulk run stopped early (circuit breaker): the items not sent stay pending."""
+INTERRUPTED = 130
+"""Ctrl-C (128 + SIGINT, as shells report it)."""
+BROKEN_PIPE = 141
+"""Whoever read the output went away (``| head``): 128 + SIGPIPE, as Unix tools end."""
 
 json_option = click.option(
     "--json", "json_mode", is_flag=True, help="Print JSON lines instead of prose."
@@ -51,7 +75,12 @@ def client_from_env(provider: Provider, environ: Mapping[str, str] | None = None
     """
     name, prefix, switch = _PROVIDERS[provider]
     env = os.environ if environ is None else environ
-    own = {key: value for key, value in env.items() if key.startswith(prefix)}
+    # The provider's own variables, and the network's (proxy, CA bundle) that all share.
+    own = {
+        key: value
+        for key, value in env.items()
+        if key.startswith(prefix) or key in ("SIGNING_PROXY", "SIGNING_CA_BUNDLE")
+    }
     if not own.get(switch):
         raise ConfigurationError(
             f"{name} is not configured: set {switch} and the other {prefix}* "
@@ -65,8 +94,12 @@ def run_async(func: Callable[..., Awaitable[int | None]]) -> Callable[..., None]
 
     The coroutine receives an :class:`Output` first. A :class:`SigningError`,
     or an :class:`OSError` (a local file problem), is printed as one line
-    (never a traceback) and exits with status 1; the coroutine's own return
-    value, when an int, is the exit status.
+    (never a traceback) and exits with status 1; a
+    :class:`~signing_async.ValidationError` of the command's own input exits
+    with status 2 (bad usage). The coroutine's own return value, when an
+    int, is the exit status. Ctrl-C exits with 130 (saying what
+    ``out.interrupt_hint`` says), and a reader gone away (``| head``) ends
+    the command quietly with 141.
     """
 
     @functools.wraps(func)
@@ -74,21 +107,42 @@ def run_async(func: Callable[..., Awaitable[int | None]]) -> Callable[..., None]
         out = Output(json_mode=json_mode)
         try:
             status = anyio.run(functools.partial(func, out, *args, **kwargs))
+        except BrokenPipeError:
+            _quiet_broken_pipe()
+        except UsageError as exc:
+            out.error(str(exc))
+            raise SystemExit(USAGE) from None
         except SigningError as exc:
             out.error(str(exc))
-            raise SystemExit(1) from None
+            raise SystemExit(FAILED) from None
         except OSError as exc:
             # A local file problem (say, the output folder does not exist) is
             # the user's to fix, not a bug: one line, no traceback.
             out.error(_describe(exc))
-            raise SystemExit(1) from None
+            raise SystemExit(FAILED) from None
         except KeyboardInterrupt:
-            out.error("interrupted")
-            raise SystemExit(130) from None
+            hint = out.interrupt_hint
+            out.error(f"interrupted: {hint()}" if hint is not None else "interrupted")
+            raise SystemExit(INTERRUPTED) from None
         if status:
             raise SystemExit(status)
 
     return wrapper
+
+
+class UsageError(ValidationError):
+    """The command's own input is wrong (an option's value): exit status 2, no request sent."""
+
+
+def _quiet_broken_pipe() -> NoReturn:
+    # Python would report the pipe again when it flushes stdout at exit:
+    # point stdout at /dev/null first, as the Python documentation advises.
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    raise SystemExit(BROKEN_PIPE)
 
 
 def _describe(exc: OSError) -> str:

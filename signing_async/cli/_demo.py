@@ -86,8 +86,8 @@ async def _danasign(out: Output, client: SigningClient, folder: Path) -> None:
     out.step(f"DANAsign: document {created.document_id} sent to 2 signers ({created.status})")
     templates = (await client.templates.list().first_page()).items
     template = await client.templates.get(templates[0].object_id)
-    # A template's roles live in its placeholders (OpenSign keeps them as sent).
-    roles = [block["Role"] for block in template.placeholders if isinstance(block, dict)]
+    # A template's roles live in its placeholders.
+    roles = [block.role for block in template.placeholders if block.role]
     people = [("Carla Gómez", "carla@example.com"), ("Bruno Díaz", "bruno@example.com")]
     from_template = await client.documents.create_from_template(
         template.object_id,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TextIO
 
 import attrs
@@ -14,22 +14,23 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-__all__ = ["Output"]
+__all__ = ["Output", "jsonable"]
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """``value`` as JSON-ready data: models as objects (without ``raw``), datetimes ISO 8601."""
     if attrs.has(type(value)):
         # ``raw`` (unclaimed server keys) and anything else a model keeps out of
         # its repr (session tokens, for one) stay out of the output too.
         return {
-            field.name: _jsonable(getattr(value, field.name))
+            field.name: jsonable(getattr(value, field.name))
             for field in attrs.fields(type(value))
             if field.repr is True and field.name != "raw"
         }
     if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, str | int | float | bool) or value is None:
         return value
     if isinstance(value, dt.datetime | dt.date | dt.time):
@@ -40,7 +41,7 @@ def _jsonable(value: Any) -> Any:
 
 def _text(value: Any) -> str:
     """One value as plain text: strings as they are, None as nothing, the rest as JSON."""
-    data = _jsonable(value)
+    data = jsonable(value)
     if isinstance(data, str):
         return data
     if data is None:
@@ -65,6 +66,8 @@ class Output:
         self.json_mode = json_mode
         self.console = console or Console(highlight=False, soft_wrap=True)
         self.fancy = self.console.is_terminal and not json_mode
+        # What Ctrl-C should add to "interrupted" (a bulk run's counts and a hint).
+        self.interrupt_hint: Callable[[], str] | None = None
 
     def step(self, message: str, **fields: Any) -> None:
         """One line saying what happened."""
@@ -95,14 +98,14 @@ class Output:
                 datetimes ISO 8601 strings.
             file: Where to print; standard output by default.
         """
-        print(json.dumps(_jsonable(value), ensure_ascii=False), file=file, flush=True)
+        print(json.dumps(jsonable(value), ensure_ascii=False), file=file, flush=True)
 
     def result(self, value: Any) -> None:
         """A command's result: JSON in JSON mode, else a readable rendering."""
         if self.json_mode:
             self.emit(value)
             return
-        data = _jsonable(value)
+        data = jsonable(value)
         if isinstance(data, Mapping):
             for key, item in data.items():
                 print(f"{key}: {_text(item)}")
@@ -110,7 +113,11 @@ class Output:
             print(_text(data))
 
     def table(self, title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-        """A table: rich on a terminal, tab-separated lines otherwise."""
+        """A table: rich on a terminal (with its title), else tab-separated lines.
+
+        Piped, the output is pure TSV: a header line of column names, then
+        one line per row (no title line for a consumer to skip).
+        """
         if self.json_mode:
             self.emit(
                 {"table": title, "rows": [dict(zip(columns, row, strict=True)) for row in rows]}
@@ -125,7 +132,6 @@ class Output:
                 table.add_row(*(Text(_text(cell)) for cell in row))
             self.console.print(table)
             return
-        print(title)
         print("\t".join(columns))
         for row in rows:
             print("\t".join(_cell(cell) for cell in row))

@@ -54,6 +54,8 @@ def describe(label: str, progress: BulkProgress, *, total: int | None, elapsed: 
 
     Example:
         ``documents: 100/1000 done (10%): 97 ok, 2 failed, 1 uncertain; 41.3/s, ETA 22s``
+
+    A run the circuit breaker stopped ends with ``; stopped early`` (and no ETA).
     """
     done = progress.done
     head = f"{label}: {done}/{total} done" if total else f"{label}: {done} done"
@@ -65,8 +67,10 @@ def describe(label: str, progress: BulkProgress, *, total: int | None, elapsed: 
     if elapsed > 0 and done:
         rate = done / elapsed
         line += f"; {rate:.1f}/s"
-        if total and total > done:
+        if total and total > done and progress.stopped is None:
             line += f", ETA {round((total - done) / rate)}s"
+    if progress.stopped is not None:
+        line += "; stopped early"
     return line
 
 
@@ -110,7 +114,7 @@ class BulkProgressBar:
         self._started = clock()
         self._printed_done = -1
         self._printed_step = 0
-        self._shown: tuple[int, int, int] = (0, 0, 0)
+        self._shown: tuple[int, int, int, bool] = (0, 0, 0, False)
         self._progress: Progress | None = None
         self._task: TaskID | None = None
 
@@ -157,9 +161,11 @@ class BulkProgressBar:
     def __call__(self, progress: BulkProgress) -> None:
         """Take a new snapshot (the ``progress=`` callback of a bulk method)."""
         self.latest = progress
-        shown = (progress.done, progress.failed, progress.uncertain)
+        stopped = progress.stopped is not None
+        shown = (progress.done, progress.failed, progress.uncertain, stopped)
         if shown == self._shown:
             return  # only bytes or in-flight counts moved: nothing to redraw
+        newly_stopped = stopped and not self._shown[3]
         self._shown = shown
         if self._progress is not None and self._task is not None:
             self._progress.update(
@@ -167,10 +173,11 @@ class BulkProgressBar:
                 completed=progress.done,
                 failed=progress.failed,
                 uncertain=progress.uncertain,
+                description=f"{self.label} (stopped)" if stopped else self.label,
             )
         elif not self.fancy:
             step = self._plain_step(progress.done)
-            if step > self._printed_step:
+            if step > self._printed_step or newly_stopped:
                 self._printed_step = step
                 self._print()
 

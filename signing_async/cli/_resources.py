@@ -6,15 +6,17 @@ from pathlib import Path
 
 import click
 
-from .._core.errors import ValidationError
 from ..danaconnect import CircuitSigner
-from ..danasign import DocumentMetadata, Placeholder, Signer, Widget
-from ._common import client_from_env, json_option, run_async
-from ._output import Output
+from ..danasign import DocumentMetadata, DocumentStatus, Placeholder, Signer, Widget
+from ._common import UsageError, client_from_env, json_option, run_async
+from ._output import Output, jsonable
 
 __all__ = ["circuits", "contacts", "documents", "otp", "templates"]
 
 _file = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+# The providers' own bounds: refused here, as bad usage, before any request.
+_page_size = click.option("--page-size", type=click.IntRange(1, 100), default=20, show_default=True)
 
 
 @click.group()
@@ -61,7 +63,7 @@ def documents() -> None:
 def _split(value: str, count: int, option: str) -> list[str]:
     parts = [part.strip() for part in value.split(",")]
     if len(parts) != count:
-        raise ValidationError(option, f"expected {count} comma-separated values, got {value!r}")
+        raise UsageError(option, f"expected {count} comma-separated values, got {value!r}")
     return parts
 
 
@@ -106,9 +108,7 @@ async def documents_create(
         try:
             page, x, y, w, h = (int(number) for number in numbers)
         except ValueError:
-            raise ValidationError(
-                "--signature", f"PAGE,X,Y,W,H must be integers: {value!r}"
-            ) from None
+            raise UsageError("--signature", f"PAGE,X,Y,W,H must be integers: {value!r}") from None
         boxes.setdefault(role, []).append(Widget("signature", page, x, y, w, h))
     async with client_from_env("danasign") as client:
         created = await client.documents.create(
@@ -122,12 +122,15 @@ async def documents_create(
 
 
 @documents.command("list")
-@click.argument("status")
-@click.option("--page-size", default=20, show_default=True)
+@click.argument(
+    "status", type=click.Choice([status.value for status in DocumentStatus]), metavar="STATUS"
+)
+@_page_size
 @json_option
 @run_async
 async def documents_list(out: Output, status: str, page_size: int) -> None:
-    """List documents in STATUS (draft, inprogress, completed, ...)."""
+    """List documents in STATUS: draft, signaturerequest, inprogress, completed, expired,
+    declined or sent."""
     async with client_from_env("danasign") as client:
         rows = [
             (doc.document_id, doc.title, doc.status, doc.created_at)
@@ -143,7 +146,7 @@ def contacts() -> None:
 
 @contacts.command("list")
 @click.option("--search", help="Case-insensitive match on name or e-mail.")
-@click.option("--page-size", default=20, show_default=True)
+@_page_size
 @json_option
 @run_async
 async def contacts_list(out: Output, search: str | None, page_size: int) -> None:
@@ -185,7 +188,8 @@ async def templates_get(out: Output, template_id: str) -> None:
         out.result(await client.templates.get(template_id))
 
 
-@click.group()
+# short_help: click would cut the help at the first full stop, "S.O.F.I.A.".
+@click.group(short_help="S.O.F.I.A. OTP signatures.")
 def otp() -> None:
     """S.O.F.I.A. OTP signatures."""
 
@@ -241,6 +245,14 @@ async def otp_sign(out: Output, transaction_id: str, otp_code: str) -> None:
 @json_option
 @run_async
 async def otp_download(out: Output, url: str, output: Path) -> None:
-    """Download a signed PDF from its signed_document_url to OUTPUT."""
+    """Download a signed PDF from its signed_document_url to OUTPUT.
+
+    A bare URL carries no signature hash to compare with: hash_verified says
+    "not checked" (null with --json).
+    """
     async with client_from_env("sofia") as client:
-        out.result(await client.otp_signatures.download_signed(url, output))
+        result = await client.otp_signatures.download_signed(url, output)
+    if out.json_mode or result.hash_verified is not None:
+        out.result(result)
+    else:
+        out.result({**jsonable(result), "hash_verified": "not checked"})

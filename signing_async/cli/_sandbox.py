@@ -7,6 +7,7 @@ import json
 import click
 
 from ..sandbox import Fault, run
+from ..sandbox._faults import UnknownRoute
 
 __all__ = ["sandbox"]
 
@@ -69,6 +70,9 @@ def sandbox(
             ready_file=ready_file,
             faults=faults,
         )
+    except UnknownRoute as exc:
+        click.echo(f"error: --fault: {exc}", err=True)
+        raise SystemExit(2) from None
     except OSError as exc:
         # The port is taken, the address is not local, the ready file's folder
         # does not exist: the user's to fix, so one line and no traceback.

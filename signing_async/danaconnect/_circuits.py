@@ -13,6 +13,7 @@ from urllib.parse import quote
 from .._core.auth import BearerTokenAuth, HeaderAuth, basic_credentials
 from .._core.bodies import Base64, form_body, json_body
 from .._core.bulk import (
+    DEFAULT_CONNECT_FAILURES,
     BulkProgress,
     BulkRun,
     InvalidItem,
@@ -68,6 +69,12 @@ class Circuits:
         )
 
     async def _fetch_token(self) -> tuple[str, float]:
+        answer = await self._request_token()
+        # The lifetime goes as granted: the token cache clamps it into a sane range.
+        return answer.access_token, answer.expires_in
+
+    async def _request_token(self) -> AccessTokenAnswer:
+        """One token request, outside the cache (``signing-async check`` makes it too)."""
         config = self._config
         call = Call(
             PROVIDER,
@@ -88,8 +95,8 @@ class Circuits:
         )
         what = _what(call)
         answer = decode(await self._session.json(call), AccessTokenAnswer, what=what)
-        # The lifetime goes as granted: the token cache clamps it into a sane range.
-        return check_token(answer.access_token, what=what), answer.expires_in
+        check_token(answer.access_token, what=what)
+        return answer
 
     async def start(
         self,
@@ -156,6 +163,7 @@ class Circuits:
         journal: str | os.PathLike[str] | None = None,
         on_uncertain: OnUncertain = "report",
         progress: Callable[[BulkProgress], object] | None = None,
+        stop_after_connect_failures: int | None = DEFAULT_CONNECT_FAILURES,
     ) -> BulkRun[Circuit]:
         """Start many circuits, at most ``concurrency`` at a time, never one twice.
 
@@ -179,6 +187,11 @@ class Circuits:
             on_uncertain: ``"report"`` those uncertain ids, or ``"resend"`` them.
             progress: Called with a :class:`~signing_async.BulkProgress`
                 after every change.
+            stop_after_connect_failures: Consecutive connection failures
+                that stop the run; None never stops for them. A refusal of
+                the credentials or of access always stops it. The run then
+                raises :class:`~signing_async.BulkStopped` after the outcomes
+                so far; the items not sent stay pending in the journal.
 
         Returns:
             A :class:`~signing_async.BulkRun`: iterate it for one
@@ -194,6 +207,7 @@ class Circuits:
             journal=journal,
             on_uncertain=on_uncertain,
             progress=progress,
+            stop_after_connect_failures=stop_after_connect_failures,
             encode_result=journal_record,
             decode_result=_load_circuit,
             kind="DANAconnect circuits",

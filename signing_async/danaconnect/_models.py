@@ -75,3 +75,4 @@ class AccessTokenAnswer:
     access_token: str = attrs.field(repr=False)
     expires_in: float = 3600.0
     token_type: str = "Bearer"  # noqa: S105 - a token type, not a password
+    raw: Mapping[str, Any] = attrs.field(factory=dict, repr=False, eq=False)

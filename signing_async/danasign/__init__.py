@@ -18,7 +18,9 @@ from ._models import (
     DocumentSummary,
     Template,
     TemplateDocument,
+    TemplatePlaceholder,
     TemplateSummary,
+    TemplateWidget,
     WhoAmI,
 )
 from ._requests import (
@@ -62,8 +64,10 @@ __all__ = [
     "Template",
     "TemplateDefault",
     "TemplateDocument",
+    "TemplatePlaceholder",
     "TemplateSigner",
     "TemplateSummary",
+    "TemplateWidget",
     "Templates",
     "WhoAmI",
     "Widget",

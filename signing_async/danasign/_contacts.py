@@ -10,7 +10,14 @@ from typing import Any, cast
 import attrs
 
 from .._core.bodies import json_body
-from .._core.bulk import BulkProgress, BulkRun, InvalidItem, OnUncertain, run_bulk_batches
+from .._core.bulk import (
+    DEFAULT_CONNECT_FAILURES,
+    BulkProgress,
+    BulkRun,
+    InvalidItem,
+    OnUncertain,
+    run_bulk_batches,
+)
 from .._core.errors import APIError, SigningError, ValidationError
 from .._core.pagination import AsyncPager
 from .._core.serde import encode
@@ -122,6 +129,7 @@ class Contacts:
         journal: str | os.PathLike[str] | None = None,
         on_uncertain: OnUncertain = "report",
         progress: Callable[[BulkProgress], object] | None = None,
+        stop_after_connect_failures: int | None = DEFAULT_CONNECT_FAILURES,
     ) -> BulkRun[NewContact]:
         """Create many contacts through the batch endpoint, ``batch_size`` per request.
 
@@ -171,6 +179,11 @@ class Contacts:
             on_uncertain: ``"report"`` uncertain e-mails, or ``"resend"`` them.
             progress: Called with a :class:`~signing_async.BulkProgress`
                 after every change.
+            stop_after_connect_failures: Consecutive connection failures
+                that stop the run; None never stops for them. A refusal of
+                the credentials or of access always stops it. The run then
+                raises :class:`~signing_async.BulkStopped` after the outcomes
+                so far; the items not sent stay pending in the journal.
 
         Returns:
             A :class:`~signing_async.BulkRun` of outcomes whose ``result`` is
@@ -187,6 +200,7 @@ class Contacts:
             journal=journal,
             on_uncertain=on_uncertain,
             progress=progress,
+            stop_after_connect_failures=stop_after_connect_failures,
             encode_result=_store_contact,
             decode_result=_load_contact,
             kind="DANAsign contacts",

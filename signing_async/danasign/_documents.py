@@ -11,6 +11,7 @@ import attrs
 
 from .._core.bodies import Base64, json_body
 from .._core.bulk import (
+    DEFAULT_CONNECT_FAILURES,
     BulkProgress,
     BulkRun,
     InvalidItem,
@@ -211,6 +212,7 @@ class Documents:
         journal: str | os.PathLike[str] | None = None,
         on_uncertain: OnUncertain = "report",
         progress: Callable[[BulkProgress], object] | None = None,
+        stop_after_connect_failures: int | None = DEFAULT_CONNECT_FAILURES,
     ) -> BulkRun[CreatedDocument]:
         """Create and send many documents, at most ``concurrency`` at a time, never one twice.
 
@@ -240,6 +242,11 @@ class Documents:
             on_uncertain: ``"report"`` those uncertain ids, or ``"resend"`` them.
             progress: Called with a :class:`~signing_async.BulkProgress`
                 after every change.
+            stop_after_connect_failures: Consecutive connection failures
+                that stop the run; None never stops for them. A refusal of
+                the credentials or of access always stops it. The run then
+                raises :class:`~signing_async.BulkStopped` after the outcomes
+                so far; the items not sent stay pending in the journal.
 
         Returns:
             A :class:`~signing_async.BulkRun`: iterate it for one
@@ -255,6 +262,7 @@ class Documents:
             journal=journal,
             on_uncertain=on_uncertain,
             progress=progress,
+            stop_after_connect_failures=stop_after_connect_failures,
             encode_result=journal_record,
             decode_result=_load_document,
             kind="DANAsign documents",

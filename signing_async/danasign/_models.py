@@ -230,6 +230,50 @@ class TemplateSummary:
 
 
 @attrs.frozen
+class TemplateWidget:
+    """A field of a template placeholder: where a signer signs (or fills in).
+
+    Attributes:
+        type: ``signature``, ``initials``, ``date``, … as the server names it.
+        page: The page, from 1.
+        x: Left edge, in points from the page's left.
+        y: Top edge, in points from the page's top.
+        w: Width, in points.
+        h: Height, in points.
+        raw: The widget's other keys, as sent (``options``, ``key``…).
+    """
+
+    type: str | None = None
+    page: int | None = None
+    x: float | None = None
+    y: float | None = None
+    w: float | None = None
+    h: float | None = None
+    raw: Mapping[str, Any] = _raw()
+
+
+@attrs.frozen
+class TemplatePlaceholder:
+    """One signer role of a template and its widgets.
+
+    Read from OpenSign's shape (``{"Id", "Role", "placeHolder": [{"pageNumber",
+    "pos": [{"type", "xPosition", "yPosition", "Width", "Height"}]}]}``); a
+    placeholder of another shape keeps what it held in ``raw``.
+
+    Attributes:
+        role: The role a document created from the template fills with a signer.
+        id: The placeholder's id in the template.
+        widgets: Its widgets, every page's in order.
+        raw: The placeholder's other keys, as sent (``blockColor``, ``signerPtr``…).
+    """
+
+    role: str | None = None
+    id: str | None = None
+    widgets: tuple[TemplateWidget, ...] = ()
+    raw: Mapping[str, Any] = _raw()
+
+
+@attrs.frozen
 class Template(TemplateSummary):
     """A template in full.
 
@@ -240,7 +284,8 @@ class Template(TemplateSummary):
         allow_modifications: Whether signers may change the document.
         notify_on_signatures: Whether the owner is told of each signature.
         redirect_url: Where signers go after signing.
-        placeholders: The template's placeholders, as the server sent them.
+        placeholders: The template's signer roles and their widgets
+            (each keeps the keys the SDK does not read in its ``raw``).
         signers: The template's signer roles, as the server sent them.
         bcc: Who is copied on completed documents, as the server sent them.
         ext_user_ptr: The owner, as the server sent it.
@@ -250,8 +295,8 @@ class Template(TemplateSummary):
     allow_modifications: bool | None = None
     notify_on_signatures: bool | None = None
     redirect_url: str | None = None
+    placeholders: tuple[TemplatePlaceholder, ...] = ()
     # OpenSign's shapes for these vary between versions: kept as sent.
-    placeholders: tuple[Any, ...] = ()
     signers: tuple[Any, ...] = ()
     bcc: tuple[Any, ...] = ()
     ext_user_ptr: Any = None

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from .._core.pagination import AsyncPager
 from .._core.session import CoreSession
 from .._core.timeouts import Timeout
@@ -72,4 +75,49 @@ class Templates:
         answer = await self._wire.call(
             operation, "GET", f"/api/1.0/template/{segment(template_id)}", timeout=timeout
         )
-        return self._wire.answer(answer, Template, operation, prepare=normalize_signature_type)
+        return self._wire.answer(answer, Template, operation, prepare=_prepare_template)
+
+
+def _prepare_template(item: Any) -> Any:
+    """A template's answer, its placeholders reshaped for :class:`TemplatePlaceholder`."""
+    item = normalize_signature_type(item)
+    if not isinstance(item, Mapping):
+        return item
+    result = dict(item)
+    for key, value in item.items():
+        if str(key).lower() == "placeholders" and isinstance(value, list):
+            result[key] = [_placeholder(entry) for entry in value]
+    return result
+
+
+def _placeholder(entry: Any) -> dict[str, Any]:
+    # OpenSign nests widgets by page: {"placeHolder": [{"pageNumber", "pos": [...]}]}.
+    if not isinstance(entry, Mapping):
+        return {"value": entry}  # an unknown shape: kept in raw, never an error
+    result = {key: value for key, value in entry.items() if key != "placeHolder"}
+    pages = entry.get("placeHolder")
+    if not isinstance(pages, list):
+        if pages is not None:
+            result["placeHolder"] = pages
+        return result
+    widgets: list[Any] = []
+    for page in pages:
+        positions = page.get("pos") if isinstance(page, Mapping) else None
+        if not isinstance(positions, list):
+            result.setdefault("placeHolder", []).append(page)
+            continue
+        for position in positions:
+            widgets.append(_widget(position, page.get("pageNumber")))
+    result["widgets"] = widgets
+    return result
+
+
+_WIDGET_KEYS = {"xPosition": "x", "yPosition": "y", "Width": "w", "Height": "h"}
+
+
+def _widget(position: Any, page: Any) -> Any:
+    if not isinstance(position, Mapping):
+        return {"value": position}
+    widget = {_WIDGET_KEYS.get(key, key): value for key, value in position.items()}
+    widget.setdefault("page", page)
+    return widget

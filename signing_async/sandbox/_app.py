@@ -189,6 +189,7 @@ def make_app(state: SandboxState) -> web.Application:
     for method, path, handler, name in _all_routes():
         names[app.router.add_route(method, path, handler)] = name
     app[ROUTE_NAMES] = names
+    state.faults.known_routes = frozenset(names.values())
     for provider in _PROVIDERS:
         provider.setup(app, state)
     app.on_cleanup.append(_close_state)

@@ -29,9 +29,9 @@ async def add_fault(request: web.Request) -> web.StreamResponse:
     """``POST /_sandbox/faults`` — arm a fault described by Fault's fields."""
     try:
         fault = Fault.from_json(await _json_object(request))
+        request.app[STATE_KEY].faults.add(fault)
     except (BadJson, ValueError) as exc:
         return _error(400, str(exc))
-    request.app[STATE_KEY].faults.add(fault)
     return json_response({"fault": fault.to_json()}, status=201)
 
 

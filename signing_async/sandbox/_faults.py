@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 import attrs
 
-__all__ = ["Fault", "FaultSet", "default_error_body", "retry_after_headers"]
+__all__ = ["Fault", "FaultSet", "UnknownRoute", "default_error_body", "retry_after_headers"]
 
 ANY_ROUTE = "*"
 
@@ -135,15 +135,33 @@ class _Armed:
     fired: int = 0
 
 
+class UnknownRoute(ValueError):
+    """A fault names a route the sandbox does not serve."""
+
+
 class FaultSet:
     """The faults in force, checked in the order they were added."""
 
     def __init__(self, rng: random.Random) -> None:
         self._rng = rng
         self._armed: list[_Armed] = []
+        # The server's route names, once it has them: a misspelled route
+        # would otherwise arm a fault that never fires, silently.
+        self.known_routes: frozenset[str] | None = None
 
     def add(self, fault: Fault) -> Fault:
-        """Arm a fault and return it."""
+        """Arm a fault and return it.
+
+        Raises:
+            UnknownRoute: Its route is not one the sandbox serves (a
+                ValueError whose message lists those it does).
+        """
+        known = self.known_routes
+        if known is not None and fault.route != ANY_ROUTE and fault.route not in known:
+            raise UnknownRoute(
+                f"route: no route is named {fault.route!r}; known routes:"
+                f" {', '.join(sorted(known))} (or {ANY_ROUTE!r} for all)"
+            )
         self._armed.append(_Armed(fault))
         return fault
 

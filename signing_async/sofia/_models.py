@@ -66,12 +66,14 @@ class SignedDownload(DownloadedFile):
 
     Attributes:
         hash_verified: True when the PDF's document-info entry ``/SignatureHash``
-            was read and equals :attr:`OtpSignature.signature_hash`; False when
-            that check could not be made (a bare URL was given, the answer had
-            no hash, the PDF carries none, or pypdf is not installed).
+            was read and equals :attr:`OtpSignature.signature_hash`; None when
+            that check was not made (a bare URL was given, the answer had no
+            hash, the PDF carries none, or pypdf is not installed). Never
+            False: a hash that differs raises ``ResponseDecodeError`` and
+            leaves no file.
     """
 
-    hash_verified: bool = False
+    hash_verified: bool | None = None
 
 
 def decode_request(data: Any, *, what: str) -> OtpSignatureRequest:

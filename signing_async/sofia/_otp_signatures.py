@@ -15,6 +15,7 @@ import attrs
 from .._core.auth import NO_AUTH, HeaderAuth, basic_credentials
 from .._core.bodies import Base64, FilePart, json_body, multipart_body
 from .._core.bulk import (
+    DEFAULT_CONNECT_FAILURES,
     BulkProgress,
     BulkRun,
     InvalidItem,
@@ -30,7 +31,7 @@ from .._core.sources import Blob, DocumentSource, load_source
 from .._core.streaming import ByteStream, write_atomically
 from .._core.timeouts import Timeout
 from .._core.urls import is_loopback, same_origin
-from .._core.validation import require_email, require_pdf, require_text
+from .._core.validation import require_email, require_pdf, require_phone, require_text
 from ._config import SofiaConfig
 from ._errors import ERRORS, PROVIDER
 from ._models import OtpSignature, OtpSignatureRequest, SignedDownload, decode_request
@@ -140,7 +141,7 @@ class OtpSignatures:
         tenant = require_text(
             self._config.tenant_id if tenant_id is None else tenant_id, "tenant_id"
         )
-        phone = require_text(phone, "phone")
+        phone = require_phone(phone, "phone")
         email = require_email(email, "email")
         files = [
             await _image(user_selfie, "user_selfie"),
@@ -185,6 +186,7 @@ class OtpSignatures:
         journal: str | os.PathLike[str] | None = None,
         on_uncertain: OnUncertain = "report",
         progress: Callable[[BulkProgress], object] | None = None,
+        stop_after_connect_failures: int | None = DEFAULT_CONNECT_FAILURES,
     ) -> BulkRun[OtpSignatureRequest]:
         """Request many signatures, at most ``concurrency`` at a time, never one twice.
 
@@ -210,6 +212,11 @@ class OtpSignatures:
             on_uncertain: ``"report"`` those uncertain ids, or ``"resend"`` them.
             progress: Called with a :class:`~signing_async.BulkProgress`
                 after every change.
+            stop_after_connect_failures: Consecutive connection failures
+                that stop the run; None never stops for them. A refusal of
+                the credentials or of access always stops it. The run then
+                raises :class:`~signing_async.BulkStopped` after the outcomes
+                so far; the items not sent stay pending in the journal.
 
         Returns:
             A :class:`~signing_async.BulkRun`: iterate it for one
@@ -225,6 +232,7 @@ class OtpSignatures:
             journal=journal,
             on_uncertain=on_uncertain,
             progress=progress,
+            stop_after_connect_failures=stop_after_connect_failures,
             encode_result=journal_record,
             decode_result=_load_request,
             kind="S.O.F.I.A. OTP signatures",
@@ -312,7 +320,9 @@ class OtpSignatures:
             timeout: Overrides the client's timeouts for this call.
 
         Returns:
-            The file's path, size and SHA-256, and whether the hash was verified.
+            The file's path, size and SHA-256, and ``hash_verified``: True
+            when the embedded hash was checked and matched, None when it was
+            not checked.
 
         Raises:
             ValidationError: The URL is empty, not http(s), or insecure; nothing was sent.
@@ -353,7 +363,11 @@ class OtpSignatures:
             stream = ByteStream(response, what=what)
             written = await write_atomically(stream, path, what=what, check=check)
         return SignedDownload(
-            Path(written.path), written.size, written.sha256, hash_verified=check.verified
+            Path(written.path),
+            written.size,
+            written.sha256,
+            # None, not False, when unchecked: False would read as "checked and wrong".
+            hash_verified=True if check.verified else None,
         )
 
     def _download_url(self, url: str) -> str:

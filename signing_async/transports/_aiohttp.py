@@ -11,6 +11,7 @@ import aiohttp
 from .._core.errors import ConfigurationError, ConnectError, RequestTimeout, TransportError
 from .._core.timeouts import Timeout
 from ._base import Request, Response, StreamBody
+from ._network import Verify, check_proxy, ssl_context
 
 __all__ = ["AiohttpTransport"]
 
@@ -117,10 +118,27 @@ class AiohttpTransport:
     event loop (aiohttp ties a session to its loop). A session passed in is
     used as it is and never closed by the transport.
 
+    Proxies and certificates (for a session the transport creates): the
+    environment's ``HTTPS_PROXY`` / ``HTTP_PROXY`` / ``NO_PROXY`` are honoured
+    unless ``trust_env=False``; ``proxy=`` sends every request through one
+    proxy; ``verify=`` names a CA bundle or gives an :class:`ssl.SSLContext`
+    (by default the system's certificates, or ``SSL_CERT_FILE`` / ``SSL_CERT_DIR``).
+
+    Example:
+        >>> AiohttpTransport(proxy="http://proxy.corp:3128", verify="/etc/corp-ca.pem")
+
     Args:
-        session: An existing session to use; the caller keeps owning it.
+        session: An existing session to use; the caller keeps owning it (and
+            its proxy and certificate settings).
         limit: The connection pool size when the transport creates the session.
         read_bufsize: The read buffer of a session the transport creates.
+        proxy: A proxy URL (``http://user:pass@proxy:3128``) for every request.
+        verify: ``True``, a CA bundle's path, or an :class:`ssl.SSLContext`.
+        trust_env: Read proxies, ``SSL_CERT_FILE`` and ``.netrc`` from the environment.
+
+    Raises:
+        ConfigurationError: A proxy that is not an http(s) URL, ``verify=False``,
+            or a CA bundle that cannot be read.
     """
 
     def __init__(
@@ -129,11 +147,18 @@ class AiohttpTransport:
         *,
         limit: int = 100,
         read_bufsize: int = READ_BUFSIZE,
+        proxy: str | None = None,
+        verify: Verify = True,
+        trust_env: bool = True,
     ) -> None:
         self._session = session
         self._owns_session = session is None
         self._limit = limit
         self._read_bufsize = read_bufsize
+        self._proxy = check_proxy(proxy)
+        self._trust_env = trust_env
+        # Built now, so a bad bundle is reported when the client is configured.
+        self._ssl = ssl_context(verify, trust_env=trust_env) if session is None else None
         # The last Timeout seen and aiohttp's twin: nearly every request of a
         # client carries the same one, and an identity check beats hashing it.
         self._timeout: Timeout | None = None
@@ -150,7 +175,9 @@ class AiohttpTransport:
                     "transport=HttpxTransport() (pip install 'signing-async[httpx]')"
                 ) from None
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._limit),
+                connector=aiohttp.TCPConnector(limit=self._limit, ssl=self._ssl or True),
+                proxy=self._proxy,
+                trust_env=self._trust_env,
                 read_bufsize=self._read_bufsize,
                 auto_decompress=False,
                 # The SDK decides what to retry and how to time out; aiohttp should not.

@@ -15,6 +15,7 @@ from multidict import CIMultiDict
 from .._core.errors import ConnectError, RequestTimeout, TransportError
 from .._core.timeouts import Timeout
 from ._base import Request, Response, StreamBody
+from ._network import Verify, check_proxy, ssl_context
 
 try:
     import httpx
@@ -88,8 +89,9 @@ class HttpxTransport:
 
     Needs the ``[httpx]`` extra. The client is created lazily, on the first
     request. A client passed in is used as it is (its proxies, certificates
-    and limits) and never closed by the transport; one the transport creates
-    ignores proxy environment variables, like :class:`AiohttpTransport`.
+    and limits) and never closed by the transport. One the transport creates
+    honours ``HTTPS_PROXY`` / ``HTTP_PROXY`` / ``NO_PROXY`` and
+    ``SSL_CERT_FILE`` unless ``trust_env=False``, like :class:`AiohttpTransport`.
 
     Example:
         >>> transport = HttpxTransport()
@@ -100,14 +102,31 @@ class HttpxTransport:
         client: An existing client to use; the caller keeps owning it.
         limits: The connection pool of a client the transport creates
             (100 connections, all kept alive, by default).
+        proxy: A proxy URL (``http://user:pass@proxy:3128``) for every request.
+        verify: ``True``, a CA bundle's path, or an :class:`ssl.SSLContext`.
+        trust_env: Read proxies, ``SSL_CERT_FILE`` and ``.netrc`` from the environment.
+
+    Raises:
+        ConfigurationError: A proxy that is not an http(s) URL, ``verify=False``,
+            or a CA bundle that cannot be read.
     """
 
     def __init__(
-        self, client: httpx.AsyncClient | None = None, *, limits: httpx.Limits | None = None
+        self,
+        client: httpx.AsyncClient | None = None,
+        *,
+        limits: httpx.Limits | None = None,
+        proxy: str | None = None,
+        verify: Verify = True,
+        trust_env: bool = True,
     ) -> None:
         self._client = client
         self._owns_client = client is None
         self._limits = limits or DEFAULT_LIMITS
+        self._proxy = check_proxy(proxy)
+        self._trust_env = trust_env
+        # Built now, so a bad bundle is reported when the client is configured.
+        self._ssl = ssl_context(verify, trust_env=trust_env) if client is None else None
 
     def _get_client(self) -> httpx.AsyncClient:
         if self._client is None:
@@ -116,7 +135,9 @@ class HttpxTransport:
                 # Each request carries its own timeouts (see send); retries are the SDK's.
                 timeout=None,  # noqa: S113 - overridden on every request
                 follow_redirects=False,
-                trust_env=False,
+                proxy=self._proxy,
+                verify=self._ssl or True,
+                trust_env=self._trust_env,
             )
         return self._client
 

@@ -27,6 +27,8 @@ async def test_a_clean_run_exits_0_and_a_rerun_skips_everything(tmp_path: Path) 
         env = danasign_env(url)
         first = await bulk_send(manifest, "--provider", "danasign", "--concurrency", "2", env=env)
         after_first = await sent_ids(url)
+        results = manifest.with_name("documents.jsonl.results.jsonl")
+        first_results = sorted(read_jsonl(results), key=lambda record: record["index"])
         again = await bulk_send(manifest, "--provider", "danasign", "--json", env=env)
         after_again = await sent_ids(url)
 
@@ -35,14 +37,18 @@ async def test_a_clean_run_exits_0_and_a_rerun_skips_everything(tmp_path: Path) 
     assert any(line.startswith("documents: 3/3 done (100%): 3 ok, 0 failed") for line in lines)
     assert "succeeded\t3" in lines
     assert "failed\t0" in lines
-    assert f"journal: {manifest.with_name('documents.journal.db')}" in lines
+    journal = manifest.with_name("documents.jsonl.journal.db")
+    assert f"journal: {journal}" in lines
     assert sorted(after_first) == EXAMPLE_IDS
-    failures = manifest.with_name("documents.failures.jsonl")
-    assert failures.read_text() == ""  # written, and empty: nothing failed
-    assert manifest.with_name("documents.journal.db").is_file()
+    assert not manifest.with_name("documents.jsonl.failures.jsonl").exists()  # nothing failed
+    assert journal.is_file()
+    assert [(r["key"], r["line"], r["status"]) for r in first_results] == [
+        (key, line, "succeeded") for line, key in enumerate(EXAMPLE_IDS, 1)
+    ]
+    assert all(r["id"] and r["id"] == r["result"]["document_id"] for r in first_results)
 
     assert again.returncode == 0, again.stderr.decode()
-    (summary,) = [json.loads(line) for line in again.stdout.decode().splitlines()]
+    *items, summary = [json.loads(line) for line in again.stdout.decode().splitlines()]
     assert summary == {
         "event": "summary",
         "manifest": str(manifest),
@@ -51,9 +57,16 @@ async def test_a_clean_run_exits_0_and_a_rerun_skips_everything(tmp_path: Path) 
         "skipped": 3,
         "failed": 0,
         "uncertain": 0,
-        "journal": str(manifest.with_name("documents.journal.db")),
-        "failures_file": str(failures),
+        "pending": 0,
+        "stopped": None,
+        "journal": str(journal),
+        "results_file": str(results),
+        "failures_file": None,
     }
+    # One line per item, with the id the first run recorded.
+    assert sorted((i["event"], i["key"], i["status"], i["id"]) for i in items) == sorted(
+        ("item", r["key"], "skipped", r["id"]) for r in first_results
+    )
     assert after_again == after_first  # nothing sent again
 
 
@@ -81,19 +94,23 @@ async def test_bad_rows_exit_1_and_land_in_the_failures_file(tmp_path: Path) -> 
     lines = result.stdout.decode().splitlines()
     assert "succeeded\t2" in lines
     assert "failed\t4" in lines
-    failures = job / "mixed.failures.jsonl"
+    failures = job / "mixed.jsonl.failures.jsonl"
     assert f"4 failed or uncertain items written to {failures}" in lines
     records = sorted(read_jsonl(failures), key=lambda record: record["index"])
-    assert [(r["key"], r["index"], r["status"]) for r in records] == [
-        ("missing", 1, "failed"),
-        ("not-pdf", 2, "failed"),
-        ("bad-email", 3, "failed"),
-        (None, 5, "failed"),
+    assert [(r["key"], r["index"], r["line"], r["status"]) for r in records] == [
+        ("missing", 1, 2, "failed"),
+        ("not-pdf", 2, 3, "failed"),
+        ("bad-email", 3, 4, "failed"),
+        (None, 5, 6, "failed"),
     ]
-    assert records[0]["error"].startswith("file: ")
+    assert records[0]["error"].startswith("mixed.jsonl line 2: file: ")
     assert "nowhere.pdf" in records[0]["error"]
-    assert records[1]["error"] == "file: notes.pdf is not a PDF (it does not start with %PDF-)"
-    assert records[2]["error"] == "signers[0].email: not a valid e-mail address: 'ana.example.com'"
+    assert records[1]["error"] == (
+        "mixed.jsonl line 3: file: notes.pdf is not a PDF (it does not start with %PDF-)"
+    )
+    assert records[2]["error"] == (
+        "mixed.jsonl line 4: signers[0].email: not a valid e-mail address: 'ana.example.com'"
+    )
     assert records[3]["error"].startswith("mixed.jsonl line 6: not valid JSON")
     assert not list(job.glob(".*.tmp"))  # the temporary file was renamed into place
 
@@ -122,13 +139,16 @@ async def test_a_big_run_prints_a_few_progress_lines_and_json_counts(tmp_path: P
     assert progress[-1].startswith("documents: 40/40 done (100%): 39 ok, 1 failed, 0 uncertain")
 
     assert json_run.returncode == 1
-    (summary,) = [json.loads(line) for line in json_run.stdout.decode().splitlines()]
+    *items, summary = [json.loads(line) for line in json_run.stdout.decode().splitlines()]
+    assert len(items) == 40
     assert (summary["total"], summary["succeeded"], summary["failed"]) == (40, 39, 1)
     assert summary["failures_file"] == str(failures)
     (record,) = read_jsonl(failures)
     assert (record["key"], record["index"], record["status"]) == ("doc-17", 17, "failed")
-    # The plain run wrote its own failures beside the manifest.
-    assert [r["key"] for r in read_jsonl(job / "big.failures.jsonl")] == ["doc-17"]
+    # Each run's companions are named after its journal: a.db, b.db.
+    assert [r["key"] for r in read_jsonl(job / "a.failures.jsonl")] == ["doc-17"]
+    assert len(read_jsonl(job / "a.results.jsonl")) == 40
+    assert len(read_jsonl(job / "b.results.jsonl")) == 40
 
 
 async def test_an_unconfirmed_document_is_uncertain_and_never_resent(tmp_path: Path) -> None:
@@ -142,16 +162,16 @@ async def test_an_unconfirmed_document_is_uncertain_and_never_resent(tmp_path: P
         sent = await sent_ids(url)
 
     assert first.returncode == 1
-    (record,) = read_jsonl(manifest.with_name("documents.failures.jsonl"))
+    (record,) = read_jsonl(manifest.with_name("documents.jsonl.failures.jsonl"))
     assert (record["key"], record["status"]) == ("contract-2025-001", "uncertain")
     assert "uncertain\t1" in first.stdout.decode().splitlines()
     assert "--on-uncertain resend" in first.stdout.decode()
 
     assert again.returncode == 1
-    summary = json.loads(again.stdout)
+    summary = json.loads(again.stdout.splitlines()[-1])
     assert (summary["skipped"], summary["uncertain"], summary["succeeded"]) == (2, 1, 0)
     assert sorted(sent) == EXAMPLE_IDS  # each sent once, the uncertain one included
-    (record,) = read_jsonl(manifest.with_name("documents.failures.jsonl"))
+    (record,) = read_jsonl(manifest.with_name("documents.jsonl.failures.jsonl"))
     assert "in flight" not in record["error"]
     assert "could not confirm it" in record["error"]
 

@@ -68,9 +68,13 @@ class CliResult:
         pairs = (line.partition(": ") for line in self.lines)
         return {key: value for key, sep, value in pairs if sep}
 
-    def single_error(self) -> str:
-        """The one ``error: ...`` line on stderr of a failed run, without the prefix."""
-        assert self.returncode == 1, self
+    def single_error(self, status: int = 1) -> str:
+        """The one ``error: ...`` line on stderr of a failed run, without the prefix.
+
+        Args:
+            status: The exit status the run must have ended with (2: bad usage).
+        """
+        assert self.returncode == status, self
         assert "Traceback" not in self.stderr, self.stderr
         lines = self.stderr.splitlines()
         assert len(lines) == 1, lines

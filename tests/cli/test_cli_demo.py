@@ -37,7 +37,7 @@ def test_demo_prints_each_providers_steps_as_plain_lines(tmp_path: Path) -> None
 
     # The bulk send, twice with one journal: plain progress lines (one per 10%),
     # then each run's summary; the second run skips everything the first created.
-    table_at = lines.index("requests the sandbox served")
+    table_at = lines.index("route\trequests")
     bulk = lines[len(expected) : table_at]
     progress = [line for line in bulk if line.startswith("documents: ")]
     assert len(progress) == 20, bulk
@@ -49,8 +49,8 @@ def test_demo_prints_each_providers_steps_as_plain_lines(tmp_path: Path) -> None
     ]
 
     # Piped, so the table is plain tab-separated text, not rich's box drawing.
-    assert lines[table_at + 1] == "route\trequests"
-    rows = [line.split("\t") for line in lines[table_at + 2 : -1]]
+    assert lines[table_at] == "route\trequests"  # no title line: pure TSV
+    rows = [line.split("\t") for line in lines[table_at + 1 : -1]]
     assert all(len(row) == 2 for row in rows), rows
     counts = {route: int(count) for route, count in rows}
     assert counts.get("danasign.createdocument") == 1 + 30

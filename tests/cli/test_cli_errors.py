@@ -88,7 +88,7 @@ def test_another_providers_incomplete_setup_does_not_block(sandbox: SandboxProce
     del env["SIGNING_SOFIA_CLIENT_SECRET"]
     result = run_cli("templates", "list", env=env)
     assert result.returncode == 0, result.stderr
-    assert result.lines[:2] == ["templates", "id\tname\tdescription"]
+    assert result.lines[0] == "id\tname\tdescription"  # pure TSV: no title line
 
 
 def test_an_invalid_setting_is_a_configuration_error() -> None:
@@ -136,7 +136,7 @@ def test_a_malformed_signature_names_the_option_and_sends_nothing(
     result = run_cli(
         "documents", "create", pdf, *CONTRACT_ARGS, "--signature", signature, env=sandbox.env()
     )
-    message = result.single_error()
+    message = result.single_error(status=2)  # bad usage
     assert message.startswith("--signature: ")
     assert problem in message
     assert sandbox.statuses("danasign.createdocument") == before
@@ -180,7 +180,7 @@ def test_a_malformed_signer_names_the_option(sandbox: SandboxProcess, tmp_path: 
         "Client,1,50,700,100,40",
         env=sandbox.env(),
     )
-    assert result.single_error().startswith("--signer: expected 3 comma-separated values")
+    assert result.single_error(status=2).startswith("--signer: expected 3 comma-separated values")
 
 
 def test_a_wrong_otp_is_refused(sandbox: SandboxProcess, tmp_path: Path) -> None:

@@ -42,8 +42,7 @@ def test_plain_tables_are_tab_separated(capsys: pytest.CaptureFixture[str]) -> N
     )
     captured = capsys.readouterr()
     assert captured.err == ""
-    assert captured.out.splitlines() == [
-        "documents (sent)",
+    assert captured.out.splitlines() == [  # pure TSV: no title line
         "id\ttitle\tstatus\tcreated",
         "d1\tContract\tsent\t2025-03-10T12:34:56.789000+00:00",
         "d2\t\tdraft\t",

@@ -167,8 +167,8 @@ def test_documents_create_and_list(sandbox: SandboxProcess, tmp_path: Path) -> N
 
     listed = run_cli("documents", "list", "sent", "--page-size", "1", env=env)
     assert listed.returncode == 0, listed.stderr
-    title, header, *rows = listed.lines
-    assert (title, header) == ("documents (sent)", "id\ttitle\tstatus\tcreated")
+    header, *rows = listed.lines
+    assert header == "id\ttitle\tstatus\tcreated"  # pure TSV: no title line
     cells = [row.split("\t") for row in rows]
     assert all(len(row) == 4 for row in cells), rows
     by_id = {row[0]: row for row in cells}
@@ -197,14 +197,14 @@ def test_contacts_list(sandbox: SandboxProcess) -> None:
 
     found = run_cli("contacts", "list", "--search", "ANA.CLI", env=env)
     assert found.returncode == 0, found.stderr
-    title, header, *rows = found.lines
-    assert (title, header) == ("contacts", "id\tname\temail\tphone")
+    header, *rows = found.lines
+    assert header == "id\tname\temail\tphone"
     assert [row.split("\t")[1:] for row in rows] == [
         ["Ana Pérez", "ana.cli@example.com", "+34600000001"]
     ]
 
     no_phone = run_cli("contacts", "list", "--search", "bruno.cli", env=env)
-    assert [row.split("\t")[1:] for row in no_phone.lines[2:]] == [
+    assert [row.split("\t")[1:] for row in no_phone.lines[1:]] == [
         ["Bruno Díaz", "bruno.cli@example.com", ""]
     ]
 
@@ -219,8 +219,8 @@ def test_templates_list_and_get(sandbox: SandboxProcess) -> None:
     env = sandbox.env()
     listed = run_cli("templates", "list", env=env)
     assert listed.returncode == 0, listed.stderr
-    title, header, *rows = listed.lines
-    assert (title, header) == ("templates", "id\tname\tdescription")
+    header, *rows = listed.lines
+    assert header == "id\tname\tdescription"
     templates = [row.split("\t") for row in rows]
     assert templates
     assert all(len(row) == 3 for row in templates)
@@ -293,8 +293,8 @@ def test_otp_create_sign_and_download(sandbox: SandboxProcess, tmp_path: Path) -
     data = target.read_bytes()
     assert (fields["path"], fields["size"]) == (str(target), str(len(data)))
     assert fields["sha256"] == hashlib.sha256(data).hexdigest()
-    # A bare URL carries no hash to compare with.
-    assert fields["hash_verified"] == "false"
+    # A bare URL carries no hash to compare with: not checked, which is not "false".
+    assert fields["hash_verified"] == "not checked"
     metadata = pypdf.PdfReader(target).metadata
     assert metadata is not None
     assert metadata["/SignatureHash"] == signature["signature_hash"]

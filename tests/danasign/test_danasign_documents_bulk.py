@@ -62,6 +62,14 @@ async def collect(
     return by_key
 
 
+async def consume(
+    run: sa.BulkRun[sa.CreatedDocument], found: list[sa.BulkOutcome[sa.CreatedDocument]]
+) -> None:
+    async with run as outcomes:
+        async for outcome in outcomes:
+            found.append(outcome)
+
+
 def sent_ids(requests: Sequence[RecordedRequest]) -> list[str]:
     return sorted(external_id(request) for request in requests)
 
@@ -233,13 +241,18 @@ async def test_create_many_through_the_sandbox(concurrency: int) -> None:
     assert len({document.document_id for document in documents if document}) == 12
 
 
-async def test_the_sandbox_refusal_of_an_item_fails_only_that_item() -> None:
+async def test_a_refusal_of_access_fails_the_item_and_stops_the_run() -> None:
     async with Sandbox() as sb, sb.client() as client:
         sb.faults.add(Fault(route="danasign.createdocument", status=403, times=1))
-        outcomes = await collect(client.documents.create_many([item(0)], concurrency=1))
+        found: list[sa.BulkOutcome[sa.CreatedDocument]] = []
+        run = client.documents.create_many([item(0), item(2)], concurrency=1)
+        with pytest.raises(sa.BulkStopped) as stopped:
+            await consume(run, found)
         again = await collect(client.documents.create_many([item(1)], concurrency=1))
         assert sb.created_count("doc-0") == 0
+        assert sb.created_count("doc-2") == 0  # never sent: the run had stopped
         assert sb.created_count("doc-1") == 1
-    assert outcomes["doc-0"].status == "failed"
-    assert isinstance(outcomes["doc-0"].error, sa.PermissionDeniedError)
+    assert stopped.value.reason == "permission"
+    assert [(o.key, o.status) for o in found] == [("doc-0", "failed")]
+    assert isinstance(found[0].error, sa.PermissionDeniedError)
     assert again["doc-1"].status == "succeeded"

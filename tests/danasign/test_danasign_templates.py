@@ -119,7 +119,29 @@ async def test_get_decodes_the_full_template(make_client: MakeClient) -> None:
         "AllowModifications": False,
         "NotifyOnSignatures": True,
         "RedirectUrl": None,
-        "Placeholders": [{"Role": "Cliente", "placeHolder": []}],
+        "Placeholders": [
+            {
+                "Id": 1,
+                "Role": "Cliente",
+                "blockColor": "#93a3db",
+                "placeHolder": [
+                    {
+                        "pageNumber": 2,
+                        "pos": [
+                            {
+                                "type": "signature",
+                                "xPosition": 120,
+                                "yPosition": 520.5,
+                                "Width": 220,
+                                "Height": 60,
+                                "options": {"status": "required"},
+                            },
+                        ],
+                    }
+                ],
+            },
+            "an entry of a shape nobody documented",
+        ],
         "Signers": [{"objectId": "c1", "Name": "Ana"}],
         "Bcc": [],
         "ExtUserPtr": {"objectId": "u1"},
@@ -139,7 +161,14 @@ async def test_get_decodes_the_full_template(make_client: MakeClient) -> None:
     assert template.is_enable_otp is True
     assert template.notify_on_signatures is True
     assert template.redirect_url is None
-    assert template.placeholders == ({"Role": "Cliente", "placeHolder": []},)
+    first, odd = template.placeholders
+    assert (first.role, first.id, first.raw) == ("Cliente", "1", {"blockColor": "#93a3db"})
+    (widget,) = first.widgets
+    assert widget == sa.TemplateWidget("signature", page=2, x=120, y=520.5, w=220, h=60)
+    assert widget.raw == {"options": {"status": "required"}}
+    # An unknown shape is kept, not an error.
+    assert (odd.role, odd.widgets) == (None, ())
+    assert odd.raw == {"value": "an entry of a shape nobody documented"}
     assert template.signers[0]["Name"] == "Ana"
     assert template.ext_user_ptr == {"objectId": "u1"}
     assert template.raw == {"SomethingNew": {"nested": 1}}

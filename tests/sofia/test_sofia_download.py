@@ -157,7 +157,7 @@ async def test_pdf_without_embedded_hash_is_kept_unverified(make_client, tmp_pat
     pdf = signed_pdf(None)
     client, _ = make_client(_serve(pdf))
     result = await client.otp_signatures.download_signed(_signature(), tmp_path / "s.pdf")
-    assert result.hash_verified is False
+    assert result.hash_verified is None  # not checked, which is not a mismatch
     assert (tmp_path / "s.pdf").read_bytes() == pdf
     assert any("carries no /SignatureHash" in r.getMessage() for r in caplog.records)
 
@@ -167,7 +167,7 @@ async def test_bare_url_is_not_hash_checked(make_client, tmp_path, caplog) -> No
     client, _ = make_client(_serve(signed_pdf("whatever")))
     result = await client.otp_signatures.download_signed(STORAGE_URL, tmp_path / "s.pdf")
     assert isinstance(result, SignedDownload)
-    assert result.hash_verified is False
+    assert result.hash_verified is None  # not checked, which is not a mismatch
     assert any("no signature hash to compare" in r.getMessage() for r in caplog.records)
 
 
@@ -175,7 +175,7 @@ async def test_signature_without_hash_is_not_checked(make_client, tmp_path) -> N
     client, _ = make_client(_serve(signed_pdf("whatever")))
     signature = _signature(signature_hash=None)
     result = await client.otp_signatures.download_signed(signature, tmp_path / "s.pdf")
-    assert result.hash_verified is False
+    assert result.hash_verified is None  # not checked, which is not a mismatch
 
 
 async def test_verified_match_is_logged(make_client, tmp_path, caplog) -> None:
@@ -198,7 +198,7 @@ async def test_without_pypdf_the_hash_check_is_skipped(
     pdf = signed_pdf("another-hash")
     client, _ = make_client(_serve(pdf))
     result = await client.otp_signatures.download_signed(_signature(), tmp_path / "s.pdf")
-    assert result.hash_verified is False
+    assert result.hash_verified is None  # not checked, which is not a mismatch
     assert (tmp_path / "s.pdf").read_bytes() == pdf
     assert any("signature hash NOT checked" in r.getMessage() for r in caplog.records)
 

@@ -39,6 +39,10 @@ def _never(request: RecordedRequest) -> object:
         ("tenant_id", ""),
         ("phone", ""),
         ("phone", "  "),
+        ("phone", "12"),  # refused before the files are read and uploaded
+        ("phone", "+57 300 123 4567 890 12"),
+        ("phone", "call me"),
+        ("phone", "+57-300-ABC-4567"),
         ("email", ""),
         ("email", "not-an-email"),
         ("email", "user@localhost"),
@@ -141,3 +145,10 @@ async def test_download_rejects_other_types(make_client, tmp_path) -> None:
     with pytest.raises(ValidationError, match="signature_or_url"):
         await client.otp_signatures.download_signed(42, tmp_path / "out.pdf")  # type: ignore[arg-type]
     assert transport.requests == []
+
+
+@pytest.mark.parametrize("phone", ["+573001234567", "3001234567", "+57 (300) 123-4567", "123456"])
+async def test_usual_phone_spellings_are_accepted(make_client, tmp_path, phone) -> None:
+    client, transport = make_client(lambda request: json_response(201, created("txn-1")))
+    await client.otp_signatures.create(**(_valid(tmp_path) | {"phone": phone}))
+    assert len(transport.requests) == 1

@@ -5,19 +5,28 @@ item) or :func:`run_bulk_batches` (several items per request).
 """
 
 from ._adapt import call_arguments, journal_record
+from ._breaker import DEFAULT_CONNECT_FAILURES, BulkStopped, StopReason
 from ._engine import OnUncertain
 from ._items import InvalidItem
 from ._outcome import BulkOutcome, Status
 from ._progress import BulkProgress
 from ._run import BulkRun, run_bulk, run_bulk_batches
+from ._status import JobStatus, JournalStore, SqliteJournalStore, UncertainItem
 
 __all__ = [
+    "DEFAULT_CONNECT_FAILURES",
     "BulkOutcome",
     "BulkProgress",
     "BulkRun",
+    "BulkStopped",
     "InvalidItem",
+    "JobStatus",
+    "JournalStore",
     "OnUncertain",
+    "SqliteJournalStore",
     "Status",
+    "StopReason",
+    "UncertainItem",
     "call_arguments",
     "journal_record",
     "run_bulk",

@@ -11,7 +11,9 @@ provider; it guarantees:
 - one outcome per item, yielded as items finish; one failure never stops
   the others;
 - with a journal, nothing created twice across runs (see :mod:`._journal`);
-- a key seen twice in one run: the second item fails, unsent.
+- a key seen twice in one run: the second item fails, unsent;
+- a systemic failure (credentials refused, the server unreachable) stops
+  the run (see :mod:`._breaker`): the items not sent stay pending.
 
 This module is the workers' shared state and their loop; the object a caller
 iterates, :class:`BulkRun`, and the functions that start a run are in
@@ -30,6 +32,7 @@ import attrs
 
 from ..errors import TransportError, ValidationError
 from ..observe import observe_sends
+from ._breaker import DEFAULT_CONNECT_FAILURES, Breaker, BulkStopped
 from ._items import InvalidItem, ItemSource
 from ._journal import Claim, Entry, Ledger, open_ledger
 from ._outcome import BulkOutcome
@@ -79,6 +82,10 @@ class _Observer:
     async def sending(self) -> None:
         if self.announced:
             return  # a retry of the same request: in flight already
+        if self._engine.stopped_by is not None:
+            # The breaker tripped while this unit waited (for a token, say):
+            # it must not leave, so its items stay pending for the next run.
+            raise _Held("the run stopped before this request was sent")
         try:
             await self._engine.ledger.mark_in_flight(self._keys)
         except Exception as exc:
@@ -89,6 +96,10 @@ class _Observer:
 
     def sent(self, size: int) -> None:
         self._engine.count(bytes_sent=size)
+
+
+class _Held(Exception):
+    """Keeps a request from leaving once the run has stopped."""
 
 
 class Engine(Generic[T, R]):
@@ -108,6 +119,7 @@ class Engine(Generic[T, R]):
         encode_result: Callable[[R], str],
         decode_result: Callable[[str], R],
         kind: str,
+        stop_after_connect_failures: int | None = DEFAULT_CONNECT_FAILURES,
     ) -> None:
         if not isinstance(concurrency, int) or concurrency < 1:
             raise ValidationError("concurrency", f"must be a positive integer, not {concurrency!r}")
@@ -119,6 +131,8 @@ class Engine(Generic[T, R]):
             )
         # An InvalidItem may hide among the items whatever T says (a manifest
         # reader's bad row): the engine answers it, key and send never see it.
+        self._breaker = Breaker(stop_after_connect_failures)
+        self.stopped_by: BulkStopped | None = None
         self._source: ItemSource[T | InvalidItem] = ItemSource(items)
         self._key = key
         self._send_batch = send_batch
@@ -134,7 +148,7 @@ class Engine(Generic[T, R]):
         self._pull_lock = anyio.Lock()
         self._stopping = False
         self._fatal: BaseException | None = None
-        self._counts = dict.fromkeys(attrs.fields_dict(BulkProgress), 0)
+        self._counts = {name: 0 for name in attrs.fields_dict(BulkProgress) if name != "stopped"}
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -171,6 +185,14 @@ class Engine(Generic[T, R]):
             self._fatal = error
         self.stop()
 
+    def trip(self, stop: BulkStopped) -> None:
+        """The breaker tripped: stop the run, hold what is not sent, tell the display."""
+        if self.stopped_by is not None:
+            return
+        self.stopped_by = stop
+        self.fail_run(stop)
+        self.count()
+
     def raise_fatal(self) -> None:
         """Raise the error that stopped the run, once, if there was one."""
         error, self._fatal = self._fatal, None
@@ -185,7 +207,8 @@ class Engine(Generic[T, R]):
             self._counts[name] += delta
         if self._progress is not None:
             try:
-                self._progress(BulkProgress(**self._counts))
+                stopped = str(self.stopped_by) if self.stopped_by is not None else None
+                self._progress(BulkProgress(**self._counts, stopped=stopped))
             except Exception as exc:
                 # A broken display must not decide items' fates: stop the run, report it.
                 self._progress = None
@@ -293,6 +316,15 @@ class Engine(Generic[T, R]):
                 raise RuntimeError(f"{len(answers)} answers for {len(jobs)} items")
         except Exception as exc:
             answers = [exc] * len(jobs)
+        if self.stopped_by is not None and not observer.announced:
+            # Nothing of this unit left before the run stopped: no outcome,
+            # and its rows stay pending, so the next run sends it.
+            return
+        for answer in answers:
+            stop = self._breaker.record(answer)
+            if stop is not None:
+                self.trip(stop)
+                break
         if observer.journal_error is not None:
             # The in-flight mark failed, so the request was not sent: stop here.
             self.fail_run(observer.journal_error)

@@ -18,6 +18,21 @@ SQLite runs off the event loop, on one connection per run used by one
 thread at a time (a capacity limiter of one), in WAL mode. The connection
 holds the database exclusively while the run lasts, so two runs can never
 send the same job's items at once; the lock dies with the process.
+
+Schema (version 1; ``signing-async bulk-status`` reads it, see
+:mod:`._status`), two tables:
+
+- ``meta(name TEXT PRIMARY KEY, value TEXT)``: ``schema`` (``"1"``),
+  ``kind`` (what the job sends: ``DANAsign documents``, …; a journal of
+  another kind is refused), ``created_at``.
+- ``items``, one row per key: ``key`` (TEXT, primary key: the item's
+  natural key), ``state`` (``pending``, ``in_flight``, ``succeeded``,
+  ``failed`` or ``uncertain``), ``result`` (the succeeded answer as JSON
+  text: the provider's id is in it), ``error`` (text), ``attempts`` (how
+  many times the request was sent), ``run`` (a random id of the run that
+  last read the key), ``item_index`` (its 0-based position in that run's
+  input), ``updated_at`` (ISO 8601, UTC: when the state last changed; for
+  ``in_flight``, when the request left).
 """
 
 from __future__ import annotations

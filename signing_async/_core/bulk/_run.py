@@ -23,6 +23,7 @@ import anyio
 from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
+from ._breaker import DEFAULT_CONNECT_FAILURES
 from ._engine import Engine, OnUncertain
 from ._outcome import BulkOutcome
 from ._progress import BulkProgress
@@ -53,6 +54,11 @@ class BulkRun(Generic[R]):
     journal keeps them as in flight (uncertain on the next run).
 
     Raises (from iteration, after every outcome already available):
+        BulkStopped: The circuit breaker tripped: the provider refused the
+            credentials or access, or the server could not be reached
+            ``stop_after_connect_failures`` times in a row. The outcomes of
+            the items sent were yielded first; the items not sent got no
+            outcome and stay pending in the journal, so a rerun sends them.
         Exception: What the input iterator raised, or a journal failure; the
             run stops pulling items when it happens.
     """
@@ -205,6 +211,7 @@ def run_bulk(
     encode_result: Callable[[R], str] = json.dumps,
     decode_result: Callable[[str], R] = json.loads,
     kind: str = "bulk",
+    stop_after_connect_failures: int | None = DEFAULT_CONNECT_FAILURES,
 ) -> BulkRun[R]:
     """Send every item with ``send``, at most ``concurrency`` at a time.
 
@@ -226,12 +233,16 @@ def run_bulk(
         encode_result: A succeeded result as JSON text, for the journal.
         decode_result: The inverse, for skipped items' results.
         kind: What the job sends; a journal of another kind is refused.
+        stop_after_connect_failures: Consecutive connection failures that
+            stop the run (:class:`BulkStopped`); None never stops for them.
+            A refusal of the credentials or of access always stops it.
 
     Returns:
         The run, to iterate (inside ``async with`` for streaming).
 
     Raises:
-        ValidationError: A bad ``concurrency`` or ``on_uncertain``.
+        ValidationError: A bad ``concurrency``, ``on_uncertain`` or
+            ``stop_after_connect_failures``.
     """
 
     async def send_one(batch: Sequence[T]) -> Sequence[R | Exception]:
@@ -250,6 +261,7 @@ def run_bulk(
         encode_result=encode_result,
         decode_result=decode_result,
         kind=kind,
+        stop_after_connect_failures=stop_after_connect_failures,
     )
 
 
@@ -266,6 +278,7 @@ def run_bulk_batches(
     encode_result: Callable[[R], str] = json.dumps,
     decode_result: Callable[[str], R] = json.loads,
     kind: str = "bulk",
+    stop_after_connect_failures: int | None = DEFAULT_CONNECT_FAILURES,
 ) -> BulkRun[R]:
     """Like :func:`run_bulk`, for an endpoint that takes up to ``batch_size`` items per request.
 
@@ -286,5 +299,6 @@ def run_bulk_batches(
         encode_result=encode_result,
         decode_result=decode_result,
         kind=kind,
+        stop_after_connect_failures=stop_after_connect_failures,
     )
     return BulkRun(engine)

@@ -33,11 +33,12 @@ ERRORS = ErrorMapper("Fake")
 class FakeApi:
     """A scripted create endpoint.
 
-    Faults, consumed one per attempt for a key (then plain success):
-    ``"400"``, ``"503"`` (nothing created), ``"500-created"`` (created, then
-    500), ``"connect"`` (ConnectError), ``"drop-created"`` (created, then the
-    connection is lost), ``"drop"`` (lost before creating), ``"garbage-created"``
-    (created, answer not JSON), ``"hold"`` (wait for :meth:`release`, then succeed).
+    Faults, consumed one per attempt for a key (then plain success, or
+    ``default_fault`` when set): ``"400"``, ``"401"``, ``"403"``, ``"503"``
+    (nothing created), ``"500-created"`` (created, then 500), ``"connect"``
+    (ConnectError), ``"drop-created"`` (created, then the connection is lost),
+    ``"drop"`` (lost before creating), ``"garbage-created"`` (created, answer
+    not JSON), ``"hold"`` (wait for :meth:`release`, then succeed).
     """
 
     def __init__(self, faults: Mapping[str, Sequence[str]] | None = None) -> None:
@@ -52,6 +53,7 @@ class FakeApi:
         self.released = anyio.Event()
         self.fill_to: int | None = None  # hold each request until this many are in flight
         self.total: int | None = None
+        self.default_fault: str | None = None  # every attempt's fault when none is scripted
         self.transport = MockTransport(self._handle)
         self.session = CoreSession(
             self.transport,
@@ -97,7 +99,7 @@ class FakeApi:
         key = json.loads(request.content)["key"]
         self.received[key] += 1
         steps = self.faults.get(key) or []
-        fault = steps.pop(0) if steps else "ok"
+        fault = steps.pop(0) if steps else (self.default_fault or "ok")
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
         await self._changed()
@@ -117,6 +119,8 @@ class FakeApi:
             await self._changed()
 
     def _answer(self, key: str, fault: str) -> Response:
+        if fault in ("401", "403"):
+            return Response(int(fault), content=b'{"error": "refused"}')
         if fault == "400":
             return Response(400, content=b'{"error": "bad item"}')
         if fault == "503":

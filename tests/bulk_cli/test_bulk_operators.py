@@ -1,0 +1,340 @@
+"""bulk-send and bulk-status for operators, in process (click's CliRunner) against a sandbox.
+
+The command runs in a worker thread (it starts its own event loop, as from
+a terminal) while the test's loop serves the sandbox.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import socket
+import sqlite3
+from collections.abc import AsyncIterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from click.testing import CliRunner, Result
+
+from signing_async.cli._app import cli
+from signing_async.sandbox import Fault, Sandbox
+from signing_async.sandbox._danasign import DANASIGN
+
+from .cli_support import EXAMPLES, document_row, read_jsonl, write_jsonl
+
+ROUTE = "danasign.createdocument"
+
+
+@contextlib.asynccontextmanager
+async def sandbox() -> AsyncIterator[Sandbox]:
+    async with Sandbox() as sb:
+        yield sb
+
+
+def danasign(sb: Sandbox, **overrides: str) -> dict[str, str]:
+    return {
+        "SIGNING_DANASIGN_SERVER_URL": sb.url,
+        "SIGNING_DANASIGN_API_TOKEN": sb.credentials.danasign_api_token,
+        **overrides,
+    }
+
+
+async def invoke(*args: str | Path, env: Mapping[str, str] | None = None) -> Result:
+    """``signing-async ARGS`` in a worker thread, stdout captured (plain mode)."""
+
+    def run() -> Result:
+        return CliRunner().invoke(cli, [str(arg) for arg in args], env=dict(env or {}))
+
+    with anyio.fail_after(120):  # a hang guard, not a speed check
+        return await anyio.to_thread.run_sync(run)
+
+
+def json_lines(result: Result) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+def job(folder: Path, count: int) -> Path:
+    """A manifest of ``count`` documents (keys doc-0…) beside the example PDFs."""
+    shutil.copytree(EXAMPLES / "pdfs", folder / "pdfs")
+    rows = [document_row(f"doc-{i}", f"pdfs/contract-{i % 3 + 1}.pdf") for i in range(count)]
+    return write_jsonl(folder / "job.jsonl", rows)
+
+
+def states(journal: Path) -> dict[str, str]:
+    with contextlib.closing(sqlite3.connect(journal)) as db:
+        return dict(db.execute("SELECT key, state FROM items").fetchall())
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+# -- the circuit breaker ------------------------------------------------------
+
+
+async def test_a_wrong_token_stops_the_run_and_a_rerun_with_the_right_one_sends_the_rest(
+    tmp_path: Path,
+) -> None:
+    manifest = job(tmp_path, 30)
+    journal = tmp_path / "job.jsonl.journal.db"
+    async with sandbox() as sb:
+        wrong = danasign(sb, SIGNING_DANASIGN_API_TOKEN="not-the-token")
+        stopped = await invoke(
+            "bulk-send", manifest, "--provider", "danasign", "--concurrency", "4", "--json",
+            env=wrong,
+        )  # fmt: skip
+        refused = len(sb.requests_for(ROUTE))
+        after_stop = states(journal)
+        status = await invoke("bulk-status", journal, "--json")
+        again = await invoke("bulk-send", manifest, "--provider", "danasign", env=danasign(sb))
+        created = {f"doc-{i}": sb.created_count(f"doc-{i}") for i in range(30)}
+
+    assert stopped.exit_code == 3, stopped.output
+    *items, summary = json_lines(stopped)
+    # Only what was already on its way was sent: at most one request per worker.
+    assert 1 <= refused <= 4
+    assert len(items) == refused
+    assert all(item["status"] == "failed" and "HTTP 405" in item["error"] for item in items)
+    assert summary["stopped"] == "authentication"
+    assert summary["failed"] == refused
+    assert summary["pending"] == 30 - refused
+    assert "refused the credentials" in stopped.stderr
+    assert f"{30 - refused} items not sent stay pending" in stopped.stderr
+    # The journal: the refused items failed, the others are pending or not even read.
+    assert sorted(after_stop.values()).count("failed") == refused
+    assert set(after_stop.values()) <= {"failed", "pending"}
+    (counts,) = json_lines(status)
+    assert counts["failed"] == refused
+    assert counts["uncertain"] == counts["in_flight"] == counts["succeeded"] == 0
+
+    assert again.exit_code == 0, again.output
+    assert "succeeded\t30" in again.stdout.splitlines()
+    assert set(created.values()) == {1}  # every document exactly once
+
+
+async def test_an_unreachable_server_stops_the_run_after_the_threshold(tmp_path: Path) -> None:
+    manifest = job(tmp_path, 20)
+    journal = tmp_path / "job.jsonl.journal.db"
+    async with sandbox() as sb:
+        nowhere = danasign(sb, SIGNING_DANASIGN_SERVER_URL=f"http://127.0.0.1:{closed_port()}")
+        stopped = await invoke(
+            "bulk-send", manifest, "--provider", "danasign", "--concurrency", "1",
+            "--stop-after-connect-failures", "3", env=nowhere,
+        )  # fmt: skip
+        after_stop = states(journal)
+        failures = read_jsonl(tmp_path / "job.jsonl.failures.jsonl")
+        again = await invoke("bulk-send", manifest, "--provider", "danasign", env=danasign(sb))
+        created = {f"doc-{i}": sb.created_count(f"doc-{i}") for i in range(20)}
+
+    assert stopped.exit_code == 3, stopped.output
+    assert "3 requests in a row could not connect" in stopped.stderr
+    assert "17 items not sent stay pending" in stopped.stderr
+    lines = stopped.stdout.splitlines()
+    assert "failed\t3" in lines
+    assert "pending\t17" in lines
+    assert any(line.endswith("; stopped early") for line in lines)  # the progress line says so
+    assert sorted(after_stop.values()) == ["failed"] * 3  # the rest was never read
+    assert [(r["key"], r["line"]) for r in failures] == [("doc-0", 1), ("doc-1", 2), ("doc-2", 3)]
+
+    assert again.exit_code == 0, again.output
+    assert set(created.values()) == {1}
+    assert not (tmp_path / "job.jsonl.failures.jsonl").exists()  # it described the last run
+
+
+# -- per-item output, lines, companion files ----------------------------------
+
+CSV_HEADER = (
+    "metadata.external_id,file,title,signers.0.role,signers.0.name,signers.0.email,"
+    "placeholders.0.role,placeholders.0.widgets.0.type,placeholders.0.widgets.0.page,"
+    "placeholders.0.widgets.0.x,placeholders.0.widgets.0.y,placeholders.0.widgets.0.w,"
+    "placeholders.0.widgets.0.h"
+)
+
+
+def csv_row(key: str, email: str) -> str:
+    box = "Client,signature,1,72,680,200,60"
+    return f"{key},pdfs/contract-1.pdf,Contract {key},Client,Ana,{email},{box}"
+
+
+async def test_json_prints_one_line_per_item_with_its_1_based_line_and_provider_id(
+    tmp_path: Path,
+) -> None:
+    shutil.copytree(EXAMPLES / "pdfs", tmp_path / "pdfs")
+    manifest = tmp_path / "jobs.csv"
+    # Line 1 the header, 3 blank, 5 a quoted title over two lines.
+    manifest.write_text(
+        "\n".join([
+            CSV_HEADER,
+            csv_row("a", "a@example.com"),
+            "",
+            csv_row("b", "not-an-email"),
+            csv_row("c", "c@example.com").replace("Contract c", '"Contract\nc"'),
+            csv_row("d", "d@example.com"),
+        ]) + "\n",
+        encoding="utf-8",
+    )  # fmt: skip
+    async with sandbox() as sb:
+        result = await invoke("bulk-send", manifest, "--provider", "danasign", "--json",
+                              env=danasign(sb))  # fmt: skip
+        documents = sb.app[DANASIGN].documents.values()
+        ids = {key: [d.document_id for d in documents if d.external_id == key] for key in "acd"}
+
+    assert result.exit_code == 1, result.output
+    *items, summary = json_lines(result)
+    by_key = {item["key"]: item for item in items}
+    assert sorted((i["index"], i["key"], i["line"], i["status"]) for i in items) == [
+        (0, "a", 2, "succeeded"),
+        (1, "b", 4, "failed"),
+        (2, "c", 5, "succeeded"),
+        (3, "d", 7, "succeeded"),
+    ]
+    assert all(item["event"] == "item" for item in items)
+    for key in "acd":
+        assert [by_key[key]["id"]] == ids[key]
+        assert by_key[key]["error"] is None
+    assert by_key["b"]["id"] is None
+    assert by_key["b"]["error"].startswith("jobs.csv line 4: signers[0].email: ")
+    assert summary["event"] == "summary"
+    assert summary["results_file"] == str(tmp_path / "jobs.csv.results.jsonl")
+    assert summary["failures_file"] == str(tmp_path / "jobs.csv.failures.jsonl")
+    # The files hold the same records.
+    results = read_jsonl(tmp_path / "jobs.csv.results.jsonl")
+    assert sorted(r["key"] for r in results) == ["a", "b", "c", "d"]
+    assert [r["key"] for r in read_jsonl(tmp_path / "jobs.csv.failures.jsonl")] == ["b"]
+
+
+async def test_companion_files_follow_the_journal_and_appear_only_when_needed(
+    tmp_path: Path,
+) -> None:
+    shutil.copytree(EXAMPLES, tmp_path / "job")
+    folder = tmp_path / "job"
+    async with sandbox() as sb:
+        env = danasign(sb)
+        jsonl = await invoke("bulk-send", folder / "documents.jsonl", "--provider", "danasign",
+                             env=env)  # fmt: skip
+        csv = await invoke("bulk-send", folder / "documents.csv", "--provider", "danasign",
+                           env=env)  # fmt: skip
+        (folder / "other.failures.jsonl").write_text('{"stale": true}\n')
+        other = await invoke("bulk-send", folder / "documents.jsonl", "--provider", "danasign",
+                             "--journal", folder / "other.db", env=env)  # fmt: skip
+        sent = len(sb.requests_for(ROUTE))
+
+    assert (jsonl.exit_code, csv.exit_code, other.exit_code) == (0, 0, 0)
+    # Two manifests, two journals: the CSV was not "skipped" as done by the JSONL job.
+    assert "succeeded\t3" in csv.stdout.splitlines()
+    assert sent == 9
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "documents.csv",
+        "documents.csv.journal.db",
+        "documents.csv.results.jsonl",
+        "documents.jsonl",
+        "documents.jsonl.journal.db",
+        "documents.jsonl.results.jsonl",
+        "other.db",
+        "other.results.jsonl",  # and no failures file: nothing failed (the stale one is gone)
+        "pdfs",
+    ]
+
+
+async def test_a_journal_named_as_earlier_versions_did_is_not_silently_ignored(
+    tmp_path: Path,
+) -> None:
+    manifest = job(tmp_path, 2)
+    (tmp_path / "job.journal.db").write_bytes(b"")
+    async with sandbox() as sb:
+        result = await invoke("bulk-send", manifest, "--provider", "danasign", env=danasign(sb))
+        sent = len(sb.requests_for(ROUTE))
+    assert result.exit_code == 2
+    assert "--journal" in result.stderr
+    assert str(tmp_path / "job.journal.db") in result.stderr
+    assert sent == 0
+
+
+# -- bulk-status ---------------------------------------------------------------
+
+
+async def test_bulk_status_lists_uncertain_items_and_records_a_decision(tmp_path: Path) -> None:
+    manifest = job(tmp_path, 4)
+    journal = tmp_path / "job.jsonl.journal.db"
+    async with sandbox() as sb:
+        env = danasign(sb)
+        # doc-1 and doc-2: created, but the connection drops before the answer.
+        sb.faults.add(Fault(route=ROUTE, drop="after", times=2, latency=0.0))
+        first = await invoke("bulk-send", manifest, "--provider", "danasign", "--concurrency",
+                             "1", env=env)  # fmt: skip
+        counts = await invoke("bulk-status", "--journal", journal)
+        listed = await invoke("bulk-status", journal, "--uncertain", "--json")
+        resolved = await invoke("bulk-status", journal, "--resolve", "doc-0=succeeded",
+                                "--resolve", "doc-1=failed")  # fmt: skip
+        rerun = await invoke("bulk-send", manifest, "--provider", "danasign", "--json", env=env)
+        created = {f"doc-{i}": sb.created_count(f"doc-{i}") for i in range(4)}
+
+    assert first.exit_code == 1
+    lines = counts.stdout.splitlines()
+    assert counts.exit_code == 0
+    assert lines[0] == "state\titems"
+    assert {"uncertain\t2", "succeeded\t2", "total\t4", "pending\t0"} <= set(lines)
+    assert "--resolve KEY=succeeded|failed" in counts.stdout
+
+    status, *uncertain = json_lines(listed)
+    assert (status["event"], status["uncertain"], status["kind"]) == (
+        "status", 2, "DANAsign documents",
+    )  # fmt: skip
+    assert [(u["event"], u["key"], u["state"], u["attempts"]) for u in uncertain] == [
+        ("uncertain", "doc-0", "uncertain", 1),
+        ("uncertain", "doc-1", "uncertain", 1),
+    ]
+    assert all(u["sent_at"].startswith("20") and "T" in u["sent_at"] for u in uncertain)
+
+    assert resolved.exit_code == 0, resolved.output
+    assert "doc-0: resolved as succeeded; a rerun skips it" in resolved.stdout
+    assert "uncertain\t0" in resolved.stdout.splitlines()
+    assert rerun.exit_code == 0, rerun.output
+    outcomes = {i["key"]: i["status"] for i in json_lines(rerun) if i["event"] == "item"}
+    assert outcomes == {"doc-0": "skipped", "doc-1": "succeeded", "doc-2": "skipped",
+                        "doc-3": "skipped"}  # fmt: skip
+    # doc-1 was said not to exist, so it was sent again: the operator's call.
+    assert created == {"doc-0": 1, "doc-1": 2, "doc-2": 1, "doc-3": 1}
+
+
+@pytest.mark.parametrize(
+    ("args", "problem"),
+    [
+        (["--resolve", "doc-0"], "expected KEY=succeeded or KEY=failed"),
+        (["--resolve", "doc-0=maybe"], "expected KEY=succeeded or KEY=failed"),
+        (["--resolve", "nobody=failed"], "'nobody' is not in the journal"),
+        (["--resolve", "doc-0=failed"], "'doc-0' is succeeded, not uncertain"),
+    ],
+)
+async def test_bulk_status_refuses_bad_decisions(
+    tmp_path: Path, args: list[str], problem: str
+) -> None:
+    manifest = job(tmp_path, 1)
+    journal = tmp_path / "job.jsonl.journal.db"
+    async with sandbox() as sb:
+        await invoke("bulk-send", manifest, "--provider", "danasign", env=danasign(sb))
+    before = states(journal)
+    result = await invoke("bulk-status", journal, *args)
+    assert result.exit_code == 2
+    assert problem in result.stderr
+    assert states(journal) == before
+
+
+async def test_bulk_status_of_a_missing_or_foreign_file_is_bad_usage(tmp_path: Path) -> None:
+    (tmp_path / "notes.db").write_text("not a database " * 50)
+    missing = await invoke("bulk-status", tmp_path / "nowhere.db")
+    foreign = await invoke("bulk-status", tmp_path / "notes.db")
+    assert (missing.exit_code, foreign.exit_code) == (2, 2)
+    assert "no journal at" in missing.stderr
+    neither = await invoke("bulk-status")
+    assert neither.exit_code == 2
+    assert "give the journal once" in neither.stderr
+    assert "is not a journal" in foreign.stderr
+    assert not (tmp_path / "nowhere.db").exists()  # nothing created
