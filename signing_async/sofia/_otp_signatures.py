@@ -27,10 +27,10 @@ from .._core.errors import ValidationError
 from .._core.serde import decode
 from .._core.session import Call, CoreSession
 from .._core.sources import Blob, DocumentSource, load_source
-from .._core.streaming import ByteStream, write_atomically
+from .._core.streaming import ByteStream, download_target
 from .._core.timeouts import Timeout
 from .._core.urls import is_loopback, same_origin
-from .._core.validation import require_email, require_pdf, require_text
+from .._core.validation import require_email, require_id, require_pdf, require_text
 from ._config import SofiaConfig
 from ._errors import ERRORS, PROVIDER
 from ._models import OtpSignature, OtpSignatureRequest, SignedDownload, decode_request
@@ -136,10 +136,8 @@ class OtpSignatures:
             TransportError: No answer. The request may have been received when
                 ``error.request_sent`` is true; it is not replayed blindly.
         """
-        transaction = require_text(transaction_id, "transaction_id")
-        tenant = require_text(
-            self._config.tenant_id if tenant_id is None else tenant_id, "tenant_id"
-        )
+        transaction = require_id(transaction_id, "transaction_id")
+        tenant = require_id(self._config.tenant_id if tenant_id is None else tenant_id, "tenant_id")
         phone = require_text(phone, "phone")
         email = require_email(email, "email")
         files = [
@@ -254,7 +252,7 @@ class OtpSignatures:
             BadRequestError: Wrong or expired OTP (``WHK001``); never retried.
             NotFoundError: No such transaction (``WHK004``).
         """
-        transaction = require_text(transaction_id, "transaction_id")
+        transaction = require_id(transaction_id, "transaction_id")
         if not isinstance(otp_code, str) or not otp_code.strip():
             raise ValidationError("otp_code", "must be a non-empty string of digits")
         code = otp_code.strip()
@@ -285,9 +283,11 @@ class OtpSignatures:
     ) -> SignedDownload:
         """Download the signed PDF to ``path``, atomically.
 
-        The PDF is streamed to a temporary file beside ``path``, checked, and
-        renamed into place; on any failure nothing is left at ``path``. What is
-        checked:
+        ``path`` is checked before the request is sent (its folder exists and
+        can be written, it is not a folder): a one-shot storage URL is not
+        spent on a download that could not be written. The PDF is streamed to
+        a temporary file beside ``path``, checked, and renamed into place; on
+        any failure nothing is left at ``path``. What is checked:
 
         * the byte count, against the Content-Length the server announced;
         * that the file starts with ``%PDF-``;
@@ -315,7 +315,10 @@ class OtpSignatures:
             The file's path, size and SHA-256, and whether the hash was verified.
 
         Raises:
-            ValidationError: The URL is empty, not http(s), or insecure; nothing was sent.
+            ValidationError: The URL is empty, not http(s), or insecure, or
+                ``path`` cannot be written; nothing was sent.
+            FileWriteError: The disk refused the file (a ``SigningError`` and
+                an ``OSError``); nothing is left behind.
             ResponseDecodeError: The answer is not a PDF, or its embedded hash
                 does not match.
             TransportError: The transfer broke or came up short.
@@ -349,9 +352,8 @@ class OtpSignatures:
             timeout=timeout,
         )
         check = SignedPdfCheck(expected, what=what)
-        async with self._session.stream(call) as response:
-            stream = ByteStream(response, what=what)
-            written = await write_atomically(stream, path, what=what, check=check)
+        async with download_target(path) as target, self._session.stream(call) as response:
+            written = await target.write(ByteStream(response, what=what), what=what, check=check)
         return SignedDownload(
             Path(written.path), written.size, written.sha256, hash_verified=check.verified
         )
@@ -360,8 +362,18 @@ class OtpSignatures:
         field = "signature_or_url"
         if not isinstance(url, str) or not url.strip():
             raise ValidationError(field, "the signed document's URL is empty")
-        url = urljoin(f"{self._config.api_url}/", url.strip())
-        parts = urlsplit(url)
+        if not url.strip().isprintable():
+            # A line break would split the request line; a lone surrogate
+            # cannot be encoded. Not echoed: it may carry a signed token.
+            raise ValidationError(
+                field, "the signed document's URL holds a control character or a lone surrogate"
+            )
+        try:
+            url = urljoin(f"{self._config.api_url}/", url.strip())
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 - parsed to refuse a bad one before sending
+        except ValueError:
+            raise ValidationError(field, "the signed document's URL is not a valid URL") from None
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValidationError(field, "the signed document's URL is not an http(s) URL")
         if (
@@ -379,9 +391,9 @@ class OtpSignatures:
 
 def _item_key(item: OtpSignatureItem) -> str:
     if isinstance(item, NewOtpSignature):
-        return require_text(item.transaction_id, "transaction_id")
+        return require_id(item.transaction_id, "transaction_id")
     if isinstance(item, Mapping):
-        return require_text(item.get("transaction_id"), "transaction_id")
+        return require_id(item.get("transaction_id"), "transaction_id")
     raise ValidationError(
         "item", f"expected a NewOtpSignature or a mapping, not {type(item).__name__}"
     )
