@@ -181,6 +181,13 @@ def file_path(value: object, field: str) -> Path:
         raise ValidationError(field, "a path must not contain a NUL character")
     if not text:
         raise ValidationError(field, "the path is empty")
+    try:
+        os.fsencode(text)
+    except UnicodeEncodeError as exc:
+        # A lone surrogate that surrogateescape did not make: no file can have that name.
+        raise ValidationError(
+            field, f"the path holds a character no file name can have, at position {exc.start}"
+        ) from None
     return Path(text)
 
 

@@ -280,6 +280,13 @@ def _reserve(path: Path, field: str) -> DownloadTarget:
     # One trip to a worker thread: the checks, then the temporary file, whose
     # creation is the only honest test that the folder is writable (os.access
     # says yes to root on a read-only mount).
+    try:
+        return _reserve_checked(path, field)
+    except OSError as exc:  # a name too long, a loop of links, an I/O error
+        raise ValidationError(field, f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def _reserve_checked(path: Path, field: str) -> DownloadTarget:
     if path.is_dir():
         raise ValidationError(field, f"{path} is a folder; give the path of the file to write")
     folder = path.parent
@@ -289,13 +296,7 @@ def _reserve(path: Path, field: str) -> DownloadTarget:
         raise ValidationError(field, f"{folder} is not a folder, so {path} cannot be written")
     # The name is cut so that the temporary file's name fits where the target's does.
     temp = path.with_name(f".{path.name[:64]}.{secrets.token_hex(6)}.part")
-    try:
-        file = temp.open("xb")
-    except OSError as exc:
-        raise ValidationError(
-            field, f"cannot write {path} in its folder: {exc.strerror or exc}"
-        ) from None
-    return DownloadTarget(path, temp, file)
+    return DownloadTarget(path, temp, temp.open("xb"))
 
 
 @asynccontextmanager

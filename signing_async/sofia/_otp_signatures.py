@@ -302,7 +302,8 @@ class OtpSignatures:
 
         Credentials: the Basic header is sent only when the URL has the API's
         own scheme, host and port; to any other host (a storage bucket) the
-        request carries no ``Authorization`` header at all. A relative URL is
+        request carries no ``Authorization`` header at all, unless the URL
+        itself carries ``user:password@`` (never shown in logs or messages). A relative URL is
         taken relative to the API. A plain ``http://`` URL to a host that is
         not loopback is refused unless ``SofiaConfig(allow_insecure=True)``.
 
@@ -340,6 +341,14 @@ class OtpSignatures:
         # name the provider too, like the session's own messages.
         what = f"{PROVIDER} {operation}"
         own = same_origin(url, self._config.api_url)
+        if own and "@" in urlsplit(url).netloc:
+            # The API's own Basic header goes to its own host; a user:password
+            # in the URL would be a second, conflicting credential. Not echoed.
+            raise ValidationError(
+                "signature_or_url",
+                "the signed document's URL carries user:password for the API's own host;"
+                " give it without them",
+            )
         call = Call(
             PROVIDER,
             operation,
