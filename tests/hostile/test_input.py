@@ -22,11 +22,13 @@ import json
 import logging
 import os
 import re
+import sys
 import zipfile
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import anyio
 import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -40,6 +42,7 @@ from .server import HostileServer, RawRequest, answer, answer_json
 
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 64 + b"\xff\xd9"
 PASSWORD = "hunter2-userinfo"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def zip_bytes() -> bytes:
@@ -311,7 +314,7 @@ WIDGET = {"type": "signature", "page": 1, "x": 10, "y": 10, "w": 100, "h": 30}
 def baseline(method: str, folder: Path) -> dict[str, Any]:
     """Valid keyword arguments for ``method``: fresh mutable containers every time."""
     pdf = folder / "in" / "contract.pdf"
-    return {
+    every: dict[str, dict[str, Any]] = {
         "contacts.create": {"name": "Ana", "email": "ana@example.com", "phone": "+34600"},
         "contacts.create_batch": {"contacts": [{"name": "Ana", "email": "ana@example.com"}]},
         "contacts.list": {"search": "ana"},
@@ -353,7 +356,8 @@ def baseline(method: str, folder: Path) -> dict[str, Any]:
             "signature_or_url": "https://files.example/s.pdf",
             "path": folder / "out" / "signed.pdf",
         },
-    }[method]
+    }
+    return every[method]
 
 
 SLOTS: list[tuple[str, tuple[Any, ...], Kind]] = [
@@ -646,3 +650,90 @@ def test_generated_values_give_validation_error_or_success(
 ) -> None:
     method, path, kind = slot
     judge(folder, method, path, in_folder(folder, kind, value))
+
+
+# --- a disk that fills up during a download ----------------------------------------------
+
+_FULL_DISK_CHILD = """
+import asyncio, json, os, resource, signal, sys
+from pathlib import Path
+
+import signing_async as sa
+
+folder, provider = Path(sys.argv[1]), sys.argv[2]
+# The file size limit stands in for a full disk (the method of
+# tests/core/test_streaming.py): writing past 2 MiB fails with EFBIG.
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (2 << 20, 2 << 20))
+
+
+class Body:
+    async def chunks(self):
+        for _ in range(40):
+            yield b"x" * (1 << 20)
+
+    def iter_chunks(self, size):
+        return self.chunks()
+
+    async def aclose(self):
+        pass
+
+
+def handler(request):
+    if request.url.endswith("/oauth2/token"):
+        return sa.Response(200, content=b'{"access_token": "at", "expires_in": 3600}')
+    return sa.Response(200, headers={"Content-Length": str(40 << 20)}, stream=Body())
+
+
+async def main():
+    url = "http://127.0.0.1:9"
+    async with sa.SigningClient(
+        danaconnect=sa.DanaConnectConfig(
+            client_id="c", client_secret="s", channel="acme", base_url=url, download_base_url=url
+        ),
+        sofia=sa.SofiaConfig(client_id="c", client_secret="s", tenant_id="t", base_url=url),
+        transport=sa.MockTransport(handler),
+    ) as client:
+        try:
+            if provider == "circuits":
+                await client.circuits.download_to("7", folder / "signed.zip")
+            else:
+                await client.otp_signatures.download_signed(f"{url}/s.pdf", folder / "signed.pdf")
+        except Exception as exc:
+            return {
+                "signing_error": isinstance(exc, sa.SigningError),
+                "os_error": isinstance(exc, OSError),
+                "message": str(exc),
+                "filename": getattr(exc, "filename", None),
+                "left": os.listdir(folder),
+            }
+    return {"message": None}
+
+
+print(json.dumps(asyncio.run(main())))
+"""
+
+
+@pytest.mark.parametrize(
+    ("provider", "operation", "name"),
+    [
+        ("circuits", "DANAconnect download circuit 7", "signed.zip"),
+        ("otp_signatures", "S.O.F.I.A. download signed document", "signed.pdf"),
+    ],
+)
+async def test_a_disk_that_fills_up_is_a_signing_error_naming_operation_and_target(
+    tmp_path: Path, provider: str, operation: str, name: str
+) -> None:
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+    }
+    done = await anyio.run_process(
+        [sys.executable, "-c", _FULL_DISK_CHILD, str(tmp_path), provider], env=env
+    )
+    result = json.loads(done.stdout)
+    assert result["message"] == f"{operation}: cannot write {tmp_path / name}: File too large"
+    assert result["signing_error"]
+    assert result["os_error"]  # still an OSError, errno kept, for code that catches those
+    assert result["filename"] == str(tmp_path / name)
+    assert result["left"] == []  # no temporary file, no target
