@@ -10,6 +10,7 @@ Every exception derives from :class:`SigningError`::
     │   └── RequestTimeout
     ├── ResponseDecodeError                      2xx whose body is not what the provider documents
     ├── FileWriteError (also OSError)            a download could not be written to disk
+    │                                            (not exported: catch OSError or SigningError)
     └── APIError(status, code, message, provider, request_id, body)
         ├── BadRequestError          400
         ├── AuthenticationError      401 (and whatever a provider uses for it)
