@@ -8,7 +8,7 @@ from __future__ import annotations
 from .errors import ConfigurationError
 from .validation import id_problem, text_problem
 
-__all__ = ["require_credentials", "require_id_settings", "require_settings"]
+__all__ = ["require_credentials", "require_id_settings", "require_instance", "require_settings"]
 
 _CONTROL = frozenset(chr(code) for code in (*range(32), 127))
 
@@ -33,6 +33,18 @@ def require_settings(config: object, *names: str) -> None:
                 f"{owner}.{name} holds a lone surrogate, which is not text "
                 "(was it read from bytes that are not UTF-8?)"
             )
+
+
+def require_instance(value: object, expected: type, name: str) -> None:
+    """``value`` must be None or an ``expected``: a config passed where it belongs.
+
+    Checked when the client is made, not at the first call, where a string
+    given as a config would surface as an ``AttributeError``.
+    """
+    if value is not None and not isinstance(value, expected):
+        raise ConfigurationError(
+            f"{name} must be a {expected.__name__} or None, not {type(value).__name__}"
+        )
 
 
 def require_credentials(config: object, *names: str) -> None:

@@ -116,3 +116,13 @@ def test_danaconnect_hosts_of_the_wrong_type_are_a_configuration_error(
 ) -> None:
     with pytest.raises(sa.ConfigurationError):
         sa.DanaConnectConfig(client_id="c", client_secret="s", channel="x", **options)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("option", ["danaconnect", "danasign", "sofia", "retry", "timeout"])
+def test_a_client_option_of_the_wrong_type_is_refused_when_the_client_is_made(
+    option: str,
+) -> None:
+    # Before, SigningClient(danasign="https://...") was accepted, and the first
+    # call failed with an AttributeError.
+    with pytest.raises(sa.ConfigurationError, match=f"{option} must be a .* or None, not str"):
+        sa.SigningClient(**{option: "https://sign.example"})  # type: ignore[arg-type]
