@@ -60,6 +60,8 @@ def shown(value: object, limit: int = 60) -> str:
 
 def text_problem(value: str) -> str | None:
     """What makes ``value`` unfit to send as text (a lone surrogate, NUL), or None."""
+    if value.isprintable():  # most text, quickly: neither a surrogate nor NUL is printable
+        return None
     found = _NOT_TEXT.search(value)
     if found is None:
         return None
@@ -78,6 +80,9 @@ def id_problem(value: str) -> str | None:
     a proxy normalises the path; control characters and megabyte-long ids
     have no business in a URL. Everything else is percent-encoded.
     """
+    if value.isprintable() and len(value) <= MAX_ID_LENGTH and value not in ("", ".", ".."):
+        # The common case in one pass: printable means no control, no surrogate, no NUL.
+        return None if value.strip() else "must be a non-empty string"
     problem = text_problem(value)
     if problem is not None:
         return problem
