@@ -124,7 +124,7 @@ async def _copy(chunks: AsyncIterator[bytes], file: BinaryIO, digest: hashlib._H
     as :class:`_WriteFailed`, a reading one (``TransportError``) as it is.
     """
     send, receive = anyio.create_memory_object_stream[list[bytes]](_AHEAD)
-    write_error: OSError | None = None
+    write_error: Exception | None = None
     read_error: Exception | None = None
     size = 0
 
@@ -134,7 +134,7 @@ async def _copy(chunks: AsyncIterator[bytes], file: BinaryIO, digest: hashlib._H
             async with receive:
                 async for batch in receive:
                     await anyio.to_thread.run_sync(file.writelines, batch)
-        except OSError as exc:  # raised by the reading side once both are done
+        except Exception as exc:  # raised by the reading side once both are done
             write_error = exc
 
     async with anyio.create_task_group() as group:
@@ -161,8 +161,10 @@ async def _copy(chunks: AsyncIterator[bytes], file: BinaryIO, digest: hashlib._H
             pass  # the writer stopped on an error, raised below
         except Exception as exc:  # the writer finishes what it has, then this is raised
             read_error = exc
-    if write_error is not None:
+    if isinstance(write_error, OSError):
         raise _WriteFailed(write_error)
+    if write_error is not None:
+        raise write_error
     if read_error is not None:
         raise read_error
     return size
