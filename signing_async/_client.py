@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from ._core.errors import ConfigurationError
 from ._core.retry import RetryPolicy
 from ._core.session import CoreSession
+from ._core.settings import require_instance
 from ._core.timeouts import Timeout
 from ._core.tokens import TokenStore
 from ._version import __version__
@@ -60,6 +61,14 @@ class SigningClient:
         timeout: Timeout | None = None,
         token_store: TokenStore | None = None,
     ) -> None:
+        for value, expected, name in (
+            (danaconnect, DanaConnectConfig, "danaconnect"),
+            (danasign, DanaSignConfig, "danasign"),
+            (sofia, SofiaConfig, "sofia"),
+            (retry, RetryPolicy, "retry"),
+            (timeout, Timeout, "timeout"),
+        ):
+            require_instance(value, expected, name)
         self._danaconnect = danaconnect
         self._danasign = danasign
         self._sofia = sofia

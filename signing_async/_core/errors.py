@@ -9,6 +9,8 @@ Every exception derives from :class:`SigningError`::
     │   ├── ConnectError                         request never reached the server
     │   └── RequestTimeout
     ├── ResponseDecodeError                      2xx whose body is not what the provider documents
+    ├── FileWriteError (also OSError)            a download could not be written to disk
+    │                                            (not exported: catch OSError or SigningError)
     └── APIError(status, code, message, provider, request_id, body)
         ├── BadRequestError          400
         ├── AuthenticationError      401 (and whatever a provider uses for it)
@@ -41,6 +43,7 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "ConnectError",
+    "FileWriteError",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
@@ -134,6 +137,25 @@ class RequestTimeout(TransportError):
 
 class ResponseDecodeError(SigningError):
     """A successful answer whose body is not what the provider documents."""
+
+
+class FileWriteError(SigningError, OSError):
+    """A download could not be written to disk (a full disk, an I/O error).
+
+    Also an ``OSError``, with the operating system's ``errno`` and
+    ``strerror``; ``filename`` is the target path the caller gave (never the
+    temporary file). Nothing is left at the target, nor a temporary file.
+    """
+
+    def __init__(self, message: str, *, cause: OSError, path: str) -> None:
+        super().__init__(message)
+        self.errno = cause.errno
+        self.strerror = cause.strerror
+        self.filename = path
+
+    def __str__(self) -> str:
+        # OSError's own __str__ would print "[Errno 28] ...: 'path'" without the operation.
+        return str(self.args[0])
 
 
 class APIError(SigningError):

@@ -27,12 +27,14 @@ from .errors import (
     ResponseDecodeError,
     SigningError,
     TransportError,
+    ValidationError,
 )
 from .json_codec import loads
 from .observe import current_observer, metered
 from .retry import IDEMPOTENT_METHODS, RetryPolicy, retry_after_seconds
 from .timeouts import Timeout
 from .tokens import Fetch, MemoryTokenStore, TokenCache, TokenStore
+from .urls import redact_url
 
 __all__ = ["Call", "CoreSession"]
 
@@ -78,6 +80,14 @@ class Call:
     idempotent: bool | None = None
     secret_answer: bool = False
 
+    def __attrs_post_init__(self) -> None:
+        # Every public method passes its ``timeout=`` argument through here:
+        # one check instead of one per method, before anything is sent.
+        if self.timeout is not None and not isinstance(self.timeout, Timeout):
+            raise ValidationError(
+                "timeout", f"expected a Timeout or None, not {type(self.timeout).__name__}"
+            )
+
     @property
     def is_idempotent(self) -> bool:
         """Whether the call may be replayed after it may have reached the server."""
@@ -91,8 +101,8 @@ def _not_json(call: Call) -> str:
 
 
 def _loggable(url: str) -> str:
-    # Query strings are left out of logs: they are where a careless API puts secrets.
-    return url.split("?", 1)[0]
+    # No query string (where a careless API puts secrets), no user:password@.
+    return redact_url(url)
 
 
 class CoreSession:

@@ -1,10 +1,14 @@
-"""Checks shared by the provider configs, run when a config is created."""
+"""Checks shared by the provider configs, run when a config is created.
+
+No message here ever quotes a setting's value: some of them are credentials.
+"""
 
 from __future__ import annotations
 
 from .errors import ConfigurationError
+from .validation import id_problem, text_problem
 
-__all__ = ["require_settings"]
+__all__ = ["require_credentials", "require_id_settings", "require_instance", "require_settings"]
 
 _CONTROL = frozenset(chr(code) for code in (*range(32), 127))
 
@@ -14,7 +18,8 @@ def require_settings(config: object, *names: str) -> None:
 
     Credentials end up in HTTP headers: a line break would split the header
     (and aiohttp would refuse it with a traceback much later), so it is
-    refused here, naming the field but never echoing its value.
+    refused here, naming the field but never echoing its value. A lone
+    surrogate, which no encoder accepts, is refused too.
     """
     owner = type(config).__name__
     for name in names:
@@ -23,3 +28,52 @@ def require_settings(config: object, *names: str) -> None:
             raise ConfigurationError(f"{owner}.{name} must be a non-empty string")
         if not _CONTROL.isdisjoint(value):
             raise ConfigurationError(f"{owner}.{name} must not contain control characters")
+        if text_problem(value) is not None:
+            raise ConfigurationError(
+                f"{owner}.{name} holds a lone surrogate, which is not text "
+                "(was it read from bytes that are not UTF-8?)"
+            )
+
+
+def require_instance(value: object, expected: type, name: str) -> None:
+    """``value`` must be None or an ``expected``: a config passed where it belongs.
+
+    Checked when the client is made, not at the first call, where a string
+    given as a config would surface as an ``AttributeError``.
+    """
+    if value is not None and not isinstance(value, expected):
+        raise ConfigurationError(
+            f"{name} must be a {expected.__name__} or None, not {type(value).__name__}"
+        )
+
+
+def require_credentials(config: object, *names: str) -> None:
+    """Like :func:`require_settings`, and each must be printable ASCII.
+
+    Credentials travel in HTTP headers (``x-api-token``) or inside HTTP Basic,
+    whose character set servers disagree on: outside ASCII the request would
+    fail with an encoder's error that quotes the credential, or be refused
+    by the server as a wrong password. Refused here, never echoed.
+    """
+    require_settings(config, *names)
+    owner = type(config).__name__
+    for name in names:
+        value: str = getattr(config, name)
+        if not (value.isascii() and value.isprintable()):
+            raise ConfigurationError(
+                f"{owner}.{name} must be printable ASCII (it holds another character)"
+            )
+
+
+def require_id_settings(config: object, *names: str) -> None:
+    """Like :func:`require_settings`, and each must be fit for an identifier (URL paths).
+
+    See :func:`~signing_async._core.validation.id_problem`: no ``.`` or ``..``,
+    no control characters, at most 1 KiB.
+    """
+    require_settings(config, *names)
+    owner = type(config).__name__
+    for name in names:
+        problem = id_problem(getattr(config, name))
+        if problem is not None:
+            raise ConfigurationError(f"{owner}.{name} {problem}")

@@ -7,9 +7,10 @@ read for magic-number checks, and its content is streamed when sent.
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+import re
+from collections.abc import AsyncIterator, Iterable, Mapping
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 import anyio
 import anyio.to_thread
@@ -17,7 +18,15 @@ import attrs
 
 from .errors import ValidationError
 
-__all__ = ["CHUNK_SIZE", "Blob", "Document", "DocumentSource", "load_source"]
+__all__ = [
+    "CHUNK_SIZE",
+    "Blob",
+    "Document",
+    "DocumentSource",
+    "document_sources",
+    "file_path",
+    "load_source",
+]
 
 CHUNK_SIZE = 1 << 20
 """Streaming granularity: large enough for throughput, small enough for flat memory."""
@@ -130,6 +139,77 @@ def _probe(path: Path) -> tuple[int, bytes]:
         return os.fstat(file.fileno()).st_size, file.read(_HEAD_SIZE)
 
 
+_SINGLE = (str, bytes, bytearray, memoryview, Document, os.PathLike)
+
+# C0, DEL and C1 controls, a lone surrogate: nothing a file name sent to a
+# provider may hold (it goes into a JSON string or a multipart header).
+_BAD_NAME = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def document_sources(docs: object, field: str) -> list[DocumentSource]:
+    """``docs`` as a list of sources: one source, or a sequence of them.
+
+    Each item is checked when it is loaded (:func:`load_source`); this only
+    refuses what is neither (``docs=123``).
+
+    Raises:
+        ValidationError: ``docs`` is neither a source nor a sequence of them.
+    """
+    if isinstance(docs, _SINGLE):
+        return [cast("DocumentSource", docs)]
+    if isinstance(docs, Mapping) or not isinstance(docs, Iterable):
+        raise ValidationError(
+            field,
+            f"expected a path, bytes, a Document or a list of them, not {type(docs).__name__}",
+        )
+    return list(docs)
+
+
+def file_path(value: object, field: str) -> Path:
+    """``value`` as a filesystem path, or a :class:`ValidationError` naming ``field``.
+
+    A path is a ``str`` or an ``os.PathLike``; one holding a NUL character is
+    refused here rather than by ``open`` (``ValueError: embedded null byte``).
+    """
+    if not isinstance(value, str | os.PathLike):
+        raise ValidationError(field, f"expected a path, not {type(value).__name__}")
+    try:
+        text = os.fsdecode(os.fspath(value))
+    except TypeError:  # an __fspath__ that returns neither str nor bytes
+        raise ValidationError(field, f"{type(value).__name__} is not a usable path") from None
+    if "\x00" in text:
+        raise ValidationError(field, "a path must not contain a NUL character")
+    if not text:
+        raise ValidationError(field, "the path is empty")
+    try:
+        os.fsencode(text)
+    except UnicodeEncodeError as exc:
+        # A lone surrogate that surrogateescape did not make: no file can have that name.
+        raise ValidationError(
+            field, f"the path holds a character no file name can have, at position {exc.start}"
+        ) from None
+    return Path(text)
+
+
+def _shown(path: Path) -> str:
+    # A path in a message, cut if absurdly long (a 5 MB "path" makes no message).
+    text = str(path)
+    return text if len(text) <= 512 else f"{text[:509]}..."
+
+
+def _check_name(name: object, field: str) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise ValidationError(field, "the document's name must be a non-empty string")
+    found = _BAD_NAME.search(name)
+    if found is not None:
+        raise ValidationError(
+            field,
+            f"the document's name has a control character or a byte that is not UTF-8"
+            f" at position {found.start()}; pass Document(content, name) with a clean name",
+        )
+    return name
+
+
 async def load_source(source: DocumentSource, *, field: str, default_name: str) -> Blob:
     """Resolve a document source, checking that it exists and is not empty.
 
@@ -145,7 +225,7 @@ async def load_source(source: DocumentSource, *, field: str, default_name: str) 
     name = default_name
     content: object = source
     if isinstance(source, Document):
-        name, content = source.name, source.content
+        name, content = _check_name(source.name, field), source.content
     if isinstance(content, bytes | bytearray | memoryview):
         data = bytes(content)
         if not data:
@@ -155,17 +235,19 @@ async def load_source(source: DocumentSource, *, field: str, default_name: str) 
         raise ValidationError(
             field, f"expected a path, bytes or Document, not {type(content).__name__}"
         )
-    path = Path(os.fspath(content))
-    if not isinstance(source, Document):
-        name = path.name
+    path = file_path(content, field)
     try:
         size, head = await anyio.to_thread.run_sync(_probe, path)
     except FileNotFoundError:
-        raise ValidationError(field, f"no such file: {path}") from None
+        raise ValidationError(field, f"no such file: {_shown(path)}") from None
     except IsADirectoryError:
-        raise ValidationError(field, f"is a directory, not a file: {path}") from None
+        raise ValidationError(field, f"is a directory, not a file: {_shown(path)}") from None
     except OSError as exc:
-        raise ValidationError(field, f"cannot read {path}: {exc.strerror}") from None
+        raise ValidationError(field, f"cannot read {_shown(path)}: {exc.strerror}") from None
     if size == 0:
-        raise ValidationError(field, f"the document is empty: {path}")
+        raise ValidationError(field, f"the document is empty: {_shown(path)}")
+    if not isinstance(source, Document):
+        # A file name that is not UTF-8 opens fine (surrogateescape) but
+        # cannot be sent as the document's name: refused, with the way out.
+        name = _check_name(path.name, field)
     return Blob(name, size, head, path=path)

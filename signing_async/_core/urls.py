@@ -1,13 +1,14 @@
-"""Base URL checks: HTTPS everywhere except on loopback."""
+"""URLs: base URL checks (HTTPS everywhere except on loopback), path segments, redaction."""
 
 from __future__ import annotations
 
 import ipaddress
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from .errors import ConfigurationError
+from .validation import require_id
 
-__all__ = ["check_base_url", "is_loopback", "same_origin"]
+__all__ = ["check_base_url", "is_loopback", "path_segment", "redact_url", "same_origin"]
 
 
 def is_loopback(host: str) -> bool:
@@ -28,7 +29,15 @@ def check_base_url(url: str, field: str, *, allow_insecure: bool = False) -> str
     """
     if not isinstance(url, str):
         raise ConfigurationError(f"{field} must be a URL string")
-    parts = urlsplit(url)
+    if not url.isprintable():
+        # Control characters would split the request line; a lone surrogate
+        # is not text at all. Not echoed: it cannot be shown as it is.
+        raise ConfigurationError(f"{field} must not contain control characters or surrogates")
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - parsed only to refuse a bad one here, not on the first call
+    except ValueError:
+        raise ConfigurationError(f"{field} is not a valid URL: {url!r}") from None
     if parts.username is not None or parts.password is not None:
         # Never echo it: the user:password part is a credential.
         raise ConfigurationError(f"{field} must not carry user:password; pass credentials apart")
@@ -51,3 +60,31 @@ def same_origin(url: str, other: str) -> bool:
         return parts.scheme, (parts.hostname or "").lower(), parts.port or default
 
     return origin(url) == origin(other)
+
+
+def path_segment(value: object, field: str) -> str:
+    """``value`` checked as an identifier and quoted as one URL path segment.
+
+    Every id the SDK puts into a URL path goes through here: ``/``, ``?``,
+    ``#`` and ``%`` are percent-encoded, and what encoding cannot make safe
+    (``.``, ``..``, control characters, an oversized id) is refused.
+
+    Raises:
+        ValidationError: ``value`` is not a usable identifier, naming ``field``.
+    """
+    return quote(require_id(value, field), safe="")
+
+
+def redact_url(url: str) -> str:
+    """``url`` fit for a log line or a message: no ``user:password@``, no query string.
+
+    The query string goes too: it is where a careless API puts secrets. Plain
+    string work, no URL parser: this must not fail on whatever it is given.
+    """
+    url = url.split("?", 1)[0].split("#", 1)[0]
+    scheme, slashes, rest = url.partition("//")
+    authority, slash, path = rest.partition("/")
+    if not slashes or "@" not in authority:
+        return url
+    host = authority.rsplit("@", 1)[1]
+    return f"{scheme}//***@{host}{slash}{path}"

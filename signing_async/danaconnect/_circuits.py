@@ -8,7 +8,6 @@ from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Ma
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, cast
-from urllib.parse import quote
 
 from .._core.auth import BearerTokenAuth, HeaderAuth, basic_credentials
 from .._core.bodies import Base64, form_body, json_body
@@ -26,11 +25,12 @@ from .._core.error_mapping import ErrorMapper
 from .._core.errors import ValidationError
 from .._core.serde import converter, decode
 from .._core.session import Call, CoreSession
-from .._core.sources import Document, DocumentSource, load_source
-from .._core.streaming import ByteStream, DownloadedFile, write_atomically
+from .._core.sources import DocumentSource, document_sources, load_source
+from .._core.streaming import ByteStream, DownloadedFile, download_target
 from .._core.timeouts import Timeout
 from .._core.tokens import check_token
-from .._core.validation import require_email, require_pdf, require_text
+from .._core.urls import path_segment
+from .._core.validation import require_email, require_id, require_pdf, require_text
 from ._config import DanaConnectConfig
 from ._models import AccessTokenAnswer, Circuit, CircuitRequest, CircuitSigner
 from ._zip_check import zip_problem
@@ -125,11 +125,11 @@ class Circuits:
             TransportError: No answer. The circuit may exist if the request was sent
                 (``error.request_sent``); it is not replayed blindly.
         """
-        circuit_id = require_text(id, "id")
+        # An id, though it goes in the body: DANAconnect's circuit ids come
+        # back in download URLs, so the same rules apply.
+        circuit_id = require_id(id, "id")
         who = _signer(signer)
-        sources: Sequence[DocumentSource] = (
-            [docs] if isinstance(docs, str | bytes | Document | os.PathLike) else docs
-        )
+        sources = document_sources(docs, "docs")
         if not sources:
             raise ValidationError("docs", "at least one document is required")
         entries: list[dict[str, Any]] = []
@@ -141,7 +141,7 @@ class Circuits:
             )
             entries.append({"name": blob.name, "size": blob.size, "content": Base64(blob)})
         payload = {"id": circuit_id, "signer": converter.unstructure(who), "docs": entries}
-        channel = quote(self._config.channel, safe="")
+        channel = path_segment(self._config.channel, "DanaConnectConfig.channel")
         call = Call(
             PROVIDER,
             f"start circuit {circuit_id}",
@@ -219,14 +219,14 @@ class Circuits:
         )
 
     def _download_call(self, circuit_id: str, timeout: Timeout | None) -> Call:
-        circuit_id = require_text(circuit_id, "circuit_id")
-        channel = quote(self._config.channel, safe="")
+        segment = path_segment(circuit_id, "circuit_id")
+        channel = path_segment(self._config.channel, "DanaConnectConfig.channel")
         return Call(
             PROVIDER,
             f"download circuit {circuit_id}",
             "GET",
             f"{self._config.download_url}/api/v1/biometric/document_circuit/{channel}"
-            f"/circuit/{quote(circuit_id, safe='')}",
+            f"/circuit/{segment}",
             ERRORS,
             # The documentation lists this Content-Type on a GET; sent as documented.
             headers={"Accept": "application/zip", "Content-Type": "application/zip"},
@@ -263,9 +263,10 @@ class Circuits:
     ) -> DownloadedFile:
         """Download the signed documents' ZIP to ``path``, atomically.
 
-        The ZIP is written to a temporary file beside ``path``, checked
-        (byte count, ZIP structure) and renamed into place; on failure
-        nothing is left behind.
+        ``path`` is checked before the request is sent (its folder exists and
+        can be written, it is not a folder). The ZIP is written to a temporary
+        file beside ``path``, checked (byte count, ZIP structure) and renamed
+        into place; on failure nothing is left behind.
 
         Args:
             circuit_id: The circuit.
@@ -279,20 +280,25 @@ class Circuits:
 
         Returns:
             The file's path, size and SHA-256 (empty with ``checksum=False``).
+
+        Raises:
+            ValidationError: A bad ``circuit_id`` or ``path``; nothing was sent.
+            FileWriteError: The disk refused the file (a ``SigningError`` and an
+                ``OSError``); nothing is left behind.
         """
         call = self._download_call(circuit_id, timeout)
-        async with self._session.stream(call) as response:
+        async with download_target(path) as target, self._session.stream(call) as response:
             stream = ByteStream(response, what=_what(call))
-            return await write_atomically(
-                stream, path, what=_what(call), check=zip_problem, checksum=checksum
+            return await target.write(
+                stream, what=_what(call), check=zip_problem, checksum=checksum
             )
 
 
 def _item_key(item: CircuitItem) -> str:
     if isinstance(item, CircuitRequest):
-        return require_text(item.id, "id")
+        return require_id(item.id, "id")
     if isinstance(item, Mapping):
-        return require_text(item.get("id"), "id")
+        return require_id(item.get("id"), "id")
     raise ValidationError(
         "item", f"expected a CircuitRequest or a mapping, not {type(item).__name__}"
     )
@@ -306,7 +312,7 @@ def _signer(signer: CircuitSigner | Mapping[str, str]) -> CircuitSigner:
     if isinstance(signer, Mapping):
         unknown = set(signer) - {"name", "email", "nif"}
         if unknown:
-            raise ValidationError("signer", f"unknown keys {sorted(unknown)}")
+            raise ValidationError("signer", f"unknown keys {sorted(map(str, unknown))}")
         signer = CircuitSigner(
             name=signer.get("name", ""), email=signer.get("email", ""), nif=signer.get("nif", "")
         )

@@ -7,7 +7,7 @@ import re
 import attrs
 
 from .._core.errors import ConfigurationError
-from .._core.settings import require_settings
+from .._core.settings import require_credentials, require_id_settings
 from .._core.urls import check_base_url
 
 __all__ = ["DanaConnectConfig"]
@@ -53,12 +53,13 @@ class DanaConnectConfig:
     allow_insecure: bool = False
 
     def __attrs_post_init__(self) -> None:
-        require_settings(self, "client_id", "client_secret", "channel")
+        require_credentials(self, "client_id", "client_secret")
+        require_id_settings(self, "channel")
         check_base_url(
             self.base_url, "DanaConnectConfig.base_url", allow_insecure=self.allow_insecure
         )
         if self.download_base_url is None:
-            if not self.subdomain:
+            if not isinstance(self.subdomain, str) or not self.subdomain:
                 raise ConfigurationError(
                     "DanaConnectConfig needs subdomain= (the download host's) or download_base_url="
                 )
@@ -66,6 +67,8 @@ class DanaConnectConfig:
                 raise ConfigurationError(
                     f"DanaConnectConfig.subdomain must be a host name label, not {self.subdomain!r}"
                 )
+        if self.download_base_url is not None and not isinstance(self.download_base_url, str):
+            raise ConfigurationError("DanaConnectConfig.download_base_url must be a URL string")
         check_base_url(
             self.download_url,
             "DanaConnectConfig.download_base_url",

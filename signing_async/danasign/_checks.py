@@ -11,7 +11,13 @@ import math
 from collections.abc import Sequence
 
 from .._core.errors import ValidationError
-from .._core.validation import require_email, require_in_range, require_text
+from .._core.validation import (
+    require_email,
+    require_in_range,
+    require_string,
+    require_text,
+    shown,
+)
 from ._coerce import build, build_many
 from ._requests import (
     DocumentMetadata,
@@ -43,13 +49,13 @@ SIGNATURE = "signature"
 
 def _number(value: object, field: str) -> float:
     if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
-        raise ValidationError(field, f"must be a number, not {value!r}")
+        raise ValidationError(field, f"must be a number, not {shown(value)}")
     return float(value)
 
 
 def _optional_bool(value: object, field: str) -> None:
     if value is not None and not isinstance(value, bool):
-        raise ValidationError(field, f"must be true or false, not {value!r}")
+        raise ValidationError(field, f"must be true or false, not {shown(value)}")
 
 
 def _optional_text(value: object, field: str) -> None:
@@ -63,7 +69,7 @@ def check_box(box: Widget | Prefill, field: str) -> None:
     page = box.page
     if not isinstance(page, int) or isinstance(page, bool) or page < 1:
         raise ValidationError(
-            f"{field}.page", f"must be an integer >= 1 (pages count from 1), not {page!r}"
+            f"{field}.page", f"must be an integer >= 1 (pages count from 1), not {shown(page)}"
         )
     for name in ("x", "y"):
         if _number(getattr(box, name), f"{field}.{name}") < 0:
@@ -103,8 +109,8 @@ def check_signers(signers: object) -> tuple[Signer, ...]:
             _optional_bool(check.require_document, f"{where}.require_document")
             if check.threshold is not None:
                 require_in_range(check.threshold, 0, 100, f"{where}.threshold")
-            if check.notes is not None and not isinstance(check.notes, str):
-                raise ValidationError(f"{where}.notes", "must be a string")
+            if check.notes is not None:
+                require_string(check.notes, f"{where}.notes")
     return built
 
 
@@ -147,8 +153,7 @@ def check_prefill(prefill: object) -> tuple[Prefill, ...]:
         check_box(item, field)
         options = item.options
         require_text(options.name, f"{field}.options.name")
-        if not isinstance(options.response, str):
-            raise ValidationError(f"{field}.options.response", "must be a string")
+        require_string(options.response, f"{field}.options.response")
         if (
             options.font_size is not None
             and _number(options.font_size, f"{field}.options.font_size") <= 0
@@ -199,8 +204,7 @@ def check_defaults(defaults: object) -> tuple[TemplateDefault, ...]:
     built = build_many(TemplateDefault, defaults, "defaults")
     for index, default in enumerate(built):
         require_text(default.name, f"defaults[{index}].name")
-        if not isinstance(default.default, str):
-            raise ValidationError(f"defaults[{index}].default", "must be a string")
+        require_string(default.default, f"defaults[{index}].default")
     return built
 
 

@@ -283,7 +283,8 @@ class Contacts:
             A pager; nothing is sent until it is iterated.
 
         Raises:
-            ValidationError: ``page_size`` outside 1..100 (raised at once).
+            ValidationError: ``page_size`` outside 1..100, or a ``search``
+                that is not a string (raised at once).
         """
         query = {} if search is None else {"search": search}
         return self._wire.pager(

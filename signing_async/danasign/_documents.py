@@ -26,6 +26,7 @@ from .._core.serde import decode, encode
 from .._core.session import CoreSession
 from .._core.sources import DocumentSource, load_source
 from .._core.timeouts import Timeout
+from .._core.urls import path_segment
 from .._core.validation import require_pdf, require_text
 from ._checks import (
     check_defaults,
@@ -50,7 +51,7 @@ from ._requests import (
     TemplateSigner,
     Widget,
 )
-from ._wire import Wire, segment
+from ._wire import Wire
 
 __all__ = ["DocumentItem", "Documents"]
 
@@ -98,12 +99,11 @@ class Documents:
             ValidationError: Empty status, or ``page_size`` outside 1..100
                 (raised at once).
         """
-        value = (
-            status.value if isinstance(status, DocumentStatus) else require_text(status, "status")
-        )
+        value = status.value if isinstance(status, DocumentStatus) else status
+        segment = path_segment(value, "status")
         return self._wire.pager(
             f"list {value} documents",
-            f"/api/1.0/documentlist/{segment(value)}",
+            f"/api/1.0/documentlist/{segment}",
             DocumentSummary,
             page_size=page_size,
             timeout=timeout,
@@ -300,7 +300,7 @@ class Documents:
             TransportError: No answer. If ``error.request_sent``, the document
                 may exist; it is not sent again.
         """
-        require_text(template_id, "template_id")
+        segment = path_segment(template_id, "template_id")
         payload: dict[str, Any] = {
             "signers": [encode(signer) for signer in check_template_signers(signers)],
             "defaults": [encode(default) for default in check_defaults(defaults)],
@@ -311,7 +311,7 @@ class Documents:
         answer = await self._wire.call(
             operation,
             "POST",
-            f"/api/1.0/createdocument/{segment(template_id)}",
+            f"/api/1.0/createdocument/{segment}",
             body=json_body(payload),
             timeout=timeout,
         )

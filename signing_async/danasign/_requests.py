@@ -90,8 +90,15 @@ class Widget:
     h: float
 
 
-def _widgets(value: Iterable[Widget]) -> tuple[Widget, ...]:
+def _sequence(value: object, field: str) -> tuple[Any, ...]:
+    # A converter's error names only its own field; build() prefixes the path.
+    if isinstance(value, str | bytes | Mapping) or not isinstance(value, Iterable):
+        raise ValidationError(field, f"expected a sequence, not {type(value).__name__}")
     return tuple(value)
+
+
+def _widgets(value: Iterable[Widget]) -> tuple[Widget, ...]:
+    return _sequence(value, "widgets")
 
 
 @attrs.frozen
@@ -161,7 +168,7 @@ class Bcc:
 
 
 def _bcc(value: Iterable[Bcc] | None) -> tuple[Bcc, ...] | None:
-    return None if value is None else tuple(value)
+    return None if value is None else _sequence(value, "bcc")
 
 
 @attrs.frozen
@@ -189,7 +196,7 @@ def _tags(value: Iterable[str]) -> tuple[str, ...]:
     if isinstance(value, str):
         # tuple("abc") would silently become three one-letter tags.
         raise ValidationError("tags", "expected a sequence of strings, not a single string")
-    return tuple(value)
+    return _sequence(value, "tags")
 
 
 @attrs.frozen

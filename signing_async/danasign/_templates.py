@@ -8,10 +8,10 @@ from typing import Any
 from .._core.pagination import AsyncPager
 from .._core.session import CoreSession
 from .._core.timeouts import Timeout
-from .._core.validation import require_text
+from .._core.urls import path_segment
 from ._config import DanaSignConfig
 from ._models import Template, TemplateSummary
-from ._wire import Wire, normalize_signature_type, segment
+from ._wire import Wire, normalize_signature_type
 
 __all__ = ["Templates"]
 
@@ -45,7 +45,8 @@ class Templates:
             A pager; nothing is sent until it is iterated.
 
         Raises:
-            ValidationError: ``page_size`` outside 1..100 (raised at once).
+            ValidationError: ``page_size`` outside 1..100, or a ``search``
+                that is not a string (raised at once).
         """
         query = {} if search is None else {"search": search}
         return self._wire.pager(
@@ -66,14 +67,15 @@ class Templates:
             timeout: Overrides the client's timeouts for this call.
 
         Raises:
-            ValidationError: Empty ``template_id``; nothing was sent.
+            ValidationError: An empty, ``.``/``..``, or otherwise unusable
+                ``template_id``; nothing was sent.
             NotFoundError: No such template.
             PermissionDeniedError: The token's user may not see it.
         """
-        require_text(template_id, "template_id")
+        segment = path_segment(template_id, "template_id")
         operation = f"get template {template_id}"
         answer = await self._wire.call(
-            operation, "GET", f"/api/1.0/template/{segment(template_id)}", timeout=timeout
+            operation, "GET", f"/api/1.0/template/{segment}", timeout=timeout
         )
         return self._wire.answer(answer, Template, operation, prepare=_prepare_template)
 

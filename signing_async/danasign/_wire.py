@@ -15,15 +15,16 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, NamedTuple, TypeVar
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from .._core.auth import HeaderAuth
 from .._core.error_mapping import ErrorMapper
-from .._core.errors import AuthenticationError, ResponseDecodeError
+from .._core.errors import AuthenticationError, ResponseDecodeError, ValidationError
 from .._core.pagination import AsyncPager, Page
 from .._core.serde import decode
 from .._core.session import Call, CoreSession
 from .._core.timeouts import Timeout
+from .._core.validation import MAX_ID_LENGTH, require_string
 from ..transports import RequestBody
 from ._config import DanaSignConfig
 
@@ -33,7 +34,6 @@ __all__ = [
     "Envelope",
     "Wire",
     "normalize_signature_type",
-    "segment",
     "unwrap",
 ]
 
@@ -224,10 +224,18 @@ class Wire:
             path: The listing's path.
             cls: The item model.
             page_size: The ``limit`` of each request (validated here, 1..100).
-            query: Extra query parameters (``search``).
+            query: Extra query parameters (``search``), each named after the
+                caller's argument; checked here, at once.
             prepare: Rewrites each raw item before decoding.
             timeout: Overrides the client's timeouts.
+
+        Raises:
+            ValidationError: A query value is not a string (``search=["x"]``
+                would be sent as ``"['x']"``), is not text, or is over 1 KiB.
         """
+        for name, value in (query or {}).items():
+            if len(require_string(value, name)) > MAX_ID_LENGTH:
+                raise ValidationError(name, f"must be at most {MAX_ID_LENGTH} characters long")
 
         async def fetch(skip: int, limit: int) -> Page[T]:
             params: dict[str, str | int] = {"limit": limit, "skip": skip, **(query or {})}
@@ -244,8 +252,3 @@ class Wire:
             return _page(items, answer.pagination, skip, limit)
 
         return AsyncPager(fetch, page_size=page_size, what=f"{PROVIDER} {operation}")
-
-
-def segment(value: str) -> str:
-    """Quote ``value`` as one path segment."""
-    return quote(value, safe="")

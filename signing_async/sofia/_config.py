@@ -7,7 +7,7 @@ from typing import Literal
 import attrs
 
 from .._core.errors import ConfigurationError
-from .._core.settings import require_settings
+from .._core.settings import require_credentials, require_id_settings
 from .._core.urls import check_base_url
 
 __all__ = ["DEFAULT_BASE_URL", "UPLOAD_ENCODINGS", "SofiaConfig", "UploadEncoding"]
@@ -53,7 +53,8 @@ class SofiaConfig:
     allow_insecure: bool = False
 
     def __attrs_post_init__(self) -> None:
-        require_settings(self, "client_id", "client_secret", "tenant_id")
+        require_credentials(self, "client_id", "client_secret")
+        require_id_settings(self, "tenant_id")
         if ":" in self.client_id:
             # HTTP Basic joins user and password with the first colon (RFC 7617):
             # a colon in the user would silently send the wrong credentials.

@@ -28,10 +28,10 @@ from .._core.errors import ValidationError
 from .._core.serde import decode
 from .._core.session import Call, CoreSession
 from .._core.sources import Blob, DocumentSource, load_source
-from .._core.streaming import ByteStream, write_atomically
+from .._core.streaming import ByteStream, download_target
 from .._core.timeouts import Timeout
 from .._core.urls import is_loopback, same_origin
-from .._core.validation import require_email, require_pdf, require_phone, require_text
+from .._core.validation import require_email, require_id, require_pdf, require_phone
 from ._config import SofiaConfig
 from ._errors import ERRORS, PROVIDER
 from ._models import OtpSignature, OtpSignatureRequest, SignedDownload, decode_request
@@ -137,10 +137,8 @@ class OtpSignatures:
             TransportError: No answer. The request may have been received when
                 ``error.request_sent`` is true; it is not replayed blindly.
         """
-        transaction = require_text(transaction_id, "transaction_id")
-        tenant = require_text(
-            self._config.tenant_id if tenant_id is None else tenant_id, "tenant_id"
-        )
+        transaction = require_id(transaction_id, "transaction_id")
+        tenant = require_id(self._config.tenant_id if tenant_id is None else tenant_id, "tenant_id")
         phone = require_phone(phone, "phone")
         email = require_email(email, "email")
         files = [
@@ -262,7 +260,7 @@ class OtpSignatures:
             BadRequestError: Wrong or expired OTP (``WHK001``); never retried.
             NotFoundError: No such transaction (``WHK004``).
         """
-        transaction = require_text(transaction_id, "transaction_id")
+        transaction = require_id(transaction_id, "transaction_id")
         if not isinstance(otp_code, str) or not otp_code.strip():
             raise ValidationError("otp_code", "must be a non-empty string of digits")
         code = otp_code.strip()
@@ -293,9 +291,11 @@ class OtpSignatures:
     ) -> SignedDownload:
         """Download the signed PDF to ``path``, atomically.
 
-        The PDF is streamed to a temporary file beside ``path``, checked, and
-        renamed into place; on any failure nothing is left at ``path``. What is
-        checked:
+        ``path`` is checked before the request is sent (its folder exists and
+        can be written, it is not a folder): a one-shot storage URL is not
+        spent on a download that could not be written. The PDF is streamed to
+        a temporary file beside ``path``, checked, and renamed into place; on
+        any failure nothing is left at ``path``. What is checked:
 
         * the byte count, against the Content-Length the server announced;
         * that the file starts with ``%PDF-``;
@@ -310,7 +310,8 @@ class OtpSignatures:
 
         Credentials: the Basic header is sent only when the URL has the API's
         own scheme, host and port; to any other host (a storage bucket) the
-        request carries no ``Authorization`` header at all. A relative URL is
+        request carries no ``Authorization`` header at all, unless the URL
+        itself carries ``user:password@`` (never shown in logs or messages). A relative URL is
         taken relative to the API. A plain ``http://`` URL to a host that is
         not loopback is refused unless ``SofiaConfig(allow_insecure=True)``.
 
@@ -325,7 +326,10 @@ class OtpSignatures:
             not checked.
 
         Raises:
-            ValidationError: The URL is empty, not http(s), or insecure; nothing was sent.
+            ValidationError: The URL is empty, not http(s), or insecure, or
+                ``path`` cannot be written; nothing was sent.
+            FileWriteError: The disk refused the file (a ``SigningError`` and
+                an ``OSError``); nothing is left behind.
             ResponseDecodeError: The answer is not a PDF, or its embedded hash
                 does not match.
             TransportError: The transfer broke or came up short.
@@ -347,6 +351,14 @@ class OtpSignatures:
         # name the provider too, like the session's own messages.
         what = f"{PROVIDER} {operation}"
         own = same_origin(url, self._config.api_url)
+        if own and "@" in urlsplit(url).netloc:
+            # The API's own Basic header goes to its own host; a user:password
+            # in the URL would be a second, conflicting credential. Not echoed.
+            raise ValidationError(
+                "signature_or_url",
+                "the signed document's URL carries user:password for the API's own host;"
+                " give it without them",
+            )
         call = Call(
             PROVIDER,
             operation,
@@ -359,9 +371,8 @@ class OtpSignatures:
             timeout=timeout,
         )
         check = SignedPdfCheck(expected, what=what)
-        async with self._session.stream(call) as response:
-            stream = ByteStream(response, what=what)
-            written = await write_atomically(stream, path, what=what, check=check)
+        async with download_target(path) as target, self._session.stream(call) as response:
+            written = await target.write(ByteStream(response, what=what), what=what, check=check)
         return SignedDownload(
             Path(written.path),
             written.size,
@@ -374,8 +385,18 @@ class OtpSignatures:
         field = "signature_or_url"
         if not isinstance(url, str) or not url.strip():
             raise ValidationError(field, "the signed document's URL is empty")
-        url = urljoin(f"{self._config.api_url}/", url.strip())
-        parts = urlsplit(url)
+        if not url.strip().isprintable():
+            # A line break would split the request line; a lone surrogate
+            # cannot be encoded. Not echoed: it may carry a signed token.
+            raise ValidationError(
+                field, "the signed document's URL holds a control character or a lone surrogate"
+            )
+        try:
+            url = urljoin(f"{self._config.api_url}/", url.strip())
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 - parsed to refuse a bad one before sending
+        except ValueError:
+            raise ValidationError(field, "the signed document's URL is not a valid URL") from None
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValidationError(field, "the signed document's URL is not an http(s) URL")
         if (
@@ -393,9 +414,9 @@ class OtpSignatures:
 
 def _item_key(item: OtpSignatureItem) -> str:
     if isinstance(item, NewOtpSignature):
-        return require_text(item.transaction_id, "transaction_id")
+        return require_id(item.transaction_id, "transaction_id")
     if isinstance(item, Mapping):
-        return require_text(item.get("transaction_id"), "transaction_id")
+        return require_id(item.get("transaction_id"), "transaction_id")
     raise ValidationError(
         "item", f"expected a NewOtpSignature or a mapping, not {type(item).__name__}"
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 import signing_async as sa
@@ -35,3 +37,92 @@ def test_a_base_url_with_user_and_password_is_refused_without_echoing_them() -> 
 def test_a_blank_setting_is_named() -> None:
     with pytest.raises(sa.ConfigurationError, match=r"SofiaConfig\.tenant_id"):
         sa.SofiaConfig(client_id="c", client_secret="s", tenant_id="  ")
+
+
+CONFIGS: dict[str, Callable[[str], object]] = {
+    "danasign.api_token": lambda v: sa.DanaSignConfig(
+        server_url="https://sign.example", api_token=v
+    ),
+    "sofia.client_secret": lambda v: sa.SofiaConfig(client_id="c", client_secret=v, tenant_id="t"),
+    "sofia.client_id": lambda v: sa.SofiaConfig(client_id=v, client_secret="s", tenant_id="t"),
+    "danaconnect.client_secret": lambda v: sa.DanaConnectConfig(
+        client_id="c", client_secret=v, channel="x", subdomain="acme"
+    ),
+    "danaconnect.client_id": lambda v: sa.DanaConnectConfig(
+        client_id=v, client_secret="s", channel="x", subdomain="acme"
+    ),
+}
+
+
+@pytest.mark.parametrize("secret", ["contraseña-ñ-1", "tok\u200b3n", "s3cret\ud800x", "tök€n"])
+@pytest.mark.parametrize("where", sorted(CONFIGS))
+def test_a_credential_outside_printable_ascii_is_refused_without_echoing_it(
+    where: str, secret: str
+) -> None:
+    # Before, a non-ASCII API token raised UnicodeEncodeError on the first call,
+    # with the token itself in the exception's .object.
+    with pytest.raises(sa.ConfigurationError) as caught:
+        CONFIGS[where](secret)
+    error = caught.value
+    assert where.split(".")[1] in str(error)
+    for shown in (str(error), repr(error), repr(error.args)):
+        assert secret not in shown
+        assert secret[:5] not in shown
+    assert error.__cause__ is None
+    assert error.__context__ is None
+
+
+@pytest.mark.parametrize("channel", [".", "..", "a\x00b", "\x85", "x" * 1025, "a\udcffb"])
+def test_a_channel_unfit_for_a_url_path_is_refused(channel: str) -> None:
+    with pytest.raises(sa.ConfigurationError, match=r"DanaConnectConfig\.channel"):
+        sa.DanaConnectConfig(client_id="c", client_secret="s", channel=channel, subdomain="acme")
+
+
+@pytest.mark.parametrize("tenant", [".", "x" * 1025, "a\ud800"])
+def test_a_tenant_id_unfit_for_an_id_is_refused(tenant: str) -> None:
+    with pytest.raises(sa.ConfigurationError, match=r"SofiaConfig\.tenant_id"):
+        sa.SofiaConfig(client_id="c", client_secret="s", tenant_id=tenant)
+
+
+def test_a_channel_with_marks_is_accepted_and_encoded_later() -> None:
+    config = sa.DanaConnectConfig(
+        client_id="c", client_secret="s", channel="acme/eu?x", subdomain="acme"
+    )
+    assert config.channel == "acme/eu?x"
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://sign.example/\x00", "https://sign.example\r\nX: y", "https://sign\ud800.example"],
+)
+def test_a_base_url_with_controls_or_surrogates_is_refused(url: str) -> None:
+    with pytest.raises(sa.ConfigurationError, match="base_url must not contain control"):
+        sa.SofiaConfig(client_id="c", client_secret="s", tenant_id="t", base_url=url)
+
+
+@pytest.mark.parametrize("url", ["https://[::1", "https://sign.example:99999", "https://h:port"])
+def test_an_unparsable_base_url_is_a_configuration_error(url: str) -> None:
+    # urlsplit raises ValueError for these; the config says which setting is wrong.
+    with pytest.raises(sa.ConfigurationError, match=r"SofiaConfig\.base_url is not a valid URL"):
+        sa.SofiaConfig(client_id="c", client_secret="s", tenant_id="t", base_url=url)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"subdomain": 123}, {"download_base_url": 123}, {"subdomain": ["acme"]}],
+)
+def test_danaconnect_hosts_of_the_wrong_type_are_a_configuration_error(
+    options: dict[str, object],
+) -> None:
+    with pytest.raises(sa.ConfigurationError):
+        sa.DanaConnectConfig(client_id="c", client_secret="s", channel="x", **options)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("option", ["danaconnect", "danasign", "sofia", "retry", "timeout"])
+def test_a_client_option_of_the_wrong_type_is_refused_when_the_client_is_made(
+    option: str,
+) -> None:
+    # Before, SigningClient(danasign="https://...") was accepted, and the first
+    # call failed with an AttributeError.
+    with pytest.raises(sa.ConfigurationError, match=f"{option} must be a .* or None, not str"):
+        sa.SigningClient(**{option: "https://sign.example"})  # type: ignore[arg-type]

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 import signing_async as sa
-from signing_async._core.sources import Blob, load_source
+from signing_async._core.sources import Blob, document_sources, file_path, load_source
 
 
 async def test_bytes(pdf_bytes: bytes) -> None:
@@ -85,3 +86,66 @@ async def test_errors_name_the_field(tmp_path: Path) -> None:
 
 def test_blob_repr_hides_content() -> None:
     assert "secret-bytes" not in repr(Blob("a", 12, b"secret-bytes", data=b"secret-bytes"))
+
+
+async def test_a_path_with_nul_or_an_impossible_character_is_a_validation_error(
+    tmp_path: Path,
+) -> None:
+    # Before: ValueError("embedded null byte") and UnicodeEncodeError, raw.
+    for path, problem in [
+        (str(tmp_path / "a\x00b.pdf"), "NUL"),
+        (str(tmp_path / "a\ud800b.pdf"), "no file name can have"),
+        ("", "the path is empty"),
+    ]:
+        with pytest.raises(sa.ValidationError) as caught:
+            await load_source(path, field="docs[0]", default_name="d")
+        assert caught.value.field == "docs[0]"
+        assert problem in caught.value.problem
+
+
+async def test_a_file_name_that_is_not_utf8_must_be_named_explicitly(
+    tmp_path: Path, pdf_bytes: bytes
+) -> None:
+    # A name with a byte that is not UTF-8 opens (surrogateescape) but cannot be sent.
+    path = tmp_path / os.fsdecode(b"contrat\xe9.pdf")
+    path.write_bytes(pdf_bytes)
+
+    with pytest.raises(sa.ValidationError) as caught:
+        await load_source(path, field="file", default_name="d")
+    assert "Document(content, name)" in caught.value.problem
+
+    blob = await load_source(sa.Document(path, "contrato.pdf"), field="file", default_name="d")
+    assert (blob.name, blob.size) == ("contrato.pdf", len(pdf_bytes))
+
+
+@pytest.mark.parametrize("name", ["", "a\nb.pdf", "a\x00.pdf", "x\ud800.pdf", 12])
+async def test_a_document_name_that_cannot_be_sent_is_refused(name: object) -> None:
+    with pytest.raises(sa.ValidationError) as caught:
+        await load_source(sa.Document(b"%PDF-1", name), field="file", default_name="d")  # type: ignore[arg-type]
+    assert caught.value.field == "file"
+
+
+def test_document_sources() -> None:
+    pdf = sa.Document(b"%PDF-", "a.pdf")
+    assert document_sources("a.pdf", "docs") == ["a.pdf"]
+    assert document_sources(b"%PDF-", "docs") == [b"%PDF-"]
+    assert document_sources(pdf, "docs") == [pdf]
+    assert document_sources(Path("a.pdf"), "docs") == [Path("a.pdf")]
+    assert document_sources(("a.pdf", b"%PDF-"), "docs") == ["a.pdf", b"%PDF-"]
+    assert document_sources(iter(["a.pdf"]), "docs") == ["a.pdf"]
+    for bad in (123, 1.5, None, {"a": 1}):
+        with pytest.raises(sa.ValidationError, match="docs: expected a path, bytes, a Document"):
+            document_sources(bad, "docs")
+
+
+def test_file_path() -> None:
+    assert file_path("a/b.zip", "path") == Path("a/b.zip")
+
+    class Odd:
+        def __fspath__(self) -> int:
+            return 3
+
+    for bad in (3, None, b"a.zip", Odd()):
+        with pytest.raises(sa.ValidationError) as caught:
+            file_path(bad, "path")
+        assert caught.value.field == "path"

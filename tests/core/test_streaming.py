@@ -85,8 +85,12 @@ async def test_wrong_length(tmp_path: Path, pieces: tuple[bytes, ...], length: i
 
 
 async def test_missing_folder(tmp_path: Path) -> None:
-    with pytest.raises(OSError):  # noqa: PT011 - the OS's own error is the right one here
-        await write_atomically(stream_of(b"abc"), tmp_path / "no" / "o", what="get it")
+    target = tmp_path / "no" / "o"
+    with pytest.raises(sa.ValidationError) as caught:
+        await write_atomically(stream_of(b"abc"), target, what="get it")
+    assert caught.value.field == "path"
+    assert str(target) in caught.value.problem  # the path given, not the temporary file's
+    assert ".part" not in str(caught.value)
     assert os.listdir(tmp_path) == []
 
 
@@ -191,8 +195,14 @@ async def main():
     stream = ByteStream(sa.Response(200, stream=Body()), what="get it")
     try:
         await write_atomically(stream, folder / "o", what="get it")
-    except OSError as exc:
-        return {"error": exc.strerror, "pulled": pulled, "left": os.listdir(folder)}
+    except sa.SigningError as exc:
+        return {
+            "error": exc.strerror if isinstance(exc, OSError) else None,
+            "message": str(exc),
+            "filename": getattr(exc, "filename", None),
+            "pulled": pulled,
+            "left": os.listdir(folder),
+        }
     return {"error": None, "pulled": pulled, "left": os.listdir(folder)}
 
 
@@ -215,6 +225,9 @@ def test_disk_full_mid_download(tmp_path: Path) -> None:
         check=True,
     )
     result = json.loads(done.stdout)
+    # A SigningError (and an OSError, errno kept) naming the operation and the target.
     assert result["error"] == "File too large"
+    assert result["message"] == f"get it: cannot write {tmp_path / 'o'}: File too large"
+    assert result["filename"] == str(tmp_path / "o")
     assert result["left"] == []  # no temporary file, no target
     assert result["pulled"] < 40  # reading stopped once writing failed

@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 import signing_async as sa
+from signing_async._core.error_mapping import ErrorMapper
+from signing_async._core.session import Call, CoreSession
 from signing_async._core.sources import Blob
-from signing_async._core.urls import check_base_url, is_loopback, same_origin
+from signing_async._core.urls import (
+    check_base_url,
+    is_loopback,
+    path_segment,
+    redact_url,
+    same_origin,
+)
 from signing_async._core.validation import (
     require_email,
+    require_id,
     require_in_range,
     require_pdf,
+    require_string,
     require_text,
+    shown,
 )
 
 
@@ -94,3 +107,96 @@ def test_require_pdf(pdf_bytes: bytes) -> None:
     for head in (b"PDF-1.4", b" %PDF-1.4", b"%PDX", b"\x89PNG"):
         with pytest.raises(sa.ValidationError, match=r"file: x\.bin is not a PDF"):
             require_pdf(Blob("x.bin", len(head), head, data=head), "file")
+
+
+@pytest.mark.parametrize(
+    ("bad", "problem"),
+    [
+        ("", "non-empty"),
+        (" ", "non-empty"),
+        (".", "not an identifier"),
+        ("..", "not an identifier"),
+        ("a\x00b", "NUL"),
+        ("a\tb", "control characters"),
+        ("a\x9bb", "control characters"),  # C1: a CSI to a terminal
+        ("x" * 1025, "at most 1024"),
+        ("a\ud800b", "lone surrogate"),
+        (42, "non-empty string"),
+        (None, "non-empty string"),
+    ],
+)
+def test_require_id_refuses(bad: object, problem: str) -> None:
+    with pytest.raises(sa.ValidationError) as caught:
+        require_id(bad, "template_id")
+    assert caught.value.field == "template_id"
+    assert problem in caught.value.problem
+
+
+def test_path_segment_quotes_everything_else() -> None:
+    assert path_segment("a/b?c#d%e f", "x") == "a%2Fb%3Fc%23d%25e%20f"
+    assert path_segment("...", "x") == "..."  # only exactly . and .. move a path
+    assert path_segment("ñandú", "x") == "%C3%B1and%C3%BA"
+    assert path_segment("x" * 1024, "x") == "x" * 1024
+
+
+@pytest.mark.parametrize("bad", ["a\ud800", "\udcff", "a\x00"])
+def test_text_refuses_surrogates_and_nul(bad: str) -> None:
+    for check in (require_text, require_string, require_email):
+        with pytest.raises(sa.ValidationError) as caught:
+            check(bad, "signers[0].name")
+        assert caught.value.field == "signers[0].name"
+
+
+def test_require_string_allows_empty_and_refuses_other_types() -> None:
+    assert require_string("", "f") == ""
+    assert require_string("multi\nline\ttext", "f") == "multi\nline\ttext"
+    with pytest.raises(sa.ValidationError, match="f: must be a string, not list"):
+        require_string(["x"], "f")
+
+
+def test_messages_never_carry_huge_values() -> None:
+    with pytest.raises(sa.ValidationError) as caught:
+        require_in_range(10**5000, 1, 100, "page_size")  # repr() of it raises ValueError
+    assert "too large to show" in str(caught.value)
+    with pytest.raises(sa.ValidationError) as caught:
+        require_email("x" * 100_000, "email")
+    assert len(str(caught.value)) < 200
+    assert shown("abc") == "'abc'"
+
+
+@pytest.mark.parametrize(
+    ("url", "logged"),
+    [
+        ("http://user:pw@host:8/a/b?x=1#f", "http://***@host:8/a/b"),
+        ("https://h/x?token=t", "https://h/x"),
+        ("http://a@b@c/p", "http://***@c/p"),
+        ("http://u:p@h", "http://***@h"),
+        ("https://h/contacts/a@b.co", "https://h/contacts/a@b.co"),  # an @ in the path stays
+        ("not a url", "not a url"),
+        ("http://[::1", "http://[::1"),  # unparsable: still no exception
+    ],
+)
+def test_redact_url(url: str, logged: str) -> None:
+    assert redact_url(url) == logged
+
+
+async def test_the_session_logs_urls_without_userinfo(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="signing_async")
+    session = CoreSession(
+        sa.MockTransport(lambda request: sa.Response(200, content=b"{}")),
+        retry=sa.RetryPolicy(),
+        timeout=sa.Timeout(),
+    )
+    call = Call(
+        "P", "get it", "GET", "https://me:pa55word@files.example/x?sig=s1", ErrorMapper("P")
+    )
+    assert await session.json(call) == {}
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "https://***@files.example/x" in logged
+    assert "pa55word" not in logged
+    assert "s1" not in logged
+
+
+def test_a_call_refuses_a_timeout_of_the_wrong_type() -> None:
+    with pytest.raises(sa.ValidationError, match="timeout: expected a Timeout or None, not float"):
+        Call("P", "get it", "GET", "https://h/x", ErrorMapper("P"), timeout=3.0)  # type: ignore[arg-type]

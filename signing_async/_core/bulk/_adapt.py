@@ -42,8 +42,9 @@ def call_arguments(
         )
     unknown = set(item) - {*names, "timeout"}
     if unknown:
+        keys = sorted(map(str, unknown))  # map(str): a key may be of any type
         raise ValidationError(
-            "item", f"unknown keys {sorted(unknown)}; {method}() takes {', '.join(names)}, timeout"
+            "item", f"unknown keys {keys}; {method}() takes {', '.join(names)}, timeout"
         )
     for name in required:
         if name not in item:

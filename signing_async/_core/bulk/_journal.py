@@ -19,6 +19,15 @@ thread at a time (a capacity limiter of one), in WAL mode. The connection
 holds the database exclusively while the run lasts, so two runs can never
 send the same job's items at once; the lock dies with the process.
 
+A journal marks itself: SQLite's ``application_id`` header field holds
+:data:`APPLICATION_ID` and ``user_version`` the schema version. An existing
+file is inspected before anything writes to it, and refused unless it is
+such a journal: another SQLite database (even one with an ``items`` table)
+or any other file is left byte for byte as it was. An empty file is a new
+journal. A journal of the first version, written before the mark existed
+(``application_id`` 0), is adopted, and marked, only when its tables are
+exactly the journal's and its ``meta`` says it is a journal.
+
 Schema (version 1; ``signing-async bulk-status`` reads it, see
 :mod:`._status`), two tables:
 
@@ -39,6 +48,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import sqlite3
 import uuid
 from collections.abc import Callable, Sequence
@@ -49,12 +59,21 @@ import anyio
 import attrs
 
 from ..errors import ConfigurationError
+from ..sources import file_path
 
 __all__ = ["Claim", "Entry", "Ledger", "MemoryLedger", "SqliteJournal", "open_ledger"]
 
 T = TypeVar("T")
 
 SCHEMA_VERSION = "1"
+
+APPLICATION_ID = int.from_bytes(b"SAjr", "big")
+"""SQLite's ``application_id`` of a journal ("SAjr": signing_async journal)."""
+
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+_HEADER_SIZE = 100
+_APPLICATION_ID_OFFSET = 68  # a big-endian 32-bit integer in the database header
+_WAL_FORMAT = 2  # header bytes 18 and 19 (read and write format): 2 in WAL mode
 
 Decision = Literal["send", "skip", "uncertain", "duplicate"]
 FinalState = Literal["succeeded", "failed", "uncertain"]
@@ -302,7 +321,109 @@ class _transaction:
         self._db.execute("COMMIT" if exc_type is None else "ROLLBACK")
 
 
+JournalFile = Literal["new", "ours", "first version"]
+
+
+def _statements() -> list[str]:
+    return [statement for statement in _SCHEMA.split(";") if statement.strip()]
+
+
+def _normalized(sql: str) -> str:
+    # sqlite_master keeps the statement as written, minus IF NOT EXISTS.
+    return " ".join(re.sub(r"\bIF NOT EXISTS\b", "", sql).split())
+
+
+def _inspect(path: Path) -> JournalFile:
+    """What ``path`` is, found without writing a byte to it.
+
+    Raises:
+        ConfigurationError: ``path`` exists and is not a journal, naming it.
+    """
+    try:
+        with path.open("rb") as file:
+            header = file.read(_HEADER_SIZE)
+    except FileNotFoundError:
+        return "new"
+    except IsADirectoryError:
+        raise ConfigurationError(f"the journal {path} is a folder; give a file") from None
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read the journal {path}: {exc.strerror}") from None
+    if not header:
+        return "new"  # an empty file: made by the caller (mkstemp, touch) for us to fill
+    if not header.startswith(_SQLITE_MAGIC) or len(header) < _HEADER_SIZE:
+        raise ConfigurationError(f"{path} is not a journal (it is not an SQLite database)")
+    offset = _APPLICATION_ID_OFFSET
+    if int.from_bytes(header[offset : offset + 4], "big") == APPLICATION_ID:
+        return "ours"
+    # The header on disk may be stale while a write-ahead log holds newer
+    # pages (a run killed right after adopting a first-version journal):
+    # SQLite itself, read-only, has the last word.
+    try:
+        with _read_only(path, wal=header[18] == _WAL_FORMAT) as db:
+            application_id = db.execute("PRAGMA application_id").fetchone()[0]
+            if application_id == APPLICATION_ID:
+                return "ours"
+            if application_id == 0 and _first_version(db):
+                return "first version"
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc) or "busy" in str(exc):
+            raise ConfigurationError(
+                f"the journal {path} is in use by another run; wait for it to finish"
+            ) from None
+        raise ConfigurationError(f"{path} is not a journal: {exc}") from None
+    except sqlite3.DatabaseError as exc:
+        raise ConfigurationError(f"{path} is not a journal: {exc}") from None
+    raise ConfigurationError(
+        f"{path} is not a journal: it is an SQLite database of something else;"
+        " it was left untouched (give the journal another file name)"
+    )
+
+
+class _read_only:
+    """A read-only connection: it cannot write to the file, whatever it finds.
+
+    A database in WAL mode without a ``-wal`` file beside it was closed
+    cleanly: its file holds everything, and it is opened ``immutable``,
+    because a plain read-only connection would create ``-wal`` and ``-shm``
+    files beside somebody else's database.
+    """
+
+    def __init__(self, path: Path, *, wal: bool) -> None:
+        closed_cleanly = wal and not path.with_name(f"{path.name}-wal").exists()
+        mode = "immutable=1" if closed_cleanly else "mode=ro"
+        self._db = sqlite3.connect(
+            f"{path.resolve().as_uri()}?{mode}", uri=True, isolation_level=None, timeout=0.2
+        )
+
+    def __enter__(self) -> sqlite3.Connection:
+        return self._db
+
+    def __exit__(self, *_: object) -> None:
+        self._db.close()
+
+
+def _first_version(db: sqlite3.Connection) -> bool:
+    """Whether ``db`` is a journal of the first version: exactly its tables, and its meta."""
+    objects = db.execute("SELECT type, name, sql FROM sqlite_master").fetchall()
+    tables = {name: sql for kind, name, sql in objects if kind == "table"}
+    expected = {
+        statement.split()[5]: _normalized(statement)  # CREATE TABLE IF NOT EXISTS <name>
+        for statement in _statements()
+    }
+    if {name: _normalized(sql or "") for name, sql in tables.items()} != expected:
+        return False
+    # Only the automatic indexes of the two primary keys, nothing of anyone else.
+    if {name for kind, name, _ in objects if kind != "table"} != {
+        "sqlite_autoindex_meta_1",
+        "sqlite_autoindex_items_1",
+    }:
+        return False
+    found = dict(db.execute("SELECT name, value FROM meta").fetchall())
+    return found.get("schema") == SCHEMA_VERSION and bool(found.get("kind"))
+
+
 def _connect(path: Path, kind: str) -> sqlite3.Connection:
+    state = _inspect(path)
     try:
         db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=0.2)
     except sqlite3.Error as exc:
@@ -311,15 +432,25 @@ def _connect(path: Path, kind: str) -> sqlite3.Connection:
         # Held from the first write until close: a second run on the same
         # journal is refused instead of sending the same items concurrently.
         db.execute("PRAGMA locking_mode = EXCLUSIVE")
+        if state != "ours":
+            # Before WAL mode, so that a new journal's header carries the mark
+            # from its first write on, in the main file itself.
+            db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            db.execute(f"PRAGMA user_version = {int(SCHEMA_VERSION)}")
+        else:
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version != int(SCHEMA_VERSION):
+                raise ConfigurationError(
+                    f"the journal {path} has schema {version}; this version reads {SCHEMA_VERSION}"
+                )
         mode = db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if str(mode).lower() != "wal":
             raise ConfigurationError(f"the journal {path} cannot use WAL mode (got {mode})")
         db.execute("PRAGMA synchronous = NORMAL")
         with _transaction(db):
             # executescript() would commit first; run the statements inside the transaction.
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    db.execute(statement)
+            for statement in _statements():
+                db.execute(statement)
             found = dict(db.execute("SELECT name, value FROM meta").fetchall())
             if not found:
                 db.executemany(
@@ -358,4 +489,5 @@ async def open_ledger(
     """The SQLite journal at ``journal``, or a memory-only ledger when it is None."""
     if journal is None:
         return MemoryLedger()
-    return await SqliteJournal.open(journal, kind=kind, resend_uncertain=resend_uncertain)
+    path = file_path(journal, "journal")
+    return await SqliteJournal.open(path, kind=kind, resend_uncertain=resend_uncertain)
