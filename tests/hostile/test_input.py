@@ -315,7 +315,7 @@ def baseline(method: str, folder: Path) -> dict[str, Any]:
     """Valid keyword arguments for ``method``: fresh mutable containers every time."""
     pdf = folder / "in" / "contract.pdf"
     every: dict[str, dict[str, Any]] = {
-        "contacts.create": {"name": "Ana", "email": "ana@example.com", "phone": "+34600"},
+        "contacts.create": {"name": "Ana", "email": "ana@example.com", "phone": "+34600000000"},
         "contacts.create_batch": {"contacts": [{"name": "Ana", "email": "ana@example.com"}]},
         "contacts.list": {"search": "ana"},
         "templates.list": {"search": "nda"},
@@ -347,7 +347,7 @@ def baseline(method: str, folder: Path) -> dict[str, Any]:
             "user_selfie": JPEG,
             "image_front": JPEG,
             "document_sign": pdf,
-            "phone": "+34600",
+            "phone": "+34600000000",
             "email": "ana@example.com",
             "tenant_id": "empresa-2",
         },
