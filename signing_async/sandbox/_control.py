@@ -8,7 +8,8 @@ from typing import Any
 from aiohttp import web
 
 from ._faults import Fault
-from ._http import BadJson, RouteSpec, is_number, json_response, read_small_json
+from ._http import RouteSpec, is_number, json_response
+from ._jsonbody import BodyError, read_small_json
 from ._state import STATE_KEY
 
 __all__ = ["routes"]
@@ -21,7 +22,7 @@ def _error(status: int, message: str) -> web.Response:
 async def _json_object(request: web.Request) -> dict[str, Any]:
     body = await read_small_json(request)
     if not isinstance(body, dict):
-        raise BadJson("body must be a JSON object")
+        raise BodyError("body must be a JSON object")
     return body
 
 
@@ -29,7 +30,9 @@ async def add_fault(request: web.Request) -> web.StreamResponse:
     """``POST /_sandbox/faults`` — arm a fault described by Fault's fields."""
     try:
         fault = Fault.from_json(await _json_object(request))
-    except (BadJson, ValueError) as exc:
+    except BodyError as exc:
+        return _error(exc.status, str(exc))
+    except (ValueError, OverflowError) as exc:
         return _error(400, str(exc))
     request.app[STATE_KEY].faults.add(fault)
     return json_response({"fault": fault.to_json()}, status=201)
@@ -67,8 +70,8 @@ async def set_token_lifetime(request: web.Request) -> web.StreamResponse:
     """``POST /_sandbox/token_lifetime`` ``{"seconds": 2}`` — lifetime of new tokens."""
     try:
         body = await _json_object(request)
-    except BadJson as exc:
-        return _error(400, str(exc))
+    except BodyError as exc:
+        return _error(exc.status, str(exc))
     seconds = body.get("seconds")
     if not is_number(seconds) or not math.isfinite(seconds) or seconds <= 0:
         return _error(400, "seconds: must be a positive number")
