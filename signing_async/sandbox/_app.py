@@ -127,8 +127,9 @@ async def _respond(
 
 
 # Paths of routes that do not match, by provider: their 404 and 405 answers
-# take the provider's error envelope, as the provider's own answers do.
-_SOFIA_PATHS = ("/create_signature", "/sign_document", "/_storage/")
+# take the provider's error envelope, as the provider's own answers do. (The
+# storage host answers {"error"}, like the other providers and the control routes.)
+_SOFIA_PATHS = ("/create_signature", "/sign_document")
 _DANASIGN_PATHS = ("/api/1.0/", "/api/tokens/")
 
 
