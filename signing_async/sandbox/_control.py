@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from aiohttp import web
@@ -13,6 +12,8 @@ from ._jsonbody import BodyError, read_small_json
 from ._state import STATE_KEY
 
 __all__ = ["routes"]
+
+_MAX_TOKEN_LIFETIME = 10 * 365 * 24 * 3600  # ten years
 
 
 def _error(status: int, message: str) -> web.Response:
@@ -73,8 +74,10 @@ async def set_token_lifetime(request: web.Request) -> web.StreamResponse:
     except BodyError as exc:
         return _error(exc.status, str(exc))
     seconds = body.get("seconds")
-    if not is_number(seconds) or not math.isfinite(seconds) or seconds <= 0:
-        return _error(400, "seconds: must be a positive number")
+    # is_number admits only finite values; the bound keeps float() and the
+    # token expiry arithmetic away from huge integers.
+    if not is_number(seconds) or not 0 < seconds <= _MAX_TOKEN_LIFETIME:
+        return _error(400, f"seconds: must be a number > 0 and <= {_MAX_TOKEN_LIFETIME}")
     request.app[STATE_KEY].token_lifetime = float(seconds)
     return json_response({"seconds": seconds})
 
