@@ -20,6 +20,7 @@ import json
 import math
 import re
 import secrets
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import parse_qs
@@ -52,8 +53,11 @@ _MAX_FORM_FIELDS = 100
 # Strings up to this many bytes stay inline; longer ones go to a file.
 SPILL_OVER = 64 * 1024
 # The JSON structure left after spilling is small for every route that uses
-# this reader; a larger one means a malformed or hostile body.
-MAX_SKELETON = 64 << 20
+# this reader (a few kilobytes, plus documents too small to spill); a larger
+# one means a malformed or hostile body. Both bounds keep the parsed value in
+# tens of megabytes: 64 MiB of "{}," would parse into gigabytes of objects.
+MAX_SKELETON = 16 << 20
+MAX_VALUES = 100_000
 READ_CHUNK = 1 << 20
 
 _STRING_SPECIAL = re.compile(rb'["\\]')
@@ -99,25 +103,31 @@ def _walk(root: Any, marker: str | None, spills: list[SpilledString]) -> Any:
             _check_string(item)
         return item
 
+    def entries(container: Any) -> Iterator[tuple[Any, Any]]:
+        return enumerate(container) if isinstance(container, list) else iter(container.items())
+
     root = visit(root)
-    # The parsed value is this request's own: containers are updated in place.
-    stack: list[tuple[Any, int]] = [(root, 1)]
+    if not isinstance(root, list | dict):
+        return root
+    # Depth first, one entry iterator per open container: the walk holds at
+    # most MAX_DEPTH of them, whatever the body. Containers are updated in
+    # place (the parsed value is this request's own).
+    stack = [(root, entries(root))]
     while stack:
-        node, depth = stack.pop()
-        if isinstance(node, list):
-            entries: list[tuple[Any, Any]] = list(enumerate(node))
-        elif isinstance(node, dict):
-            entries = list(node.items())
-            for key in node:
+        node, pending = stack[-1]
+        for key, item in pending:
+            if isinstance(key, str):
                 _check_string(key)
-        else:
-            continue
-        if depth > MAX_DEPTH:
-            raise BodyError(f"body is nested deeper than {MAX_DEPTH} levels")
-        for key, item in entries:
-            node[key] = value = visit(item)
+            if (value := visit(item)) is not item:
+                node[key] = value  # an existing key or index: no size change
             if isinstance(value, list | dict):
-                stack.append((value, depth + 1))
+                if len(stack) >= MAX_DEPTH:
+                    raise BodyError(f"body is nested deeper than {MAX_DEPTH} levels")
+                if value:
+                    stack.append((value, entries(value)))
+                    break
+        else:
+            stack.pop()
     return root
 
 
@@ -207,6 +217,11 @@ class _Scanner:
         self._spill_file: BinaryIO | None = None
         self._spill_path: Path | None = None
         self._spill_length = 0
+        self._values = 0  # containers and list items or object members, roughly
+
+    def _structure(self, segment: bytes) -> None:
+        self.skeleton += segment
+        self._values += segment.count(b",") + segment.count(b"[") + segment.count(b"{")
 
     def _emit(self, data: bytes) -> None:
         if not data:
@@ -242,9 +257,9 @@ class _Scanner:
             if not self._in_string:
                 quote = data.find(b'"', pos)
                 if quote < 0:
-                    self.skeleton += data[pos:]
+                    self._structure(data[pos:])
                     break
-                self.skeleton += data[pos:quote]
+                self._structure(data[pos:quote])
                 self._in_string = True
                 pos = quote + 1
                 continue
@@ -274,6 +289,8 @@ class _Scanner:
                 pos = index + 1
         if len(self.skeleton) > MAX_SKELETON:
             raise BodyError("request body too large", status=413)
+        if self._values > MAX_VALUES:
+            raise BodyError(f"request body holds more than {MAX_VALUES} JSON values", status=413)
 
     def discard(self) -> None:
         if self._spill_file is not None:

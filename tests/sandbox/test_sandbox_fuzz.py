@@ -178,6 +178,11 @@ def _routes() -> list[tuple[str, str, str]]:
 
 ROUTES = _routes()
 
+
+def _containers(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=12), inner)
+
+
 json_values = st.recursive(
     st.none()
     | st.booleans()
@@ -185,7 +190,7 @@ json_values = st.recursive(
     | st.floats()
     | st.text()
     | st.sampled_from(["", "\x00", "\ud800", "é", "%PDF-1.7", "sandbox-tenant", "txn-1"]),
-    lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=12), inner),
+    _containers,
     max_leaves=20,
 )
 
@@ -392,6 +397,14 @@ def zeros() -> Iterator[bytes]:
     yield b'"}'
 
 
+def empty_objects() -> Iterator[bytes]:
+    """300 MiB of ``[{},{},...`` for a document route, whose long strings go to disk."""
+    chunk = b"{}," * (_CHUNK // 3)
+    yield b"["
+    for _ in range(HUGE // len(chunk)):
+        yield chunk
+
+
 def deflate_bomb() -> Iterator[bytes]:
     """300 MiB of zeros, deflated (about 300 KB), compressed as it is sent."""
     compressor = zlib.compressobj()
@@ -451,16 +464,20 @@ async def _warm_up(url: str, headers: dict[str, str]) -> None:
 
 
 @pytest.mark.parametrize(
-    ("body", "length", "encoding", "status"),
+    ("path", "body", "length", "encoding", "status"),
     [
-        (zeros, HUGE + 12, None, 413),  # refused by its Content-Length
-        (zeros, None, None, 413),  # chunked: refused after the first mebibyte
-        (deflate_bomb, None, "deflate", 415),  # a compressed body is never inflated
+        ("/api/1.0/contacts", zeros, HUGE + 12, None, 413),  # refused by its Content-Length
+        ("/api/1.0/contacts", zeros, None, None, 413),  # chunked: stops after a mebibyte
+        ("/api/1.0/contacts", deflate_bomb, None, "deflate", 415),  # never inflated
+        # A document route streams long strings to disk; its JSON structure,
+        # held in memory, is bounded too.
+        ("/api/1.0/createdocument", empty_objects, None, None, 413),
     ],
-    ids=["content-length", "chunked", "deflate-bomb"],
+    ids=["content-length", "chunked", "deflate-bomb", "document-route-structure"],
 )
-async def test_a_huge_body_to_a_small_json_route_is_refused_in_bounded_memory(
+async def test_a_huge_body_is_refused_in_bounded_memory(
     tmp_path: Path,
+    path: str,
     body: Callable[[], Iterator[bytes]],
     length: int | None,
     encoding: str | None,
@@ -475,9 +492,7 @@ async def test_a_huge_body_to_a_small_json_route_is_refused_in_bounded_memory(
         before = _status_kib(child.pid, "VmRSS")
         if encoding is not None:
             headers["Content-Encoding"] = encoding
-        answered, raw = await _send_streamed(
-            child.url, "/api/1.0/contacts", headers, body(), length
-        )
+        answered, raw = await _send_streamed(child.url, path, headers, body(), length)
         peak = _status_kib(child.pid, "VmHWM")
     # VmHWM is the peak since the process started: it bounds the growth from
     # above, whatever the request cost at its worst moment.

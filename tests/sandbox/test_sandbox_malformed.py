@@ -74,7 +74,7 @@ JSON_ROUTES = [
 ]
 
 
-@pytest.mark.parametrize("depth", [950, 100_000])
+@pytest.mark.parametrize("depth", [950, 50_000])
 @pytest.mark.parametrize(("path", "route"), [r for r in JSON_ROUTES if r[1] is not None])
 async def test_deeply_nested_json_is_a_400(
     sb: Sandbox,
