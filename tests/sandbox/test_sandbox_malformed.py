@@ -288,3 +288,15 @@ async def test_lone_surrogates_are_refused(
     status, answer, _ = await send(http, sb, "POST", "/api/1.0/contacts", ds_headers, body)
     assert status == 400
     assert "surrogate" in answer["error"]
+
+
+@pytest.mark.parametrize("path", ["/oauth2/token", "/create_signature", "/sign_document"])
+@pytest.mark.parametrize("header", ["Basic \xff", "Basic w6k6w6k="])  # not ASCII; "é:é"
+async def test_basic_credentials_that_are_not_ascii_are_a_401(
+    sb: Sandbox, http: aiohttp.ClientSession, path: str, header: str
+) -> None:
+    # aiohttp's client sends header text as UTF-8; the server reads it back as
+    # text with escaped bytes that base64 refuses with a plain ValueError.
+    status, answer, _ = await send(http, sb, "POST", path, {"Authorization": header}, b"{}")
+    assert status == 401
+    assert "authentication failed" in json.dumps(answer)
