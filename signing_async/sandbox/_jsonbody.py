@@ -310,6 +310,8 @@ async def read_json_spilling(request: web.Request, folder: Path, max_size: int) 
         BodyError: The body is too large (413) or not acceptable JSON (400,
             see :func:`parse_json`).
     """
+    if request.content_length is not None and request.content_length > max_size:
+        raise BodyError("request body too large", status=413)  # refused before any write
     # A per-request random marker: no string a client sends can pass for one.
     marker = f"\x00spilled-{secrets.token_hex(8)}:"
     scanner = _Scanner(folder, marker)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 from typing import Any
 
 import aiohttp
+import anyio
 import pytest
 from multidict import CIMultiDictProxy
 from sandbox_helpers import TokenFactory, basic, valid_bodies, widget
@@ -300,3 +302,20 @@ async def test_basic_credentials_that_are_not_ascii_are_a_401(
     status, answer, _ = await send(http, sb, "POST", path, {"Authorization": header}, b"{}")
     assert status == 401
     assert "authentication failed" in json.dumps(answer)
+
+
+@pytest.mark.parametrize("path", ["/api/1.0/createdocument", "/api/1.0/contacts"])
+async def test_a_declared_length_over_the_limit_is_refused_before_the_body(
+    sb: Sandbox, ds_headers: dict[str, str], path: str
+) -> None:
+    reader, writer = await asyncio.open_connection(sb.host, sb.port)
+    head = [f"POST {path} HTTP/1.1", "Host: sandbox", "Content-Type: application/json"]
+    head += [f"{name}: {value}" for name, value in ds_headers.items()]
+    head.append(f"Content-Length: {4 << 30}")  # four GiB, of which nothing is sent
+    writer.write(("\r\n".join(head) + "\r\n\r\n").encode())
+    try:
+        with anyio.fail_after(30):  # a hang guard: the body never comes
+            status_line = await reader.readline()
+    finally:
+        writer.close()
+    assert status_line.split()[1] == b"413"
