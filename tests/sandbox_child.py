@@ -11,7 +11,7 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import aiohttp
 import anyio
@@ -26,9 +26,23 @@ def child_env(*extra: Path) -> dict[str, str]:
     return env
 
 
+class SandboxChild(NamedTuple):
+    """A sandbox running in a child process."""
+
+    url: str
+    pid: int
+
+
 @asynccontextmanager
 async def sandbox_process(folder: Path, *, seed: int | None = None) -> AsyncIterator[str]:
     """Run ``python -m signing_async.sandbox --port 0`` and yield its URL."""
+    async with sandbox_child(folder, seed=seed) as child:
+        yield child.url
+
+
+@asynccontextmanager
+async def sandbox_child(folder: Path, *, seed: int | None = None) -> AsyncIterator[SandboxChild]:
+    """Like :func:`sandbox_process`, and yield the process id too (to watch its memory)."""
     ready = folder / "sandbox.ready"
     command = [sys.executable, "-m", "signing_async.sandbox", "--port", "0"]
     command += ["--ready-file", str(ready)]
@@ -43,7 +57,7 @@ async def sandbox_process(folder: Path, *, seed: int | None = None) -> AsyncIter
                     if process.returncode is not None:
                         raise AssertionError(f"the sandbox exited with {process.returncode}")
                     await anyio.sleep(0.02)
-            yield ready.read_text().strip()
+            yield SandboxChild(ready.read_text().strip(), process.pid)
         finally:
             if process.returncode is None:
                 process.terminate()

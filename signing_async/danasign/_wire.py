@@ -5,8 +5,10 @@ place:
 
 - ``/api/tokens/*`` routes take the API token as ``x-danassign-api-key`` (double
   "s", as the server spells it), ``/api/1.0/*`` routes as ``x-api-token``.
-- 405 means a missing or invalid token (an authentication error, not
-  "method not allowed"); error bodies are ``{"error": ...}`` or ``{"message": ...}``.
+- 405 means a missing or invalid token (an authentication error), unless it
+  is a real "method not allowed": one with an ``Allow`` header (HTTP requires
+  it there; the token refusal has none) or saying so in its text. Error bodies
+  are ``{"error": ...}`` or ``{"message": ...}``.
 - Answers come as ``{"data": ...}``, OpenSign's ``{"result": ...}``, a flat
   object or a bare array; :func:`unwrap` accepts them all.
 """
@@ -17,9 +19,11 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, NamedTuple, TypeVar
 from urllib.parse import urlencode
 
+import attrs
+
 from .._core.auth import HeaderAuth
 from .._core.error_mapping import ErrorMapper
-from .._core.errors import AuthenticationError, ResponseDecodeError, ValidationError
+from .._core.errors import APIError, AuthenticationError, ResponseDecodeError, ValidationError
 from .._core.pagination import AsyncPager, Page
 from .._core.serde import decode
 from .._core.session import Call, CoreSession
@@ -40,7 +44,24 @@ __all__ = [
 T = TypeVar("T")
 
 PROVIDER = "DANAsign"
-ERRORS = ErrorMapper(PROVIDER, statuses={405: AuthenticationError})
+
+
+@attrs.frozen
+class _Errors(ErrorMapper):
+    """DANAsign's mapping, which tells its token refusal from a real 405."""
+
+    def error(
+        self, operation: str, status: int, headers: Mapping[str, str], body: bytes
+    ) -> APIError:
+        """The exception for an error answer (see the module's notes on 405)."""
+        error = super().error(operation, status, headers, body)
+        if status == 405 and ("Allow" in headers or "method not allowed" in error.message.lower()):
+            return _HTTP_MEANINGS.error(operation, status, headers, body)
+        return error
+
+
+_HTTP_MEANINGS = ErrorMapper(PROVIDER)
+ERRORS = _Errors(PROVIDER, statuses={405: AuthenticationError})
 
 _TOKENS_PREFIX = "/api/tokens/"
 _ENVELOPE_KEYS = ("data", "result")

@@ -126,6 +126,54 @@ async def _respond(
     return response
 
 
+# Paths of routes that do not match, by provider: their 404 and 405 answers
+# take the provider's error envelope, as the provider's own answers do. (The
+# storage host answers {"error"}, like the other providers and the control routes.)
+_SOFIA_PATHS = ("/create_signature", "/sign_document")
+_DANASIGN_PATHS = ("/api/1.0/", "/api/tokens/")
+
+
+def _provider_route(path: str) -> str:
+    if path.startswith(_SOFIA_PATHS):
+        return "sofia.unmatched"
+    if path.startswith(_DANASIGN_PATHS):
+        return "danasign.unmatched"
+    return "unmatched"
+
+
+def _refusal(
+    route: str, status: int, message: str, headers: dict[str, str] | None = None
+) -> web.Response:
+    return json_response(default_error_body(route, status, message), status, headers)
+
+
+def _router_refusal(request: web.Request, exc: web.HTTPException) -> web.Response | None:
+    """The provider's JSON answer for the router's own 404 and 405, which are text/plain.
+
+    A DANAsign client reads any 405 as "invalid API token" unless it says
+    otherwise: the message says "method not allowed" and ``Allow`` lists the
+    methods, as HTTP requires and the provider's token refusals never do.
+    """
+    route = _provider_route(request.path)
+    if isinstance(exc, web.HTTPMethodNotAllowed):
+        allowed = ", ".join(sorted(exc.allowed_methods))
+        message = f"method not allowed: {request.method} {request.path} accepts {allowed}"
+        return _refusal(route, 405, message, {"Allow": allowed})
+    if isinstance(exc, web.HTTPNotFound):
+        return _refusal(route, 404, f"no such route: {request.path}")
+    return None
+
+
+def _compressed(request: web.Request) -> bool:
+    """Whether a matched route's request has a compressed body (unmatched ones answer 404/405)."""
+    encoding = request.headers.get("Content-Encoding", "identity").strip().lower()
+    return (
+        request.match_info.http_exception is None
+        and request.body_exists
+        and encoding not in ("", "identity")
+    )
+
+
 @web.middleware
 async def _sandbox_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     state = request.app[STATE_KEY]
@@ -139,15 +187,24 @@ async def _sandbox_middleware(request: web.Request, handler: Handler) -> web.Str
     )
     status: int | None = None
     context_token = current_entry.set(entry)
+    response: web.StreamResponse
     try:
-        fault = state.faults.pick(route)
-        if fault is None:
+        if _compressed(request):
+            # No provider documents compressed uploads; refusing them is
+            # simpler and safer than inflating them under a limit.
+            response = _refusal(
+                route, 415, "compressed request bodies are not accepted (Content-Encoding)"
+            )
+        elif (fault := state.faults.pick(route)) is None:
             response = await handler(request)
         else:
             response = await _respond(request, handler, route, fault, state, entry)
         status = response.status
         return response
     except web.HTTPException as exc:
+        if (refusal := _router_refusal(request, exc)) is not None:
+            status = refusal.status
+            return refusal
         status = exc.status
         raise
     except ConnectionResetError:

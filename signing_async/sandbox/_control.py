@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from aiohttp import web
 
 from ._faults import Fault
-from ._http import BadJson, RouteSpec, is_number, json_response, read_small_json
+from ._http import RouteSpec, is_number, json_response
+from ._jsonbody import BodyError, read_small_json
 from ._state import STATE_KEY
 
 __all__ = ["routes"]
+
+_MAX_TOKEN_LIFETIME = 10 * 365 * 24 * 3600  # ten years
 
 
 def _error(status: int, message: str) -> web.Response:
@@ -21,7 +23,7 @@ def _error(status: int, message: str) -> web.Response:
 async def _json_object(request: web.Request) -> dict[str, Any]:
     body = await read_small_json(request)
     if not isinstance(body, dict):
-        raise BadJson("body must be a JSON object")
+        raise BodyError("body must be a JSON object")
     return body
 
 
@@ -29,8 +31,10 @@ async def add_fault(request: web.Request) -> web.StreamResponse:
     """``POST /_sandbox/faults`` — arm a fault described by Fault's fields."""
     try:
         fault = Fault.from_json(await _json_object(request))
-        request.app[STATE_KEY].faults.add(fault)
-    except (BadJson, ValueError) as exc:
+        request.app[STATE_KEY].faults.add(fault)  # refuses a route it does not know
+    except BodyError as exc:
+        return _error(exc.status, str(exc))
+    except (ValueError, OverflowError) as exc:
         return _error(400, str(exc))
     return json_response({"fault": fault.to_json()}, status=201)
 
@@ -67,11 +71,13 @@ async def set_token_lifetime(request: web.Request) -> web.StreamResponse:
     """``POST /_sandbox/token_lifetime`` ``{"seconds": 2}`` — lifetime of new tokens."""
     try:
         body = await _json_object(request)
-    except BadJson as exc:
-        return _error(400, str(exc))
+    except BodyError as exc:
+        return _error(exc.status, str(exc))
     seconds = body.get("seconds")
-    if not is_number(seconds) or not math.isfinite(seconds) or seconds <= 0:
-        return _error(400, "seconds: must be a positive number")
+    # is_number admits only finite values; the bound keeps float() and the
+    # token expiry arithmetic away from huge integers.
+    if not is_number(seconds) or not 0 < seconds <= _MAX_TOKEN_LIFETIME:
+        return _error(400, f"seconds: must be a number > 0 and <= {_MAX_TOKEN_LIFETIME}")
     request.app[STATE_KEY].token_lifetime = float(seconds)
     return json_response({"seconds": seconds})
 

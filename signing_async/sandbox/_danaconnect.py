@@ -30,7 +30,7 @@ from ._http import (
     parse_basic,
     valid_email,
 )
-from ._jsonbody import BodyError, discard_spills, read_json_spilling
+from ._jsonbody import BodyError, discard_spills, read_form, read_json_spilling
 from ._pdf import info_update
 from ._state import SandboxState
 from ._uploads import Invalid, decode_pdf, discard
@@ -117,8 +117,11 @@ async def token(request: web.Request) -> web.StreamResponse:
         )
     if media_type(request) != "application/x-www-form-urlencoded":
         return _error(400, "Content-Type must be application/x-www-form-urlencoded")
-    form = await request.post()
-    grant_type = form.get("grant_type")
+    try:
+        form = await read_form(request)
+    except BodyError as exc:
+        return _error(exc.status, str(exc))
+    grant_type = form.get("grant_type", [None])[0]
     if grant_type is None:
         return _error(400, "grant_type is required")
     if grant_type != "client_credentials":
@@ -204,7 +207,8 @@ async def start_circuit(request: web.Request) -> web.StreamResponse:
         created_at=now(),
     )
     link = f"{sandbox.url_for(request)}/sign/{circuit_id}"
-    return json_response({"circuitId": circuit_id, "link": link}, status=201)
+    # 200, the seed's only success code (the SDK accepts any 2xx).
+    return json_response({"circuitId": circuit_id, "link": link})
 
 
 def _unique_name(name: str, used: set[str]) -> str:

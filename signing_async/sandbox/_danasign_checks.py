@@ -36,6 +36,12 @@ WIDGET_TYPES = frozenset(
     }
 )
 DEFAULT_DAYS_TO_COMPLETE = 15
+# The SDK's own bound: ten years. Larger values would also overflow the date
+# arithmetic of expiresAt.
+MAX_DAYS_TO_COMPLETE = 3650
+# Geometry is bounded by the largest page PDF allows (14,400 points, 200 in).
+MAX_COORDINATE = 14_400
+MAX_PAGE = 100_000
 
 
 def check_object(value: Any, field: str) -> dict[str, Any]:
@@ -72,14 +78,14 @@ def _check_box(item: dict[str, Any], field: str) -> str:
     if not isinstance(kind, str) or kind.lower() not in WIDGET_TYPES:
         raise Invalid(f"{field}.type: unknown widget type {kind!r}")
     page = item.get("page")
-    if not is_int(page) or page < 1:
-        raise Invalid(f"{field}.page: must be an integer >= 1")
+    if not is_int(page) or not 1 <= page <= MAX_PAGE:
+        raise Invalid(f"{field}.page: must be an integer from 1 to {MAX_PAGE}")
     for key in ("x", "y"):
-        if not is_number(item.get(key)) or item[key] < 0:
-            raise Invalid(f"{field}.{key}: must be a number >= 0")
+        if not is_number(item.get(key)) or not 0 <= item[key] <= MAX_COORDINATE:
+            raise Invalid(f"{field}.{key}: must be a number from 0 to {MAX_COORDINATE}")
     for key in ("w", "h"):
-        if not is_number(item.get(key)) or item[key] <= 0:
-            raise Invalid(f"{field}.{key}: must be a number > 0")
+        if not is_number(item.get(key)) or not 0 < item[key] <= MAX_COORDINATE:
+            raise Invalid(f"{field}.{key}: must be a number > 0 and <= {MAX_COORDINATE}")
     return kind.lower()
 
 
@@ -157,8 +163,10 @@ def check_prefill(value: Any) -> None:
         if not nonempty_str(options.get("name")):
             raise Invalid(f"{field}.options.name: must be a non-empty string")
         font_size = options.get("fontSize")
-        if font_size is not None and (not is_number(font_size) or font_size <= 0):
-            raise Invalid(f"{field}.options.fontSize: must be a number > 0")
+        if font_size is not None and (
+            not is_number(font_size) or not 0 < font_size <= MAX_COORDINATE
+        ):
+            raise Invalid(f"{field}.options.fontSize: must be a number > 0 and <= {MAX_COORDINATE}")
         _check_optional(options, "fontColor", f"{field}.options", str, "a string")
 
 
@@ -171,8 +179,10 @@ def check_settings(value: Any) -> int:
         _check_optional(settings, key, "settings", bool, "true or false")
     _check_optional(settings, "redirectUrl", "settings", str, "a URL string")
     days = settings.get("timeToCompleteDays")
-    if days is not None and (not is_int(days) or days < 1):
-        raise Invalid("settings.timeToCompleteDays: must be an integer >= 1")
+    if days is not None and (not is_int(days) or not 1 <= days <= MAX_DAYS_TO_COMPLETE):
+        raise Invalid(
+            f"settings.timeToCompleteDays: must be an integer from 1 to {MAX_DAYS_TO_COMPLETE}"
+        )
     bcc = settings.get("bcc")
     if bcc is not None:
         for index, raw in enumerate(check_list(bcc, "settings.bcc")):

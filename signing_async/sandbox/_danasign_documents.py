@@ -28,16 +28,14 @@ from ._danasign_state import (
 )
 from ._http import (
     MAX_BODY,
-    BadJson,
     iso,
     json_response,
     media_type,
     nonempty_str,
     now,
     object_id,
-    read_small_json,
 )
-from ._jsonbody import BodyError, discard_spills, read_json_spilling
+from ._jsonbody import BodyError, discard_spills, read_json_spilling, read_small_json
 from ._log import note_external_id
 from ._uploads import Invalid, decode_pdf, discard
 
@@ -138,8 +136,8 @@ async def create_from_template(request: web.Request) -> web.StreamResponse:
         return error(404, "template not found")
     try:
         body = await json_object(request)
-    except BadJson as exc:
-        return error(400, str(exc))
+    except BodyError as exc:
+        return error(exc.status, str(exc))
     note_external_id(_external_id(body))
     try:
         signers = check_signers(body.get("signers"))
@@ -192,8 +190,8 @@ async def set_document_status(request: web.Request) -> web.StreamResponse:
         return error(404, "document not found")
     try:
         body = await read_small_json(request)
-    except BadJson as exc:
-        return error(400, str(exc))
+    except BodyError as exc:
+        return error(exc.status, str(exc))
     status = body.get("status") if isinstance(body, dict) else None
     try:
         move_document(document, status)

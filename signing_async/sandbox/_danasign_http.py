@@ -7,7 +7,8 @@ from typing import Any
 from aiohttp import web
 
 from ._danasign_state import DANASIGN
-from ._http import BadJson, json_response, media_type, read_small_json
+from ._http import json_response, media_type
+from ._jsonbody import BodyError, read_small_json
 from ._uploads import Invalid
 
 __all__ = ["authorize", "error", "json_object", "page_of", "paging"]
@@ -47,13 +48,14 @@ async def json_object(request: web.Request) -> dict[str, Any]:
     """The request's small JSON body, which must be an object.
 
     Raises:
-        BadJson: A body that is not JSON, or not an object.
+        BodyError: A body that is not JSON, or not an object (400), or too
+            large (413).
     """
     if media_type(request) != "application/json":
-        raise BadJson("Content-Type must be application/json")
+        raise BodyError("Content-Type must be application/json")
     body = await read_small_json(request)
     if not isinstance(body, dict):
-        raise BadJson("body must be a JSON object")
+        raise BodyError("body must be a JSON object")
     return body
 
 

@@ -220,9 +220,16 @@ def _reason(status: int) -> str:
         return f"HTTP {status}"
 
 
-def default_error_body(route: str, status: int) -> dict[str, Any]:
-    """An error body shaped like the provider of ``route`` shapes its own."""
-    message = f"{_reason(status)} (injected by the sandbox)"
+def default_error_body(route: str, status: int, message: str | None = None) -> dict[str, Any]:
+    """An error body shaped like the provider of ``route`` shapes its own.
+
+    Args:
+        route: The route's name; only its provider prefix matters.
+        status: The HTTP status.
+        message: The text; by default the status's reason, marked as injected.
+    """
+    if message is None:
+        message = f"{_reason(status)} (injected by the sandbox)"
     if route.startswith("sofia.") and route != "sofia.storage":
         return {"code": _SOFIA_CODES.get(status, f"HTTP{status}"), "message": message}
     return {"error": message}

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import base64
-import binascii
 import json
+import math
 import re
 import secrets
 import string
@@ -19,7 +19,6 @@ from ._blobs import Blob
 
 __all__ = [
     "MAX_BODY",
-    "BadJson",
     "Handler",
     "RouteSpec",
     "SandboxFileResponse",
@@ -34,7 +33,6 @@ __all__ = [
     "now",
     "object_id",
     "parse_basic",
-    "read_small_json",
     "valid_email",
 ]
 
@@ -81,7 +79,7 @@ def parse_basic(header: str | None) -> tuple[str, str] | None:
         return None
     try:
         decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:  # binascii.Error, UnicodeDecodeError, or non-ASCII header text
         return None
     user, colon, password = decoded.partition(":")
     return (user, password) if colon else None
@@ -113,8 +111,10 @@ def is_int(value: object) -> TypeGuard[int]:
 
 
 def is_number(value: object) -> TypeGuard[float]:
-    """Whether ``value`` is a JSON number (``true`` does not count)."""
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    """Whether ``value`` is a finite JSON number (``true``, ``NaN``, infinities do not count)."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    return is_int(value)
 
 
 def iso(moment: datetime) -> str:
@@ -137,20 +137,3 @@ def object_id() -> str:
 def media_type(request: web.BaseRequest) -> str:
     """The request's media type, lower-cased, without parameters."""
     return request.content_type.lower()
-
-
-class BadJson(ValueError):
-    """The body is not the JSON object a route expects."""
-
-
-async def read_small_json(request: web.Request) -> Any:
-    """Read a JSON body that is expected to be small.
-
-    Raises:
-        BadJson: If the body is not valid JSON.
-    """
-    try:
-        raw = await request.read()
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise BadJson("body is not valid JSON") from None

@@ -91,7 +91,13 @@ class Sandbox:
         if self._runner is not None:
             raise RuntimeError("the sandbox is already started")
         runner = web.AppRunner(
-            self.app, handle_signals=False, access_log=None, shutdown_timeout=_SHUTDOWN_TIMEOUT
+            self.app,
+            handle_signals=False,
+            access_log=None,
+            shutdown_timeout=_SHUTDOWN_TIMEOUT,
+            # Compressed request bodies are refused (415) by the application;
+            # aiohttp must not inflate them, without a limit, before it runs.
+            auto_decompress=False,
         )
         await runner.setup()
         try:

@@ -13,12 +13,12 @@ from typing import Any
 from urllib.parse import quote
 
 import attrs
-from aiohttp import BodyPartReader, web
+from aiohttp import BodyPartReader, MultipartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from ._blobs import Blob, BlobWriter
 from ._http import (
     MAX_BODY,
-    BadJson,
     RouteSpec,
     blob_response,
     json_response,
@@ -26,10 +26,9 @@ from ._http import (
     nonempty_str,
     now,
     parse_basic,
-    read_small_json,
     valid_email,
 )
-from ._jsonbody import BodyError, discard_spills, read_json_spilling
+from ._jsonbody import BodyError, discard_spills, read_json_spilling, read_small_json
 from ._pdf import info_update
 from ._state import SandboxState
 from ._uploads import Invalid, decode_upload, discard, image_kind, is_pdf
@@ -122,13 +121,21 @@ async def _read_part_text(part: BodyPartReader, name: str) -> str:
         raise Invalid(f"{name}: not valid text") from None
 
 
+async def _next_part(reader: MultipartReader) -> MultipartReader | BodyPartReader | None:
+    try:
+        return await reader.next()
+    except HttpProcessingError:
+        # aiohttp's parser refuses the part's headers (a line without a colon, say).
+        raise Invalid("malformed multipart body: a part's headers are invalid") from None
+
+
 async def _read_multipart(
     request: web.Request, folder: Path, fields: dict[str, Any], files: dict[str, Blob]
 ) -> None:
     """Stream a multipart body: files go to blobs (spooled to disk when large)."""
     reader = await request.multipart()
     received = 0
-    while (part := await reader.next()) is not None:
+    while (part := await _next_part(reader)) is not None:
         if not isinstance(part, BodyPartReader):
             raise Invalid("nested multipart bodies are not accepted")
         name = part.name or ""
@@ -273,8 +280,8 @@ async def sign_document(request: web.Request) -> web.StreamResponse:
         return _error(400, "WHK001", "Content-Type must be application/json")
     try:
         body = await read_small_json(request)
-    except BadJson as exc:
-        return _error(400, "WHK001", str(exc))
+    except BodyError as exc:
+        return _error(exc.status, "WHK001", str(exc))
     if not isinstance(body, dict):
         return _error(400, "WHK001", "body must be a JSON object")
     for name in ("transaction_id", "otp_code"):
@@ -286,7 +293,8 @@ async def sign_document(request: web.Request) -> web.StreamResponse:
         return _error(404, "WHK004", "transaction not found")
     if transaction.locked:
         return _error(400, "WHK001", "transaction locked after too many invalid OTP codes")
-    if not secrets.compare_digest(body["otp_code"], transaction.otp):
+    # Compared as bytes: compare_digest refuses str with non-ASCII characters.
+    if not secrets.compare_digest(body["otp_code"].encode(), transaction.otp.encode()):
         transaction.failed_attempts += 1
         if transaction.locked:
             return _error(400, "WHK001", "invalid OTP; transaction locked")

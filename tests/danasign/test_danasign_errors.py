@@ -54,6 +54,25 @@ async def test_405_is_not_method_not_allowed(make_client: MakeClient) -> None:
     assert caught.value.message == "Token invalid"
 
 
+@pytest.mark.parametrize(
+    ("headers", "body"),
+    [
+        ({"Allow": "POST"}, b'{"error": "Invalid API token"}'),
+        ({}, b'{"error": "method not allowed: GET /api/1.0/contacts/batch accepts POST"}'),
+        ({"Allow": "GET, HEAD"}, b"405: Method Not Allowed"),
+    ],
+)
+async def test_a_real_method_not_allowed_is_not_an_authentication_error(
+    make_client: MakeClient, headers: dict[str, str], body: bytes
+) -> None:
+    # HTTP requires Allow on a real 405; DANAsign's token refusal has none.
+    client, _ = make_client(lambda r: sa.Response(405, headers=headers, content=body))
+    with pytest.raises(sa.APIError) as caught:
+        await client.templates.get("t1")
+    assert not isinstance(caught.value, sa.AuthenticationError)
+    assert caught.value.status == 405
+
+
 async def test_permission_error_on_a_listing(make_client: MakeClient) -> None:
     client, transport = make_client(lambda r: reply({"error": "documents:read required"}, 403))
     with pytest.raises(sa.PermissionDeniedError) as caught:

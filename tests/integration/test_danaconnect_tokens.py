@@ -45,7 +45,7 @@ async def test_a_hundred_concurrent_starts_on_a_cold_cache_fetch_one_token(
     assert len(sb.requests_for("danaconnect.token")) == 1
     starts = sb.requests_for("danaconnect.start_circuit")
     assert len(starts) == 100
-    assert {entry.status for entry in starts} == {201}
+    assert {entry.status for entry in starts} == {200}
     assert len(set(bearer_tokens(starts))) == 1
     assert len({circuit.circuit_id for circuit in circuits}) == 100
 
@@ -65,7 +65,7 @@ async def test_an_expired_token_is_refreshed_once_for_fifty_callers(
 
     assert len(sb.requests_for("danaconnect.token")) == 2
     burst = sb.requests_for("danaconnect.start_circuit")[1:]
-    accepted = [entry for entry in burst if entry.status == 201]
+    accepted = [entry for entry in burst if entry.status == 200]
     assert len(accepted) == 50
     (second,) = set(bearer_tokens(accepted))
     assert second != first
@@ -82,7 +82,7 @@ async def test_a_401_refreshes_the_token_and_replays_once(
 
     assert len(sb.requests_for("danaconnect.token")) == 2
     starts = sb.requests_for("danaconnect.start_circuit")
-    assert [entry.status for entry in starts] == [201, 401, 201]
+    assert [entry.status for entry in starts] == [200, 401, 200]
     warm, rejected, replayed = bearer_tokens(starts)
     assert rejected == warm
     assert replayed != rejected
@@ -101,7 +101,7 @@ async def test_a_persistent_401_is_an_authentication_error_after_one_replay(
     assert caught.value.status == 401
     assert caught.value.provider == "DANAconnect"
     assert len(sb.requests_for("danaconnect.token")) == 2
-    assert [e.status for e in sb.requests_for("danaconnect.start_circuit")] == [201, 401, 401]
+    assert [e.status for e in sb.requests_for("danaconnect.start_circuit")] == [200, 401, 401]
 
 
 async def test_wrong_client_credentials_are_an_authentication_error(sb: Sandbox) -> None:

@@ -116,7 +116,7 @@ async def test_start_circuit_answers_id_and_link(
     sb: Sandbox, http: aiohttp.ClientSession, dc_token: TokenFactory
 ) -> None:
     status, data = await start(sb, http, await dc_token(), circuit_body())
-    assert status == 201
+    assert status == 200
     assert data["circuitId"].isdigit()
     assert data["link"] == f"{sb.url}/sign/{data['circuitId']}"
     async with http.get(data["link"]) as page:
@@ -140,7 +140,7 @@ async def test_expired_token_is_rejected(
 ) -> None:
     token = await dc_token()
     status, _ = await start(sb, http, token, circuit_body())
-    assert status == 201
+    assert status == 200
     # Expired by the sandbox's own clock, without waiting for it: the token's
     # expiry becomes "now", and that clock never goes back.
     tokens = sb.app[DANACONNECT].tokens
@@ -274,7 +274,7 @@ async def test_large_document_with_escaped_slashes_round_trips(
     assert "\\/" in body
     token = await dc_token()
     status, data = await start(sb, http, token, body)
-    assert status == 201
+    assert status == 200
     archive = zipfile.ZipFile(
         io.BytesIO(await _complete_and_download(sb, http, token, data["circuitId"]))
     )

@@ -146,8 +146,15 @@ async def test_create_contact_and_errors(
     assert set(data["data"]) == {"objectId", "Name", "Email"}
     assert (data["data"]["Name"], data["data"]["Email"]) == ("Laura", "laura@example.com")
     for body, error in [
-        ({"email": "x@example.com"}, "name is required"),
-        ({"name": "X", "email": "nope"}, "email must be a valid e-mail address"),
+        ({"email": "x@example.com"}, "name is required (as Name or name)"),
+        (
+            {"name": "X", "email": "nope"},
+            "email must be a valid e-mail address (as Email or email)",
+        ),
+        (
+            {"Name": "X", "name": "Y", "email": "x@example.com"},
+            "Name and name differ: send one of them",
+        ),
         ({"name": "X", "email": "x@example.com", "phone": 5}, "phone must be a string"),
         ({"name": "Other", "email": "LAURA@example.com"}, "contact already exists"),
         ([1], "body must be a JSON object"),
@@ -155,6 +162,18 @@ async def test_create_contact_and_errors(
         assert await call(http, "POST", url, ds_headers, body) == (400, {"error": error})
     async with http.post(url, data="{", headers=ds_headers) as response:
         assert response.status == 400
+
+
+async def test_contact_accepts_pascal_case_keys(
+    sb: Sandbox, http: aiohttp.ClientSession, ds_headers: dict[str, str]
+) -> None:
+    body = {"Name": "Pascal", "Email": "pascal@example.com", "Phone": "555-0001"}
+    status, data = await call(http, "POST", f"{sb.url}{API}/contacts", ds_headers, body)
+    assert (status, data["data"]["Name"], data["data"]["Email"]) == (
+        201,
+        "Pascal",
+        "pascal@example.com",
+    )
 
 
 async def test_batch_counts_success_and_failures(
@@ -165,20 +184,38 @@ async def test_batch_counts_success_and_failures(
         {"Name": "Luis Lote", "Email": "luis.lote@example.com", "Phone": "555-0002"},
         {"Name": "Bad", "Email": "not-an-email"},
         {"Name": "Ana Again", "Email": "ana.lote@example.com"},
-        {"name": "lower-case keys", "email": "lower@example.com"},
+        {"name": "Lower Case", "email": "lower@example.com"},
         "not an object",
+        {"nombre": "Unknown Keys", "correo": "unknown@example.com"},
     ]
     url = f"{sb.url}{API}/contacts/batch"
+    # Lower-case keys (the single route's spelling) are accepted; every failed
+    # row is counted and explained.
     assert await call(http, "POST", url, ds_headers, {"contacts": rows}) == (
         200,
-        {"data": {"success": 2, "failed": 4}},
+        {
+            "data": {
+                "success": 3,
+                "failed": 4,
+                "errors": [
+                    {
+                        "index": 2,
+                        "error": "email must be a valid e-mail address (as Email or email)",
+                    },
+                    {"index": 3, "error": "contact already exists"},
+                    {"index": 5, "error": "not an object"},
+                    {"index": 6, "error": "name is required (as Name or name)"},
+                ],
+            }
+        },
     )
     assert await call(http, "POST", url, ds_headers, {"contacts": "x"}) == (
         400,
         {"error": "contacts must be a list"},
     )
     _, listed = await call(http, "GET", f"{sb.url}{API}/contacts", ds_headers)
-    assert [c["Phone"] for c in listed["data"]] == [None, "555-0002"]
+    assert [c["Phone"] for c in listed["data"]] == [None, "555-0002", None]
+    assert listed["data"][2]["Name"] == "Lower Case"
 
 
 async def test_list_contacts_paginates_and_searches(

@@ -55,11 +55,11 @@ async def test_status_fault_answers_without_handling(
     assert await failed.json() == {"error": "Service Unavailable (injected by the sandbox)"}
     succeeded = await start_circuit(sb, http, token)
     # Circuit ids are sequential: the faulted request created nothing.
-    assert (succeeded.status, (await succeeded.json())["circuitId"]) == (201, "658936")
+    assert (succeeded.status, (await succeeded.json())["circuitId"]) == (200, "658936")
     entries = sb.requests_for("danaconnect.start_circuit")
     assert [(e.status, e.faults, e.latency) for e in entries] == [
         (503, ("status",), 0.0),
-        (201, (), 0.0),
+        (200, (), 0.0),
     ]
 
 
@@ -147,7 +147,7 @@ async def test_drop_before_creates_nothing_and_server_keeps_working(
     response = await start_circuit(sb, http, token)
     assert (await response.json())["circuitId"] == "658936"
     entries = sb.requests_for("danaconnect.start_circuit")
-    assert [(e.status, e.faults) for e in entries] == [(None, ("drop-before",)), (201, ())]
+    assert [(e.status, e.faults) for e in entries] == [(None, ("drop-before",)), (200, ())]
 
 
 async def test_drop_after_keeps_the_state_change(

@@ -87,7 +87,7 @@ async def test_danaconnect_start_complete_download(
         assert archive.read("annex.pdf").startswith(annex)
     assert listing(tmp_path) == ["contract.pdf", "signed.zip"]
     assert await sandbox.call(lambda sb: statuses(sb, "danaconnect.token")) == [200]
-    assert await sandbox.call(lambda sb: statuses(sb, "danaconnect.start_circuit")) == [201]
+    assert await sandbox.call(lambda sb: statuses(sb, "danaconnect.start_circuit")) == [200]
     assert await sandbox.call(lambda sb: statuses(sb, "danaconnect.download")) == [409, 200]
 
 
