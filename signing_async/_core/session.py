@@ -8,8 +8,10 @@ name; providers describe each call with a :class:`Call`.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
+import sys
 import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -20,10 +22,18 @@ import attrs
 
 from ..transports._base import Request, RequestBody, Response, StreamBody, Transport
 from .auth import NO_AUTH, Auth
+from .bounds import (
+    DEFAULT_MAX_ANSWER_SIZE,
+    ERROR_BODY_LIMIT,
+    ExchangeClock,
+    check_answer_size,
+    read_whole,
+)
 from .error_mapping import ErrorMapper
 from .errors import (
     APIError,
     AuthenticationError,
+    ConfigurationError,
     ResponseDecodeError,
     SigningError,
     TransportError,
@@ -37,8 +47,6 @@ from .tokens import Fetch, MemoryTokenStore, TokenCache, TokenStore
 __all__ = ["Call", "CoreSession"]
 
 logger = logging.getLogger("signing_async")
-
-_ERROR_BODY_LIMIT = 64 * 1024
 
 
 # Not frozen: a frozen attrs class sets each of these twelve fields through
@@ -63,6 +71,7 @@ class Call:
             server is harmless; by default true for GET, HEAD, OPTIONS, PUT, DELETE.
         secret_answer: The answer carries credentials (a token endpoint's): an
             error about it never quotes it.
+        max_answer_size: Overrides the client's cap on an answer read whole.
     """
 
     provider: str
@@ -77,6 +86,7 @@ class Call:
     retry: RetryPolicy | None = None
     idempotent: bool | None = None
     secret_answer: bool = False
+    max_answer_size: int | None = None
 
     @property
     def is_idempotent(self) -> bool:
@@ -88,6 +98,15 @@ class Call:
 
 def _not_json(call: Call) -> str:
     return f"{call.provider} {call.operation}: the answer is not JSON"
+
+
+def _running_loop() -> object:
+    """The event loop running now: asyncio's, or trio's run (anyio's other backend)."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        trio = sys.modules.get("trio")
+        return None if trio is None else trio.lowlevel.current_trio_token()
 
 
 def _loggable(url: str) -> str:
@@ -103,6 +122,7 @@ class CoreSession:
         retry: The default retry policy.
         timeout: The default timeouts.
         token_store: Where OAuth tokens are cached.
+        max_answer_size: The default cap, in bytes, on an answer read whole.
     """
 
     def __init__(
@@ -113,6 +133,7 @@ class CoreSession:
         timeout: Timeout,
         token_store: TokenStore | None = None,
         base_headers: Mapping[str, str] | None = None,
+        max_answer_size: int = DEFAULT_MAX_ANSWER_SIZE,
     ) -> None:
         self.transport = transport
         self.retry = retry
@@ -121,6 +142,8 @@ class CoreSession:
         self.base_headers = dict(base_headers or {})
         self._token_caches: dict[str, TokenCache] = {}
         self._closed = False
+        self.max_answer_size = check_answer_size(max_answer_size)
+        self._loop: object = None
 
     @property
     def closed(self) -> bool:
@@ -139,10 +162,31 @@ class CoreSession:
         return cache
 
     async def aclose(self) -> None:
-        """Close the transport. Later calls raise."""
+        """Close the transport. Later calls raise.
+
+        Raises:
+            ConfigurationError: Called from another event loop than the
+                session's (its connections cannot be closed from there).
+        """
         if not self._closed:
+            if self._loop is not None:
+                self._check_loop()
             self._closed = True
             await self.transport.aclose()
+
+    def _check_loop(self) -> None:
+        # A connection pool, and the locks of the token caches, belong to the
+        # loop they were made in: from another one they fail in obscure ways
+        # ("Event loop is closed") or, worse, hang.
+        loop = _running_loop()
+        if self._loop is None:
+            self._loop = loop
+        elif loop is not self._loop:
+            raise ConfigurationError(
+                "this client was first used in another event loop; a client (its "
+                "connections, its token cache) belongs to one event loop: create a "
+                "SigningClient inside each loop (each asyncio.run) that uses one"
+            )
 
     @asynccontextmanager
     async def stream(self, call: Call) -> AsyncIterator[Response]:
@@ -161,11 +205,30 @@ class CoreSession:
     async def json(self, call: Call) -> Any:
         """Perform ``call`` and decode its JSON answer.
 
+        The answer is read whole, bounded in size (``max_answer_size``) and in
+        time (it must arrive whole within the read timeout).
+
         Raises:
-            ResponseDecodeError: The answer is not JSON.
+            ResponseDecodeError: The answer is not JSON, or is too large.
+            RequestTimeout: The answer did not arrive whole in time.
         """
-        response = await self.send(call)
-        body = await response.read()
+        clock = ExchangeClock(whole_answer=True)
+        response = await self.send(call, clock=clock)
+        limit = call.max_answer_size or self.max_answer_size
+        failure: SigningError | None = None
+        try:
+            body = await read_whole(response, limit=limit, deadline=clock.whole_answer_deadline())
+        except (TransportError, ResponseDecodeError) as exc:
+            failure = exc
+        if failure is not None:
+            # Raised anew, outside the except block: the message gains the
+            # operation, and no chained exception comes along.
+            if isinstance(failure, TransportError):
+                raise type(failure)(
+                    f"{call.provider} {call.operation}: {failure}",
+                    request_sent=failure.request_sent,
+                )
+            raise ResponseDecodeError(f"{call.provider} {call.operation}: {failure}")
         try:
             return loads(body)
         except ValueError as exc:
@@ -178,13 +241,18 @@ class CoreSession:
         # answer either (a JSONDecodeError keeps the whole text in .doc).
         raise ResponseDecodeError(_not_json(call))
 
-    async def send(self, call: Call) -> Response:
+    async def send(self, call: Call, *, clock: ExchangeClock | None = None) -> Response:
         """Perform ``call`` and return its successful response, body unread.
 
         The caller must close the response (``read()`` does, ``aclose()`` too).
+        ``clock`` keeps the deadlines beyond socket timeouts; by default the
+        answer is taken to be streamed (no deadline on the whole of it).
         """
         if self._closed:
             raise SigningError("the client is closed; create a new SigningClient")
+        self._check_loop()
+        if clock is None:
+            clock = ExchangeClock(whole_answer=False)
         policy = call.retry or self.retry
         timeout = call.timeout or self.timeout
         idempotent = call.is_idempotent
@@ -208,10 +276,10 @@ class CoreSession:
                     # journal records "in flight" here, after auth, never earlier.
                     await observer.sending()
                 body = metered(body, observer)
-            request = Request(call.method, call.url, headers, body, timeout)
+            request = Request(call.method, call.url, headers, clock.attempt(body, timeout), timeout)
             started = time.monotonic() if debug else 0.0
             try:
-                response = await self.transport.send(request)
+                response = await clock.send(self.transport, request)
             except TransportError as exc:
                 if debug:
                     logger.debug(
@@ -236,7 +304,7 @@ class CoreSession:
                 )  # fmt: skip
             if 200 <= response.status < 300:
                 return response
-            error = await self._error(call, response)
+            error = await self._error(call, response, clock)
             if isinstance(error, AuthenticationError) and not renewed:
                 renewed = True
                 if await call.auth.renew(used):
@@ -252,9 +320,12 @@ class CoreSession:
                 continue
             raise error
 
-    async def _error(self, call: Call, response: Response) -> APIError:
+    async def _error(self, call: Call, response: Response, clock: ExchangeClock) -> APIError:
+        limit = min(ERROR_BODY_LIMIT, call.max_answer_size or self.max_answer_size)
         try:
-            body = await response.read(_ERROR_BODY_LIMIT)
+            body = await read_whole(
+                response, limit=limit, deadline=clock.whole_answer_deadline(), truncate=True
+            )
         except TransportError:
-            body = b""
+            body = b""  # the status still says what happened
         return call.errors.error(call.operation, response.status, response.headers, body)

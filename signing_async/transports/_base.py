@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Protocol, runtime_checkable
 
+import anyio
 import attrs
 from multidict import CIMultiDict, CIMultiDictProxy
 
@@ -162,7 +163,9 @@ class Response:
             try:
                 body: bytes = await read_whole()
             except BaseException:
-                await self.stream.aclose()
+                # Shielded: a cancelled read must still release the connection.
+                with anyio.CancelScope(shield=True):
+                    await self.stream.aclose()
                 raise
             return body  # read() released the connection: no aclose() to await
         parts: list[bytes] = []
@@ -175,10 +178,11 @@ class Response:
                 if limit is not None and received >= limit:
                     break
         finally:
-            try:
-                await aclose_iterator(chunks)
-            finally:
-                await self.stream.aclose()
+            with anyio.CancelScope(shield=True):
+                try:
+                    await aclose_iterator(chunks)
+                finally:
+                    await self.stream.aclose()
         body = b"".join(parts)
         return body if limit is None else body[:limit]
 

@@ -31,7 +31,11 @@ DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=100
 
 
 def _transport_error(exc: Exception) -> TransportError:
-    """Translate an httpx failure into the SDK's own, keeping what matters for retries."""
+    """Translate an httpx failure into the SDK's own, keeping what matters for retries.
+
+    The caller raises it outside its ``except`` block, never chained: every
+    httpx error holds its ``request``, headers and credentials included.
+    """
     if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout):
         return RequestTimeout(f"connect timed out: {exc or type(exc).__name__}", request_sent=False)
     if isinstance(exc, httpx.TimeoutException):
@@ -44,10 +48,10 @@ def _transport_error(exc: Exception) -> TransportError:
 
 
 def _httpx_timeout(timeout: Timeout) -> httpx.Timeout:
-    # Writes are bounded like reads: a server that stops taking the upload is
-    # as stalled as one that stops answering. Waiting for a pooled connection
-    # is not bounded, as with aiohttp: under a bulk load it is a queue, not a stall.
-    return httpx.Timeout(connect=timeout.connect, read=timeout.read, write=timeout.read, pool=None)
+    # Waiting for a pooled connection is not bounded, as with aiohttp: under a
+    # bulk load it is a queue, not a stall. (The core bounds a stalled upload
+    # too, on every transport; httpx's own write timeout only says it sooner.)
+    return httpx.Timeout(connect=timeout.connect, read=timeout.read, write=timeout.write, pool=None)
 
 
 class _HttpxStream:
@@ -62,6 +66,7 @@ class _HttpxStream:
     async def iter_chunks(self, size: int) -> AsyncIterator[bytes]:
         # aiter_raw is an async generator; it is closed explicitly, not left to the GC.
         chunks = cast("AsyncGenerator[bytes, None]", self._response.aiter_raw(size))
+        error: TransportError | None = None
         try:
             while True:
                 # The total deadline is checked around each read, never across a
@@ -73,9 +78,11 @@ class _HttpxStream:
                         return
                 yield chunk
         except (httpx.TransportError, TimeoutError) as exc:
-            raise _transport_error(exc) from exc
+            error = _transport_error(exc)
         finally:
             await chunks.aclose()
+        if error is not None:
+            raise error
 
     async def aclose(self) -> None:
         # httpcore returns a fully read connection to the pool and closes one
@@ -147,12 +154,14 @@ class HttpxTransport:
             with anyio.fail_after(total):
                 response = await client.send(outgoing, stream=True, follow_redirects=False)
         except (httpx.TransportError, TimeoutError) as exc:
-            raise _transport_error(exc) from exc
-        return Response(
-            response.status_code,
-            headers=CIMultiDict(response.headers.multi_items()),
-            stream=_HttpxStream(response, deadline),
-        )
+            error = _transport_error(exc)
+        else:
+            return Response(
+                response.status_code,
+                headers=CIMultiDict(response.headers.multi_items()),
+                stream=_HttpxStream(response, deadline),
+            )
+        raise error
 
     async def aclose(self) -> None:
         """Close the client if the transport created it. Calling it twice is harmless."""
