@@ -52,6 +52,15 @@ and an :class:`APIError` with it helps more than a decoding error would."""
 
 _CHUNK = 1 << 20
 
+_SMALL_BODY = 64 * 1024
+"""A body this small goes out whole: socket buffers take it, it cannot stall."""
+
+
+async def _pieces(data: bytes) -> AsyncGenerator[bytes, None]:
+    view = memoryview(data)
+    for start in range(0, len(view), _CHUNK):
+        yield bytes(view[start : start + _CHUNK])
+
 
 def check_answer_size(value: object) -> int:
     """``value`` if it is a positive number of bytes.
@@ -97,9 +106,13 @@ class ExchangeClock:
         self._uploading = False
         self._uploads = []
         self._answer_deadline = math.inf
-        self._watched = isinstance(body, StreamBody)
         if not isinstance(body, StreamBody):
-            return body
+            if len(body) <= _SMALL_BODY:
+                self._watched = False
+                return body
+            # Large bytes are sent in pieces too, so that their progress shows.
+            body = StreamBody(len(body), functools.partial(_pieces, body))
+        self._watched = True
         return StreamBody(body.length, functools.partial(self._open, body, self._scope))
 
     def _open(self, body: StreamBody, scope: anyio.CancelScope) -> AsyncGenerator[bytes, None]:

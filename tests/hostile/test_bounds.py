@@ -92,10 +92,12 @@ class Endless:
 async def test_an_endless_json_answer_is_refused_and_the_connection_dropped(kind: str) -> None:
     endless = Endless()
     with anyio.fail_after(GUARD):
-        async with HostileServer(endless) as server:
-            async with danasign(server.url, kind, max_answer_size=LIMIT) as client:
-                with pytest.raises(sa.ResponseDecodeError) as caught:
-                    await client.templates.get("7")
+        async with (
+            HostileServer(endless) as server,
+            danasign(server.url, kind, max_answer_size=LIMIT) as client,
+        ):
+            with pytest.raises(sa.ResponseDecodeError) as caught:
+                await client.templates.get("7")
             # The client stopped reading and hung up: the server's writes fail.
             await endless.stopped.wait()
     message = str(caught.value)
@@ -109,10 +111,9 @@ async def test_an_endless_json_answer_is_refused_and_the_connection_dropped(kind
 async def test_the_limit_is_16_mib_by_default(kind: str) -> None:
     endless = Endless()
     with anyio.fail_after(GUARD):
-        async with HostileServer(endless) as server:
-            async with danasign(server.url, kind) as client:
-                with pytest.raises(sa.ResponseDecodeError, match="max_answer_size"):
-                    await client.api_tokens.whoami()
+        async with HostileServer(endless) as server, danasign(server.url, kind) as client:
+            with pytest.raises(sa.ResponseDecodeError, match="max_answer_size"):
+                await client.api_tokens.whoami()
             await endless.stopped.wait()
     assert 16 * 2**20 <= endless.sent < 80 * 2**20
 
@@ -120,10 +121,12 @@ async def test_the_limit_is_16_mib_by_default(kind: str) -> None:
 async def test_an_answer_announcing_more_than_the_limit_is_refused_unread(kind: str) -> None:
     endless = Endless(content_length=2 * 2**30)
     with anyio.fail_after(GUARD):
-        async with HostileServer(endless) as server:
-            async with danasign(server.url, kind, max_answer_size=LIMIT) as client:
-                with pytest.raises(sa.ResponseDecodeError, match=r"announces 2147483648 bytes"):
-                    await client.api_tokens.whoami()
+        async with (
+            HostileServer(endless) as server,
+            danasign(server.url, kind, max_answer_size=LIMIT) as client,
+        ):
+            with pytest.raises(sa.ResponseDecodeError, match=r"announces 2147483648 bytes"):
+                await client.api_tokens.whoami()
             await endless.stopped.wait()
 
 
@@ -134,19 +137,20 @@ async def test_an_answer_within_the_limit_is_read(kind: str) -> None:
         await answer_json(writer, 200, body)
 
     with anyio.fail_after(GUARD):
-        async with HostileServer(handler) as server:
-            async with danasign(server.url, kind, max_answer_size=LIMIT) as client:
-                template = await client.templates.get("7")
+        async with (
+            HostileServer(handler) as server,
+            danasign(server.url, kind, max_answer_size=LIMIT) as client,
+        ):
+            template = await client.templates.get("7")
     assert template.name == "x" * (LIMIT - 40)
 
 
 async def test_an_endless_error_answer_is_cut_and_still_raises_the_api_error(kind: str) -> None:
     endless = Endless(status=400)
     with anyio.fail_after(GUARD):
-        async with HostileServer(endless) as server:
-            async with danasign(server.url, kind) as client:
-                with pytest.raises(sa.BadRequestError) as caught:
-                    await client.templates.get("7")
+        async with HostileServer(endless) as server, danasign(server.url, kind) as client:
+            with pytest.raises(sa.BadRequestError) as caught:
+                await client.templates.get("7")
             await endless.stopped.wait()
     assert caught.value.status == 400
     assert endless.sent < 64 * 2**20
@@ -183,7 +187,9 @@ async def test_the_limit_can_be_set_per_call(kind: str) -> None:
         async with HostileServer(endless) as server:
             session = CoreSession(transport(kind), retry=sa.RetryPolicy(), timeout=sa.Timeout())
             try:
-                call = Call("Probe", "probe", "GET", server.url + "/x", errors, max_answer_size=1000)
+                call = Call(
+                    "Probe", "probe", "GET", server.url + "/x", errors, max_answer_size=1000
+                )
                 with pytest.raises(sa.ResponseDecodeError, match=r"Probe probe: .*\(1000 bytes\)"):
                     await session.json(call)
             finally:
@@ -236,10 +242,12 @@ async def test_a_drip_cannot_hold_a_call(kind: str, where: str) -> None:
     timeout = sa.Timeout(connect=0.5, read=0.5)
     once = sa.RetryPolicy(max_retries=0)
     with anyio.fail_after(GUARD):
-        async with HostileServer(drip) as server:
-            async with danasign(server.url, kind, timeout=timeout, retry=once) as client:
-                with pytest.raises(sa.RequestTimeout) as caught:
-                    await client.templates.get("7")
+        async with (
+            HostileServer(drip) as server,
+            danasign(server.url, kind, timeout=timeout, retry=once) as client,
+        ):
+            with pytest.raises(sa.RequestTimeout) as caught:
+                await client.templates.get("7")
             await drip.cut.wait()
     assert "DANAsign" in str(caught.value)
     assert "template 7" in str(caught.value)
@@ -356,3 +364,24 @@ async def test_a_slow_upload_that_keeps_moving_is_not_cut(kind: str) -> None:
             finally:
                 await session.aclose()
     assert received == [12_000]
+
+
+async def test_a_large_body_in_one_piece_is_watched_as_well(kind: str) -> None:
+    """A body given as bytes, too large for socket buffers, stalls like a stream would."""
+    errors = ErrorMapper("Probe")
+    never = NeverReads()
+    with anyio.fail_after(GUARD):
+        async with HostileServer(never, read_body=False) as server:
+            session = CoreSession(
+                transport(kind),
+                retry=sa.RetryPolicy(max_retries=0),
+                timeout=sa.Timeout(write=0.3, read=600),
+            )
+            try:
+                body = b"[" + b"1," * (12 * 2**20) + b"1]"
+                call = Call("Probe", "big post", "POST", server.url + "/b", errors, body=body)
+                with pytest.raises(sa.RequestTimeout, match=r"Probe big post: .*no progress"):
+                    await session.json(call)
+            finally:
+                await session.aclose()
+    assert never.arrived.is_set()

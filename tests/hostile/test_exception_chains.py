@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import socket
 import types
 from collections.abc import Awaitable, Callable, Iterator, Mapping
@@ -64,10 +65,9 @@ def reachable(root: object, *, depth: int = 10) -> Iterator[object]:
             children += [current.__cause__, current.__context__, *current.args]
             children += getattr(current, "exceptions", ())
         if isinstance(current, Mapping):
-            try:
+            # A mapping that cannot list itself holds nothing this walk could see.
+            with contextlib.suppress(Exception):
                 children += [item for pair in current.items() for item in pair]
-            except Exception:  # noqa: BLE001 - a mapping that cannot list itself holds nothing we can see
-                pass
         elif isinstance(current, list | tuple | set | frozenset):
             children += list(current)
         children += list(getattr(current, "__dict__", {}).values())
@@ -173,10 +173,12 @@ async def test_no_credential_is_reachable_from_a_failed_danasign_call(
 ) -> None:
     timeout = sa.Timeout(connect=1, read=0.3)
     with anyio.fail_after(GUARD):
-        async with HostileServer(SERVERS[server_kind]) as server:
-            async with client_for(server.url, kind, timeout=timeout) as client:
-                with pytest.raises(sa.SigningError) as caught:
-                    await client.templates.get("7")
+        async with (
+            HostileServer(SERVERS[server_kind]) as server,
+            client_for(server.url, kind, timeout=timeout) as client,
+        ):
+            with pytest.raises(sa.SigningError) as caught:
+                await client.templates.get("7")
     assert leaks(caught.value) == []
 
 
@@ -186,35 +188,34 @@ async def test_no_credential_is_reachable_from_a_failed_token_request(
 ) -> None:
     timeout = sa.Timeout(connect=1, read=0.3)
     with anyio.fail_after(GUARD):
-        async with HostileServer(SERVERS[server_kind]) as server:
-            async with client_for(server.url, kind, timeout=timeout) as client:
-                with pytest.raises(sa.SigningError) as caught:
-                    await client.circuits.start(
-                        id="1", signer=sa.CircuitSigner("Ana", "ana@example.com", "1"),
-                        docs=[pdf_bytes],
-                    )  # fmt: skip
+        async with (
+            HostileServer(SERVERS[server_kind]) as server,
+            client_for(server.url, kind, timeout=timeout) as client,
+        ):
+            with pytest.raises(sa.SigningError) as caught:
+                await client.circuits.start(
+                    id="1", signer=sa.CircuitSigner("Ana", "ana@example.com", "1"),
+                    docs=[pdf_bytes],
+                )  # fmt: skip
     assert [request.path for request in server.requests] == ["/oauth2/token"]
     assert leaks(caught.value) == []
 
 
-async def test_no_bearer_token_is_reachable_from_a_failed_call(
-    kind: str, pdf_bytes: bytes
-) -> None:
+async def test_no_bearer_token_is_reachable_from_a_failed_call(kind: str, pdf_bytes: bytes) -> None:
     async def handler(request: RawRequest, writer: asyncio.StreamWriter) -> None:
         if request.path == "/oauth2/token":
-            body = '{"access_token": "%s", "expires_in": 3600}' % ACCESS_TOKEN
+            body = f'{{"access_token": "{ACCESS_TOKEN}", "expires_in": 3600}}'
             await answer_json(writer, 200, body)
         else:
             await _garbage_status(request, writer)
 
     with anyio.fail_after(GUARD):
-        async with HostileServer(handler) as server:
-            async with client_for(server.url, kind) as client:
-                with pytest.raises(sa.SigningError) as caught:
-                    await client.circuits.start(
-                        id="1", signer=sa.CircuitSigner("Ana", "ana@example.com", "1"),
-                        docs=[pdf_bytes],
-                    )  # fmt: skip
+        async with HostileServer(handler) as server, client_for(server.url, kind) as client:
+            with pytest.raises(sa.SigningError) as caught:
+                await client.circuits.start(
+                    id="1", signer=sa.CircuitSigner("Ana", "ana@example.com", "1"),
+                    docs=[pdf_bytes],
+                )  # fmt: skip
     assert server.requests[-1].headers["authorization"] == f"Bearer {ACCESS_TOKEN}"
     assert leaks(caught.value) == []
 
@@ -245,14 +246,12 @@ async def test_no_credential_is_reachable_from_a_connect_timeout(kind: str) -> N
     assert leaks(caught.value) == []
 
 
-async def test_no_credential_is_reachable_from_a_stalled_upload(
-    kind: str, tmp_path: Path
-) -> None:
+async def test_no_credential_is_reachable_from_a_stalled_upload(kind: str, tmp_path: Path) -> None:
     async def handler(request: RawRequest, writer: asyncio.StreamWriter) -> None:
         assert request.reader is not None
         if request.path == "/oauth2/token":
             await request.reader.readexactly(int(request.headers["content-length"]))
-            body = '{"access_token": "%s", "expires_in": 3600}' % ACCESS_TOKEN
+            body = f'{{"access_token": "{ACCESS_TOKEN}", "expires_in": 3600}}'
             await answer_json(writer, 200, body)
             return
         await asyncio.sleep(3600)  # takes the headers, never the body
@@ -261,13 +260,15 @@ async def test_no_credential_is_reachable_from_a_stalled_upload(
     document.write_bytes(b"%PDF-1.4\n" + b"z" * (24 * 2**20))
     timeout = sa.Timeout(write=0.3, read=600)
     with anyio.fail_after(GUARD):
-        async with HostileServer(handler, read_body=False) as server:
-            async with client_for(server.url, kind, timeout=timeout) as client:
-                with pytest.raises(sa.RequestTimeout) as caught:
-                    await client.circuits.start(
-                        id="1", signer=sa.CircuitSigner("Ana", "ana@example.com", "1"),
-                        docs=[document],
-                    )  # fmt: skip
+        async with (
+            HostileServer(handler, read_body=False) as server,
+            client_for(server.url, kind, timeout=timeout) as client,
+        ):
+            with pytest.raises(sa.RequestTimeout) as caught:
+                await client.circuits.start(
+                    id="1", signer=sa.CircuitSigner("Ana", "ana@example.com", "1"),
+                    docs=[document],
+                )  # fmt: skip
     assert leaks(caught.value) == []
 
 
