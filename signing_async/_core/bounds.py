@@ -52,6 +52,10 @@ and an :class:`APIError` with it helps more than a decoding error would."""
 
 _CHUNK = 1 << 20
 
+_CLOSE_POLL = 0.01
+_CLOSE_POLLS = 500
+"""How often, and how many times, to look whether a body stopped running elsewhere."""
+
 _SMALL_BODY = 64 * 1024
 """A body this small goes out whole: socket buffers take it, it cannot stall."""
 
@@ -195,10 +199,15 @@ class ExchangeClock:
         uploads, self._uploads = self._uploads, []
         with anyio.CancelScope(shield=True):
             for upload in uploads:
-                # RuntimeError: still running in a task of the transport's own
-                # (aiohttp writes bodies in one), which is being cancelled: the
-                # cancellation finishes the generator there.
-                with contextlib.suppress(RuntimeError):
+                # A body may still be running in a task of the transport's own
+                # (aiohttp writes bodies in one, and cancels it): it finishes its
+                # step (a file read, say) and stops at a yield, where it can be
+                # closed. A step that never ends is left to the garbage collector.
+                for _ in range(_CLOSE_POLLS):
+                    if not getattr(upload, "ag_running", False):
+                        break
+                    await anyio.sleep(_CLOSE_POLL)
+                with contextlib.suppress(RuntimeError):  # still running: see above
                     await upload.aclose()
 
 

@@ -14,7 +14,7 @@ from multidict import CIMultiDict
 
 from .._core.errors import ConnectError, RequestTimeout, TransportError
 from .._core.timeouts import Timeout
-from ._base import Request, Response, StreamBody
+from ._base import Request, Response, StreamBody, aclose_iterator
 
 try:
     import httpx
@@ -52,6 +52,24 @@ def _httpx_timeout(timeout: Timeout) -> httpx.Timeout:
     # bulk load it is a queue, not a stall. (The core bounds a stalled upload
     # too, on every transport; httpx's own write timeout only says it sooner.)
     return httpx.Timeout(connect=timeout.connect, read=timeout.read, write=timeout.write, pool=None)
+
+
+class _RequestBody(httpx.AsyncByteStream):
+    """A streamed request body, handed to httpx as the iterator it is.
+
+    Given a plain async iterable, httpx wraps it in an async generator of its
+    own, which nothing closes when the request is cancelled (trio warns about
+    each such generator the garbage collector finds).
+    """
+
+    def __init__(self, chunks: AsyncIterator[bytes]) -> None:
+        self._chunks = chunks
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._chunks
+
+    async def aclose(self) -> None:
+        await aclose_iterator(self._chunks)
 
 
 class _HttpxStream:
@@ -134,10 +152,12 @@ class HttpxTransport:
         # core's back, so Content-Length checks and decoding see the real body.
         headers = httpx.Headers({"Accept-Encoding": "identity"})
         headers.update(request.headers)
+        streamed: _RequestBody | None = None
+        content: bytes | None = None
         if isinstance(body, StreamBody):
             # A known length means a Content-Length body, never chunked encoding.
             headers.setdefault("Content-Length", str(body.length))
-            content: bytes | AsyncIterator[bytes] | None = body.open()
+            streamed = _RequestBody(body.open())
         else:
             content = body or None
         client = self._get_client()
@@ -148,12 +168,19 @@ class HttpxTransport:
             content=content,
             timeout=_httpx_timeout(request.timeout),
         )
+        if streamed is not None:
+            outgoing.stream = streamed
         total = request.timeout.total
         deadline = anyio.current_time() + total if total is not None else float("inf")
         try:
             with anyio.fail_after(total):
                 response = await client.send(outgoing, stream=True, follow_redirects=False)
-        except (httpx.TransportError, TimeoutError) as exc:
+        except BaseException as exc:
+            if streamed is not None:
+                with anyio.CancelScope(shield=True):
+                    await streamed.aclose()  # what the transport opened, it finishes
+            if not isinstance(exc, httpx.TransportError | TimeoutError):
+                raise
             error = _transport_error(exc)
         else:
             return Response(
