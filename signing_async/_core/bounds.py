@@ -239,10 +239,15 @@ async def read_whole(
             f"the answer announces {declared} bytes, more than max_answer_size ({limit})"
         )
     with anyio.CancelScope(deadline=deadline) as scope:
-        if declared is not None and declared <= limit:
-            # Its Content-Length bounds what the transport reads, and one read
-            # is the fastest way to take a small answer.
-            return await response.read()
+        if declared is not None and declared <= limit and hasattr(response.stream, "read"):
+            # One read is the fastest way to take a small answer. Only a
+            # transport that reads whole bodies offers it (aiohttp), and it stops
+            # at the Content-Length (aiohttp refuses one beside chunked
+            # encoding; h11, which lets chunked win, goes through the loop below).
+            body = await response.read()
+            if len(body) <= limit:
+                return body
+            raise ResponseDecodeError(_too_large(limit))
         return await _read_at_most(response, limit, truncate=truncate)
     assert scope.cancelled_caught
     raise RequestTimeout(
@@ -272,4 +277,8 @@ async def _read_at_most(response: Response, limit: int, *, truncate: bool) -> by
         return body
     if truncate:
         return body[:limit]
-    raise ResponseDecodeError(f"the answer is larger than max_answer_size ({limit} bytes)")
+    raise ResponseDecodeError(_too_large(limit))
+
+
+def _too_large(limit: int) -> str:
+    return f"the answer is larger than max_answer_size ({limit} bytes)"

@@ -385,3 +385,29 @@ async def test_a_large_body_in_one_piece_is_watched_as_well(kind: str) -> None:
             finally:
                 await session.aclose()
     assert never.arrived.is_set()
+
+
+async def test_a_small_content_length_beside_endless_chunks_is_not_trusted(kind: str) -> None:
+    """``Content-Length: 10`` and ``Transfer-Encoding: chunked``: h11 follows the chunks."""
+    stopped = asyncio.Event()
+
+    async def handler(request: RawRequest, writer: asyncio.StreamWriter) -> None:
+        writer.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 10\r\nTransfer-Encoding: chunked\r\n\r\n"
+        )
+        try:
+            while True:
+                writer.write(b"10000\r\n" + b"x" * 65536 + b"\r\n")
+                await writer.drain()
+        except (ConnectionError, OSError):
+            stopped.set()
+            writer.close()
+
+    with anyio.fail_after(GUARD):
+        async with HostileServer(handler) as server:
+            async with danasign(server.url, kind, max_answer_size=LIMIT) as client:
+                # aiohttp refuses the pair outright; httpx reads on, up to the limit.
+                with pytest.raises((sa.ResponseDecodeError, sa.TransportError)):
+                    await client.templates.get("7")
+            await stopped.wait()
