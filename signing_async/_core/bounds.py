@@ -15,12 +15,14 @@ them itself, so every transport (a custom one included) honours them:
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import math
 from collections.abc import AsyncGenerator
 
 import anyio
+import attrs
 
 from ..transports._base import (
     Request,
@@ -30,15 +32,16 @@ from ..transports._base import (
     Transport,
     aclose_iterator,
 )
-from .errors import ConfigurationError, RequestTimeout, ResponseDecodeError
+from .errors import ConfigurationError, RequestTimeout, ResponseDecodeError, TransportError
 from .timeouts import Timeout
 
 __all__ = [
     "DEFAULT_MAX_ANSWER_SIZE",
     "ERROR_BODY_LIMIT",
+    "AnswerTooLarge",
     "ExchangeClock",
     "check_answer_size",
-    "read_whole",
+    "read_bounded",
 ]
 
 DEFAULT_MAX_ANSWER_SIZE = 16 * 2**20
@@ -83,40 +86,56 @@ class ExchangeClock:
     """The deadlines of a call's attempts, beyond the transport's socket timeouts.
 
     For each attempt, :meth:`attempt` watches the body and :meth:`send` runs
-    the transport under a cancel scope whose deadline moves: ``write``
-    seconds after the last progress of the upload, then, once the body is
-    handed over, the deadline of the answer (none for a streamed answer,
-    which keeps per-read timeouts only). The body generators an attempt
-    opened are closed when it fails or is cancelled, not left to the
-    garbage collector (trio warns about each one).
+    the transport. An answer read whole is read within the attempt, so a
+    slow or endless one fails its attempt (and is retried where the retry
+    policy allows it); a streamed answer (a download) has no deadline on the
+    whole and keeps per-read timeouts only.
+
+    A small request (most calls) needs no clock of the core's: the deadline
+    of its answer is the transport's ``total`` timeout, ``connect + read``
+    (or less, if ``total`` says so), which both transports keep with the
+    timers they run anyway. An upload is watched by a cancel scope whose
+    deadline moves: ``write`` seconds after the last progress, then, once
+    the body is handed over, the deadline of the answer. The body generators
+    an attempt opened are closed when it fails or is cancelled, not left to
+    the garbage collector (trio warns about each).
 
     Args:
-        whole_answer: The answer will be read whole, so it has a deadline.
+        answer_limit: For an answer read whole, its largest size in bytes;
+            None for a streamed answer.
+        what: Names the call in messages (``"DANAsign get template 7"``).
     """
 
-    def __init__(self, *, whole_answer: bool) -> None:
-        self._whole_answer = whole_answer
-        self._timeout = Timeout()
-        self._scope = anyio.CancelScope()
+    def __init__(self, *, answer_limit: int | None = None, what: str = "") -> None:
+        self._answer_limit = answer_limit
+        self._what = what
+        self._timeout = _DEFAULT_TIMEOUT
+        self.request_timeout = _DEFAULT_TIMEOUT
+        self._scope: anyio.CancelScope | None = None
         self._watched = False
         self._uploading = False
         self._uploads: list[AsyncGenerator[bytes, None]] = []
         self._answer_deadline = math.inf
 
     def attempt(self, body: RequestBody, timeout: Timeout) -> RequestBody:
-        """Start the clock of a new attempt; return ``body``, watched for progress."""
-        self._timeout = timeout
-        self._scope = anyio.CancelScope()
+        """Start the clock of a new attempt; return ``body``, watched for progress.
+
+        ``request_timeout`` is then the timeout to hand the transport.
+        """
+        self._timeout = self.request_timeout = timeout
         self._uploading = False
         self._uploads = []
         self._answer_deadline = math.inf
         if not isinstance(body, StreamBody):
             if len(body) <= _SMALL_BODY:
                 self._watched = False
+                if self._answer_limit is not None:
+                    self.request_timeout = _whole_answer_timeout(timeout)
                 return body
             # Large bytes are sent in pieces too, so that their progress shows.
             body = StreamBody(len(body), functools.partial(_pieces, body))
         self._watched = True
+        self._scope = anyio.CancelScope()
         return StreamBody(body.length, functools.partial(self._open, body, self._scope))
 
     def _open(self, body: StreamBody, scope: anyio.CancelScope) -> AsyncGenerator[bytes, None]:
@@ -144,31 +163,44 @@ class ExchangeClock:
         self._uploading = True
         write = self._timeout.write
         if write is not None:
-            scope.deadline = anyio.current_time() + write
+            scope.deadline = _now() + write
 
     def _sent(self, scope: anyio.CancelScope) -> None:
         if scope is not self._scope:
             return
         self._uploading = False
         read = self._timeout.read
-        if self._whole_answer and read is not None:
+        if self._answer_limit is not None and read is not None:
             # The connection may still have to be made (a body sent in one
             # piece is handed over before connecting): that time is allowed on top.
-            self._answer_deadline = anyio.current_time() + read + (self._timeout.connect or 0.0)
+            self._answer_deadline = _now() + read + (self._timeout.connect or 0.0)
         scope.deadline = self._answer_deadline
 
     async def send(self, transport: Transport, request: Request) -> Response:
         """Send ``request`` through ``transport`` under this attempt's deadlines.
 
+        An answer read whole comes back read, its body in memory; a streamed
+        one comes back unread.
+
         Raises:
-            RequestTimeout: The upload stalled, or no answer came in time.
+            RequestTimeout: The upload stalled, or no whole answer came in time.
+            ResponseDecodeError: A successful answer larger than the limit.
+            TransportError: The transport failed, the answer's body included.
         """
-        scope = self._scope
         if not self._watched:
-            self._sent(scope)
+            response = await transport.send(request)
+            if self._answer_limit is not None:
+                response = await self._read(response, self._answer_limit)
+            return response
+        scope = self._scope
+        assert scope is not None, "attempt() first"
         try:
             with scope:
                 response = await transport.send(request)
+                if self._answer_limit is not None:
+                    if self._answer_deadline == math.inf:
+                        self._sent(scope)  # answered before the body was all taken
+                    response = await self._read(response, self._answer_limit)
         except BaseException:
             await self._close_uploads()
             raise
@@ -177,23 +209,40 @@ class ExchangeClock:
             if self._uploading:
                 message = f"the upload made no progress for {self._timeout.write} s"
             else:
-                message = f"no answer within the read timeout ({self._timeout.read} s)"
+                message = f"no whole answer within the read timeout ({self._timeout.read} s)"
             # Part of the request went out: whether the server acted is unknown.
             raise RequestTimeout(message, request_sent=True)
-        if self._answer_deadline == math.inf:
-            self._sent(scope)  # answered before the body was all taken
         return response
 
-    def whole_answer_deadline(self) -> float:
-        """By when an answer read whole from now on must have arrived, on anyio's clock.
+    async def _read(self, response: Response, limit: int) -> Response:
+        if 200 <= response.status < 300:
+            try:
+                body = await read_bounded(response, limit)
+            except AnswerTooLarge as exc:
+                raise ResponseDecodeError(f"{self._what}: {exc}") from None
+        else:
+            try:
+                body = await read_bounded(response, min(ERROR_BODY_LIMIT, limit), truncate=True)
+            except TransportError:
+                body = b""  # the status still says what happened
+        return Response(response.status, headers=response.headers, content=body)
 
-        An error answer is read whole even in a streamed call: it gets
-        ``read`` seconds from now.
+    async def error_body(self, response: Response) -> bytes:
+        """The body of an error answer, at most :data:`ERROR_BODY_LIMIT` bytes of it.
+
+        An answer read whole is in memory already; a streamed call's error
+        answer is read now, and must arrive within ``read`` seconds.
+
+        Raises:
+            TransportError: The connection broke, or the deadline passed.
         """
-        if self._whole_answer:
-            return self._answer_deadline
+        if self._answer_limit is not None:
+            return await response.read()
         read = self._timeout.read
-        return math.inf if read is None else anyio.current_time() + read
+        with anyio.move_on_after(read) as scope:
+            return await read_bounded(response, ERROR_BODY_LIMIT, truncate=True)
+        assert scope.cancelled_caught
+        raise RequestTimeout("no whole error answer within the read timeout")
 
     async def _close_uploads(self) -> None:
         uploads, self._uploads = self._uploads, []
@@ -211,51 +260,68 @@ class ExchangeClock:
                     await upload.aclose()
 
 
-async def read_whole(
-    response: Response, *, limit: int, deadline: float, truncate: bool = False
-) -> bytes:
-    """Read an answer whole: at most ``limit`` bytes, by ``deadline`` (anyio's clock).
+_DEFAULT_TIMEOUT = Timeout()
+
+
+@functools.lru_cache(maxsize=64)
+def _whole_answer_timeout(timeout: Timeout) -> Timeout:
+    """``timeout`` with a total of at most ``connect + read``: the answer's deadline.
+
+    Cached, so a client's calls hand their transport one same object (the
+    aiohttp transport recognises it by identity).
+    """
+    if timeout.read is None:
+        return timeout
+    total = timeout.read + (timeout.connect or 0.0)
+    if timeout.total is not None and timeout.total <= total:
+        return timeout
+    return attrs.evolve(timeout, total=total)
+
+
+def _now() -> float:
+    """anyio's clock, read the cheap way on asyncio (it is the loop's own)."""
+    try:
+        return asyncio.get_running_loop().time()
+    except RuntimeError:
+        return anyio.current_time()  # trio
+
+
+class AnswerTooLarge(ValueError):
+    """An answer is larger than the limit it is read under."""
+
+
+async def read_bounded(response: Response, limit: int, *, truncate: bool = False) -> bytes:
+    """Read an answer whole, at most ``limit`` bytes of it.
 
     The connection is released when the body was read to its end, and
-    dropped otherwise: a server sending too much stops at once.
+    dropped otherwise: a server sending too much is cut off at once.
 
     Args:
         response: The answer, its body unread.
         limit: The most bytes to read.
-        deadline: When to give up.
         truncate: Past ``limit``, keep the first ``limit`` bytes instead of
             refusing the answer (an error answer: its status matters most).
 
     Raises:
-        ResponseDecodeError: The answer is (or announces itself) larger than ``limit``.
-        RequestTimeout: It did not arrive whole by ``deadline``.
+        AnswerTooLarge: The answer is (or announces itself) larger than ``limit``.
         TransportError: The connection broke.
     """
     declared = response.content_length
     if declared is not None and declared > limit and not truncate:
         with anyio.CancelScope(shield=True):
             await response.aclose()
-        raise ResponseDecodeError(
+        raise AnswerTooLarge(
             f"the answer announces {declared} bytes, more than max_answer_size ({limit})"
         )
-    with anyio.CancelScope(deadline=deadline) as scope:
-        if declared is not None and declared <= limit and hasattr(response.stream, "read"):
-            # One read is the fastest way to take a small answer. Only a
-            # transport that reads whole bodies offers it (aiohttp), and it stops
-            # at the Content-Length (aiohttp refuses one beside chunked
-            # encoding; h11, which lets chunked win, goes through the loop below).
-            body = await response.read()
-            if len(body) <= limit:
-                return body
-            raise ResponseDecodeError(_too_large(limit))
-        return await _read_at_most(response, limit, truncate=truncate)
-    assert scope.cancelled_caught
-    raise RequestTimeout(
-        "the answer did not arrive whole within the read timeout", request_sent=True
-    )
-
-
-async def _read_at_most(response: Response, limit: int, *, truncate: bool) -> bytes:
+    if declared is not None and declared <= limit and hasattr(response.stream, "read"):
+        # One read is the fastest way to take a small answer. Only a transport
+        # that reads whole bodies offers it (aiohttp), and it stops at the
+        # Content-Length (aiohttp refuses one beside chunked encoding; h11,
+        # which lets chunked win, goes through the loop below).
+        body = await response.read()
+        if len(body) <= limit:
+            return body
+        raise AnswerTooLarge(_too_large(limit))
     parts: list[bytes] = []
     received = 0
     chunks = response.stream.iter_chunks(min(_CHUNK, limit + 1))
@@ -277,7 +343,7 @@ async def _read_at_most(response: Response, limit: int, *, truncate: bool) -> by
         return body
     if truncate:
         return body[:limit]
-    raise ResponseDecodeError(_too_large(limit))
+    raise AnswerTooLarge(_too_large(limit))
 
 
 def _too_large(limit: int) -> str:

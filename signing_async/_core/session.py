@@ -22,13 +22,7 @@ import attrs
 
 from ..transports._base import Request, RequestBody, Response, StreamBody, Transport
 from .auth import NO_AUTH, Auth
-from .bounds import (
-    DEFAULT_MAX_ANSWER_SIZE,
-    ERROR_BODY_LIMIT,
-    ExchangeClock,
-    check_answer_size,
-    read_whole,
-)
+from .bounds import DEFAULT_MAX_ANSWER_SIZE, ExchangeClock, check_answer_size
 from .error_mapping import ErrorMapper
 from .errors import (
     APIError,
@@ -212,23 +206,12 @@ class CoreSession:
             ResponseDecodeError: The answer is not JSON, or is too large.
             RequestTimeout: The answer did not arrive whole in time.
         """
-        clock = ExchangeClock(whole_answer=True)
+        clock = ExchangeClock(
+            answer_limit=call.max_answer_size or self.max_answer_size,
+            what=f"{call.provider} {call.operation}",
+        )
         response = await self.send(call, clock=clock)
-        limit = call.max_answer_size or self.max_answer_size
-        failure: SigningError | None = None
-        try:
-            body = await read_whole(response, limit=limit, deadline=clock.whole_answer_deadline())
-        except (TransportError, ResponseDecodeError) as exc:
-            failure = exc
-        if failure is not None:
-            # Raised anew, outside the except block: the message gains the
-            # operation, and no chained exception comes along.
-            if isinstance(failure, TransportError):
-                raise type(failure)(
-                    f"{call.provider} {call.operation}: {failure}",
-                    request_sent=failure.request_sent,
-                )
-            raise ResponseDecodeError(f"{call.provider} {call.operation}: {failure}")
+        body = await response.read()  # read by the clock already, within its bounds
         try:
             return loads(body)
         except ValueError as exc:
@@ -252,7 +235,7 @@ class CoreSession:
             raise SigningError("the client is closed; create a new SigningClient")
         self._check_loop()
         if clock is None:
-            clock = ExchangeClock(whole_answer=False)
+            clock = ExchangeClock()
         policy = call.retry or self.retry
         timeout = call.timeout or self.timeout
         idempotent = call.is_idempotent
@@ -276,7 +259,8 @@ class CoreSession:
                     # journal records "in flight" here, after auth, never earlier.
                     await observer.sending()
                 body = metered(body, observer)
-            request = Request(call.method, call.url, headers, clock.attempt(body, timeout), timeout)
+            body = clock.attempt(body, timeout)
+            request = Request(call.method, call.url, headers, body, clock.request_timeout)
             started = time.monotonic() if debug else 0.0
             try:
                 response = await clock.send(self.transport, request)
@@ -321,11 +305,8 @@ class CoreSession:
             raise error
 
     async def _error(self, call: Call, response: Response, clock: ExchangeClock) -> APIError:
-        limit = min(ERROR_BODY_LIMIT, call.max_answer_size or self.max_answer_size)
         try:
-            body = await read_whole(
-                response, limit=limit, deadline=clock.whole_answer_deadline(), truncate=True
-            )
+            body = await clock.error_body(response)
         except TransportError:
             body = b""  # the status still says what happened
         return call.errors.error(call.operation, response.status, response.headers, body)
