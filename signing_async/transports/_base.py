@@ -199,6 +199,14 @@ class Transport(Protocol):
     never reached the server, :class:`~signing_async.RequestTimeout` when a
     deadline passed and :class:`~signing_async.TransportError` for any other
     failure to get an answer, including one while the body is being read.
+    They raise these unchained (not ``from`` the HTTP library's error, nor
+    inside its ``except`` block): those errors hold the request, credentials
+    included.
+
+    ``request.timeout`` is honoured: ``connect`` and ``read`` per socket
+    operation, ``total`` for the whole exchange, reading the body included
+    (the core gives a small request whose answer it reads whole a ``total``
+    of ``connect + read``: that is how a dripping server is cut off).
     """
 
     async def send(self, request: Request) -> Response:
