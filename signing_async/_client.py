@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any, TypeVar
 
+from ._core.bounds import DEFAULT_MAX_ANSWER_SIZE
 from ._core.errors import ConfigurationError
 from ._core.retry import RetryPolicy
 from ._core.session import CoreSession
@@ -47,7 +48,13 @@ class SigningClient:
             The client closes it on :meth:`aclose`.
         retry: The retry policy of every call.
         timeout: The default timeouts of every call.
+        max_answer_size: The largest answer, in bytes, that is read whole (JSON,
+            errors, tokens): past it reading stops and the call raises
+            :class:`ResponseDecodeError`. 16 MiB by default.
         token_store: Where OAuth tokens are cached (in memory by default).
+
+    Raises:
+        ConfigurationError: ``max_answer_size`` is not a positive integer.
     """
 
     def __init__(
@@ -59,6 +66,7 @@ class SigningClient:
         transport: Transport | None = None,
         retry: RetryPolicy | None = None,
         timeout: Timeout | None = None,
+        max_answer_size: int = DEFAULT_MAX_ANSWER_SIZE,
         token_store: TokenStore | None = None,
     ) -> None:
         for value, expected, name in (
@@ -77,6 +85,7 @@ class SigningClient:
             retry=retry or RetryPolicy(),
             timeout=timeout or Timeout(),
             token_store=token_store,
+            max_answer_size=max_answer_size,
             base_headers={"User-Agent": f"signing-async/{__version__}"},
         )
         self._namespaces: dict[str, Any] = {}

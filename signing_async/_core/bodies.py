@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 
 import attrs
 
-from ..transports._base import RequestBody, StreamBody
+from ..transports._base import RequestBody, StreamBody, aclose_iterator
 from .json_codec import dumps
 from .sources import CHUNK_SIZE, Blob
 
@@ -42,13 +42,17 @@ def base64_length(size: int) -> int:
 
 async def _base64_chunks(blob: Blob) -> AsyncIterator[bytes]:
     carry = b""
-    async for chunk in blob.chunks(BASE64_CHUNK):
-        # Only a short read mid-file breaks the multiple of 3; carry the rest over.
-        data = carry + chunk if carry else chunk
-        cut = len(data) - len(data) % 3
-        carry = data[cut:]
-        if cut:
-            yield base64.b64encode(data[:cut])
+    chunks = blob.chunks(BASE64_CHUNK)
+    try:
+        async for chunk in chunks:
+            # Only a short read mid-file breaks the multiple of 3; carry the rest over.
+            data = carry + chunk if carry else chunk
+            cut = len(data) - len(data) % 3
+            carry = data[cut:]
+            if cut:
+                yield base64.b64encode(data[:cut])
+    finally:
+        await aclose_iterator(chunks)
     if carry:
         yield base64.b64encode(carry)
 
@@ -93,8 +97,14 @@ def json_body(payload: Mapping[str, Any]) -> RequestBody:
     async def produce() -> AsyncIterator[bytes]:
         for piece, blob in zip(pieces, blobs, strict=False):
             yield piece
-            async for chunk in _base64_chunks(blob):
-                yield chunk
+            # Closed with this generator (a cancelled upload), not by the
+            # garbage collector: the file behind it is closed at once.
+            chunks = _base64_chunks(blob)
+            try:
+                async for chunk in chunks:
+                    yield chunk
+            finally:
+                await aclose_iterator(chunks)
         yield pieces[-1]
 
     return StreamBody(length, produce)
@@ -151,8 +161,12 @@ def multipart_body(
             yield piece
         for head, part in zip(heads, files, strict=True):
             yield head
-            async for chunk in part.blob.chunks():
-                yield chunk
+            chunks = part.blob.chunks()
+            try:
+                async for chunk in chunks:
+                    yield chunk
+            finally:
+                await aclose_iterator(chunks)  # as in json_body
             yield b"\r\n"
         yield closing
 

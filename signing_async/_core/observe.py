@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Protocol
 
-from ..transports._base import RequestBody, StreamBody
+from ..transports._base import RequestBody, StreamBody, aclose_iterator
 
 __all__ = ["SendObserver", "current_observer", "metered", "observe_sends"]
 
@@ -68,8 +68,12 @@ def metered(body: RequestBody, observer: SendObserver) -> RequestBody:
     source = body.open
 
     async def counted() -> AsyncIterator[bytes]:
-        async for chunk in source():
-            observer.sent(len(chunk))
-            yield chunk
+        chunks = source()
+        try:
+            async for chunk in chunks:
+                observer.sent(len(chunk))
+                yield chunk
+        finally:
+            await aclose_iterator(chunks)  # closed with this one, not by the GC
 
     return StreamBody(body.length, counted)

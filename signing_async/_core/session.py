@@ -8,8 +8,10 @@ name; providers describe each call with a :class:`Call`.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
+import sys
 import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -20,10 +22,12 @@ import attrs
 
 from ..transports._base import Request, RequestBody, Response, StreamBody, Transport
 from .auth import NO_AUTH, Auth
+from .bounds import DEFAULT_MAX_ANSWER_SIZE, ExchangeClock, check_answer_size
 from .error_mapping import ErrorMapper
 from .errors import (
     APIError,
     AuthenticationError,
+    ConfigurationError,
     ResponseDecodeError,
     SigningError,
     TransportError,
@@ -39,8 +43,6 @@ from .urls import redact_url
 __all__ = ["Call", "CoreSession"]
 
 logger = logging.getLogger("signing_async")
-
-_ERROR_BODY_LIMIT = 64 * 1024
 
 
 # Not frozen: a frozen attrs class sets each of these twelve fields through
@@ -65,6 +67,7 @@ class Call:
             server is harmless; by default true for GET, HEAD, OPTIONS, PUT, DELETE.
         secret_answer: The answer carries credentials (a token endpoint's): an
             error about it never quotes it.
+        max_answer_size: Overrides the client's cap on an answer read whole.
     """
 
     provider: str
@@ -79,6 +82,7 @@ class Call:
     retry: RetryPolicy | None = None
     idempotent: bool | None = None
     secret_answer: bool = False
+    max_answer_size: int | None = None
 
     def __attrs_post_init__(self) -> None:
         # Every public method passes its ``timeout=`` argument through here:
@@ -100,6 +104,15 @@ def _not_json(call: Call) -> str:
     return f"{call.provider} {call.operation}: the answer is not JSON"
 
 
+def _running_loop() -> object:
+    """The event loop running now: asyncio's, or trio's run (anyio's other backend)."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        trio = sys.modules.get("trio")
+        return None if trio is None else trio.lowlevel.current_trio_token()
+
+
 def _loggable(url: str) -> str:
     # No query string (where a careless API puts secrets), no user:password@.
     return redact_url(url)
@@ -113,6 +126,7 @@ class CoreSession:
         retry: The default retry policy.
         timeout: The default timeouts.
         token_store: Where OAuth tokens are cached.
+        max_answer_size: The default cap, in bytes, on an answer read whole.
     """
 
     def __init__(
@@ -123,6 +137,7 @@ class CoreSession:
         timeout: Timeout,
         token_store: TokenStore | None = None,
         base_headers: Mapping[str, str] | None = None,
+        max_answer_size: int = DEFAULT_MAX_ANSWER_SIZE,
     ) -> None:
         self.transport = transport
         self.retry = retry
@@ -131,6 +146,8 @@ class CoreSession:
         self.base_headers = dict(base_headers or {})
         self._token_caches: dict[str, TokenCache] = {}
         self._closed = False
+        self.max_answer_size = check_answer_size(max_answer_size)
+        self._loop: object = None
 
     @property
     def closed(self) -> bool:
@@ -149,10 +166,31 @@ class CoreSession:
         return cache
 
     async def aclose(self) -> None:
-        """Close the transport. Later calls raise."""
+        """Close the transport. Later calls raise.
+
+        Raises:
+            ConfigurationError: Called from another event loop than the
+                session's (its connections cannot be closed from there).
+        """
         if not self._closed:
+            if self._loop is not None:
+                self._check_loop()
             self._closed = True
             await self.transport.aclose()
+
+    def _check_loop(self) -> None:
+        # A connection pool, and the locks of the token caches, belong to the
+        # loop they were made in: from another one they fail in obscure ways
+        # ("Event loop is closed") or, worse, hang.
+        loop = _running_loop()
+        if self._loop is None:
+            self._loop = loop
+        elif loop is not self._loop:
+            raise ConfigurationError(
+                "this client was first used in another event loop; a client (its "
+                "connections, its token cache) belongs to one event loop: create a "
+                "SigningClient inside each loop (each asyncio.run) that uses one"
+            )
 
     @asynccontextmanager
     async def stream(self, call: Call) -> AsyncIterator[Response]:
@@ -171,11 +209,19 @@ class CoreSession:
     async def json(self, call: Call) -> Any:
         """Perform ``call`` and decode its JSON answer.
 
+        The answer is read whole, bounded in size (``max_answer_size``) and in
+        time (it must arrive whole within the read timeout).
+
         Raises:
-            ResponseDecodeError: The answer is not JSON.
+            ResponseDecodeError: The answer is not JSON, or is too large.
+            RequestTimeout: The answer did not arrive whole in time.
         """
-        response = await self.send(call)
-        body = await response.read()
+        clock = ExchangeClock(
+            answer_limit=call.max_answer_size or self.max_answer_size,
+            what=f"{call.provider} {call.operation}",
+        )
+        response = await self.send(call, clock=clock)
+        body = await response.read()  # read by the clock already, within its bounds
         try:
             return loads(body)
         except ValueError as exc:
@@ -188,13 +234,18 @@ class CoreSession:
         # answer either (a JSONDecodeError keeps the whole text in .doc).
         raise ResponseDecodeError(_not_json(call))
 
-    async def send(self, call: Call) -> Response:
+    async def send(self, call: Call, *, clock: ExchangeClock | None = None) -> Response:
         """Perform ``call`` and return its successful response, body unread.
 
         The caller must close the response (``read()`` does, ``aclose()`` too).
+        ``clock`` keeps the deadlines beyond socket timeouts; by default the
+        answer is taken to be streamed (no deadline on the whole of it).
         """
         if self._closed:
             raise SigningError("the client is closed; create a new SigningClient")
+        self._check_loop()
+        if clock is None:
+            clock = ExchangeClock()
         policy = call.retry or self.retry
         timeout = call.timeout or self.timeout
         idempotent = call.is_idempotent
@@ -218,10 +269,11 @@ class CoreSession:
                     # journal records "in flight" here, after auth, never earlier.
                     await observer.sending()
                 body = metered(body, observer)
-            request = Request(call.method, call.url, headers, body, timeout)
+            body = clock.attempt(body, timeout)
+            request = Request(call.method, call.url, headers, body, clock.request_timeout)
             started = time.monotonic() if debug else 0.0
             try:
-                response = await self.transport.send(request)
+                response = await clock.send(self.transport, request)
             except TransportError as exc:
                 if debug:
                     logger.debug(
@@ -246,7 +298,7 @@ class CoreSession:
                 )  # fmt: skip
             if 200 <= response.status < 300:
                 return response
-            error = await self._error(call, response)
+            error = await self._error(call, response, clock)
             if isinstance(error, AuthenticationError) and not renewed:
                 renewed = True
                 if await call.auth.renew(used):
@@ -262,9 +314,9 @@ class CoreSession:
                 continue
             raise error
 
-    async def _error(self, call: Call, response: Response) -> APIError:
+    async def _error(self, call: Call, response: Response, clock: ExchangeClock) -> APIError:
         try:
-            body = await response.read(_ERROR_BODY_LIMIT)
+            body = await clock.error_body(response)
         except TransportError:
-            body = b""
+            body = b""  # the status still says what happened
         return call.errors.error(call.operation, response.status, response.headers, body)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from collections.abc import AsyncIterator, Iterable, Mapping
 from pathlib import Path
 from typing import BinaryIO, cast
@@ -117,16 +118,28 @@ class _Reader:
         self._path = path
         self._file: BinaryIO | None = None
         self.closed = False
+        # A read and the close can run in two worker threads at once: a task
+        # cancelled outright (aiohttp cancels the task writing a body) does not
+        # wait for its read's thread before closing. Without the lock, that
+        # read could open the file after the close, and nothing would close it.
+        self._lock = threading.Lock()
 
     def read(self, size: int) -> bytes:
-        if self._file is None:
-            self._file = self._path.open("rb")
-        chunk = self._file.read(size)
-        if len(chunk) < size:  # the end of the file: close in this same trip
-            self.close()
-        return chunk
+        with self._lock:
+            if self.closed:
+                return b""
+            if self._file is None:
+                self._file = self._path.open("rb")
+            chunk = self._file.read(size)
+            if len(chunk) < size:  # the end of the file: close in this same trip
+                self._close()
+            return chunk
 
     def close(self) -> None:
+        with self._lock:
+            self._close()
+
+    def _close(self) -> None:
         self.closed = True
         if self._file is not None:
             self._file.close()

@@ -18,15 +18,23 @@ def _positive_or_none(_: object, attribute: attrs.Attribute[Any], value: float |
 class Timeout:
     """How long to wait, in seconds (``None``: no limit).
 
-    ``read`` bounds each socket read, not the whole transfer: a 2 GB download
-    that keeps moving never times out, a stalled one does.
+    Transfers are bounded by their progress, not their length: a 2 GB upload
+    or download that keeps moving never times out, a stalled one does. An
+    answer the SDK reads whole (JSON, an error, a token) is the exception: it
+    must arrive whole within ``read`` seconds, so that a server dripping one
+    byte at a time cannot hold a call.
 
     Attributes:
         connect: Establishing the connection (TLS included).
-        read: Each wait for more bytes of the answer.
+        read: Each wait for more bytes of a streamed answer (a download); and
+            the whole of an answer read whole, from the end of the request
+            (the time to connect, up to ``connect``, is allowed on top).
+        write: The longest an upload may go without progress (the server
+            taking no more of the body).
         total: The whole exchange, answer body included. Off by default.
     """
 
     connect: float | None = attrs.field(default=10.0, validator=_positive_or_none)
     read: float | None = attrs.field(default=60.0, validator=_positive_or_none)
+    write: float | None = attrs.field(default=60.0, validator=_positive_or_none)
     total: float | None = attrs.field(default=None, validator=_positive_or_none)

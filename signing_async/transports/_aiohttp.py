@@ -10,7 +10,7 @@ import aiohttp
 
 from .._core.errors import ConfigurationError, ConnectError, RequestTimeout, TransportError
 from .._core.timeouts import Timeout
-from ._base import Request, Response, StreamBody
+from ._base import Request, Response, StreamBody, aclose_iterator
 from ._network import Verify, check_proxy, ssl_context
 
 __all__ = ["AiohttpTransport"]
@@ -43,11 +43,20 @@ def _has_content_type(headers: dict[str, str]) -> bool:
 
 
 async def _gather(body: StreamBody) -> bytes:
-    return b"".join([chunk async for chunk in body.open()])
+    chunks = body.open()
+    try:
+        return b"".join([chunk async for chunk in chunks])
+    finally:
+        await aclose_iterator(chunks)  # left early (cancelled): finish it now, not in the GC
 
 
 def _transport_error(exc: BaseException) -> TransportError:
-    """Translate an aiohttp failure into the SDK's own, keeping what matters for retries."""
+    """Translate an aiohttp failure into the SDK's own, keeping what matters for retries.
+
+    The caller raises it outside its ``except`` block, never chained: aiohttp's
+    errors can hold the request (a ``ClientResponseError``'s ``request_info``
+    carries its headers, credentials included).
+    """
     if isinstance(exc, aiohttp.ConnectionTimeoutError):
         return RequestTimeout(f"connect timed out: {exc}", request_sent=False)
     if isinstance(exc, aiohttp.ServerTimeoutError | asyncio.TimeoutError):
@@ -80,6 +89,7 @@ class _AiohttpStream:
         set_read_chunk_size = getattr(content, "set_read_chunk_size", None)
         if set_read_chunk_size is not None:
             set_read_chunk_size(size)
+        error: TransportError | None = None
         try:
             while True:
                 chunk, end_of_http_chunk = await content.readchunk()
@@ -93,15 +103,19 @@ class _AiohttpStream:
                     for start in range(0, len(chunk), size):
                         yield chunk[start : start + size]
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-            raise _transport_error(exc) from exc
+            error = _transport_error(exc)
+        if error is not None:
+            raise error
 
     async def read(self) -> bytes:
         try:
             body = await self._response.read()
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-            raise _transport_error(exc) from exc
-        self._response.release()  # read to the end: back to the pool
-        return body
+            error = _transport_error(exc)
+        else:
+            self._response.release()  # read to the end: back to the pool
+            return body
+        raise error
 
     async def aclose(self) -> None:
         if self._response.content.at_eof():
@@ -226,8 +240,12 @@ class AiohttpTransport:
                 skip_auto_headers=skip or None,
             )
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-            raise _transport_error(exc) from exc
-        return Response(response.status, headers=response.headers, stream=_AiohttpStream(response))
+            error = _transport_error(exc)
+        else:
+            return Response(
+                response.status, headers=response.headers, stream=_AiohttpStream(response)
+            )
+        raise error
 
     async def aclose(self) -> None:
         """Close the session if the transport created it. Calling it twice is harmless.

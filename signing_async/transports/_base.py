@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Protocol, runtime_checkable
 
+import anyio
 import attrs
 from multidict import CIMultiDict, CIMultiDictProxy
 
@@ -162,7 +163,9 @@ class Response:
             try:
                 body: bytes = await read_whole()
             except BaseException:
-                await self.stream.aclose()
+                # Shielded: a cancelled read must still release the connection.
+                with anyio.CancelScope(shield=True):
+                    await self.stream.aclose()
                 raise
             return body  # read() released the connection: no aclose() to await
         parts: list[bytes] = []
@@ -175,10 +178,11 @@ class Response:
                 if limit is not None and received >= limit:
                     break
         finally:
-            try:
-                await aclose_iterator(chunks)
-            finally:
-                await self.stream.aclose()
+            with anyio.CancelScope(shield=True):
+                try:
+                    await aclose_iterator(chunks)
+                finally:
+                    await self.stream.aclose()
         body = b"".join(parts)
         return body if limit is None else body[:limit]
 
@@ -195,6 +199,14 @@ class Transport(Protocol):
     never reached the server, :class:`~signing_async.RequestTimeout` when a
     deadline passed and :class:`~signing_async.TransportError` for any other
     failure to get an answer, including one while the body is being read.
+    They raise these unchained (not ``from`` the HTTP library's error, nor
+    inside its ``except`` block): those errors hold the request, credentials
+    included.
+
+    ``request.timeout`` is honoured: ``connect`` and ``read`` per socket
+    operation, ``total`` for the whole exchange, reading the body included
+    (the core gives a small request whose answer it reads whole a ``total``
+    of ``connect + read``: that is how a dripping server is cut off).
     """
 
     async def send(self, request: Request) -> Response:

@@ -14,7 +14,7 @@ from multidict import CIMultiDict
 
 from .._core.errors import ConnectError, RequestTimeout, TransportError
 from .._core.timeouts import Timeout
-from ._base import Request, Response, StreamBody
+from ._base import Request, Response, StreamBody, aclose_iterator
 from ._network import Verify, check_proxy, ssl_context
 
 try:
@@ -32,7 +32,11 @@ DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=100
 
 
 def _transport_error(exc: Exception) -> TransportError:
-    """Translate an httpx failure into the SDK's own, keeping what matters for retries."""
+    """Translate an httpx failure into the SDK's own, keeping what matters for retries.
+
+    The caller raises it outside its ``except`` block, never chained: every
+    httpx error holds its ``request``, headers and credentials included.
+    """
     if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout):
         return RequestTimeout(f"connect timed out: {exc or type(exc).__name__}", request_sent=False)
     if isinstance(exc, httpx.TimeoutException):
@@ -45,10 +49,28 @@ def _transport_error(exc: Exception) -> TransportError:
 
 
 def _httpx_timeout(timeout: Timeout) -> httpx.Timeout:
-    # Writes are bounded like reads: a server that stops taking the upload is
-    # as stalled as one that stops answering. Waiting for a pooled connection
-    # is not bounded, as with aiohttp: under a bulk load it is a queue, not a stall.
-    return httpx.Timeout(connect=timeout.connect, read=timeout.read, write=timeout.read, pool=None)
+    # Waiting for a pooled connection is not bounded, as with aiohttp: under a
+    # bulk load it is a queue, not a stall. (The core bounds a stalled upload
+    # too, on every transport; httpx's own write timeout only says it sooner.)
+    return httpx.Timeout(connect=timeout.connect, read=timeout.read, write=timeout.write, pool=None)
+
+
+class _RequestBody(httpx.AsyncByteStream):
+    """A streamed request body, handed to httpx as the iterator it is.
+
+    Given a plain async iterable, httpx wraps it in an async generator of its
+    own, which nothing closes when the request is cancelled (trio warns about
+    each such generator the garbage collector finds).
+    """
+
+    def __init__(self, chunks: AsyncIterator[bytes]) -> None:
+        self._chunks = chunks
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._chunks
+
+    async def aclose(self) -> None:
+        await aclose_iterator(self._chunks)
 
 
 class _HttpxStream:
@@ -63,6 +85,7 @@ class _HttpxStream:
     async def iter_chunks(self, size: int) -> AsyncIterator[bytes]:
         # aiter_raw is an async generator; it is closed explicitly, not left to the GC.
         chunks = cast("AsyncGenerator[bytes, None]", self._response.aiter_raw(size))
+        error: TransportError | None = None
         try:
             while True:
                 # The total deadline is checked around each read, never across a
@@ -74,9 +97,11 @@ class _HttpxStream:
                         return
                 yield chunk
         except (httpx.TransportError, TimeoutError) as exc:
-            raise _transport_error(exc) from exc
+            error = _transport_error(exc)
         finally:
             await chunks.aclose()
+        if error is not None:
+            raise error
 
     async def aclose(self) -> None:
         # httpcore returns a fully read connection to the pool and closes one
@@ -148,10 +173,12 @@ class HttpxTransport:
         # core's back, so Content-Length checks and decoding see the real body.
         headers = httpx.Headers({"Accept-Encoding": "identity"})
         headers.update(request.headers)
+        streamed: _RequestBody | None = None
+        content: bytes | None = None
         if isinstance(body, StreamBody):
             # A known length means a Content-Length body, never chunked encoding.
             headers.setdefault("Content-Length", str(body.length))
-            content: bytes | AsyncIterator[bytes] | None = body.open()
+            streamed = _RequestBody(body.open())
         else:
             content = body or None
         client = self._get_client()
@@ -162,18 +189,27 @@ class HttpxTransport:
             content=content,
             timeout=_httpx_timeout(request.timeout),
         )
+        if streamed is not None:
+            outgoing.stream = streamed
         total = request.timeout.total
         deadline = anyio.current_time() + total if total is not None else float("inf")
         try:
             with anyio.fail_after(total):
                 response = await client.send(outgoing, stream=True, follow_redirects=False)
-        except (httpx.TransportError, TimeoutError) as exc:
-            raise _transport_error(exc) from exc
-        return Response(
-            response.status_code,
-            headers=CIMultiDict(response.headers.multi_items()),
-            stream=_HttpxStream(response, deadline),
-        )
+        except BaseException as exc:
+            if streamed is not None:
+                with anyio.CancelScope(shield=True):
+                    await streamed.aclose()  # what the transport opened, it finishes
+            if not isinstance(exc, httpx.TransportError | TimeoutError):
+                raise
+            error = _transport_error(exc)
+        else:
+            return Response(
+                response.status_code,
+                headers=CIMultiDict(response.headers.multi_items()),
+                stream=_HttpxStream(response, deadline),
+            )
+        raise error
 
     async def aclose(self) -> None:
         """Close the client if the transport created it. Calling it twice is harmless."""

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 
 import attrs
 
-from ._base import Request, Response, StreamBody
+from ._base import Request, Response, StreamBody, aclose_iterator
 
 __all__ = ["MockTransport", "RecordedRequest"]
 
@@ -46,7 +46,11 @@ class MockTransport:
         """Read the body, record the request and return the handler's response."""
         body = request.body
         if isinstance(body, StreamBody):
-            content = b"".join([chunk async for chunk in body.open()])
+            chunks = body.open()
+            try:
+                content = b"".join([chunk async for chunk in chunks])
+            finally:
+                await aclose_iterator(chunks)
             if len(content) != body.length:
                 raise AssertionError(
                     f"stream body yielded {len(content)} bytes, announced {body.length}"
