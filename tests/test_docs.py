@@ -82,3 +82,12 @@ def test_the_first_example_runs_as_written(
     assert int(size) > 0
     assert re.fullmatch(r"[0-9a-f]{64}", sha256)
     assert list(tmp_path.iterdir()) == []  # the example cleans up after itself
+
+
+def test_the_readmes_links_lead_to_files_that_exist() -> None:
+    for readme in (ROOT / "README.md", ROOT / "benchmarks" / "README.md"):
+        targets = re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", readme.read_text("utf-8"))
+        local = [target for target in targets if "://" not in target]
+        assert local or readme.parent != ROOT  # the README does link into the docs
+        for target in local:
+            assert (readme.parent / target).exists(), f"{readme.name} links to missing {target}"
