@@ -1,20 +1,51 @@
-"""Project automation: `nox` runs the tests, the linter and the type checker.
+"""Project automation: `nox` runs the tests, the linter, the type checker and the docs build.
 
-Sessions name no Python version: each runs in a virtualenv made from the
-interpreter nox itself runs on, so a machine with a single Python (CI included)
-never fails for a missing version.
+The tests run on every Python from 3.10 to 3.13 that the machine has; a
+missing interpreter is skipped, never a failure, so a machine with a single
+Python (CI included) still passes. The other sessions run on the interpreter
+nox itself runs on.
 """
 
 from __future__ import annotations
 
+import os
+import re
+import tempfile
+from pathlib import Path
+
 import nox
 
-nox.options.sessions = ["tests", "lint", "typecheck"]
+PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
+
+nox.options.sessions = ["tests", "lint", "typecheck", "docs", "package"]
 nox.options.reuse_existing_virtualenvs = True
 nox.options.error_on_missing_interpreters = False
 
 
-@nox.session
+def _put_pyenv_pythons_on_path() -> None:
+    """Let nox find pyenv's interpreters without a ``pyenv global`` that lists them all.
+
+    pyenv's shims answer ``python3.12`` with an error unless that version is
+    selected, and nox would take the shim for the interpreter. Each installed
+    version's own ``bin`` folder holds the real one: put those first.
+    """
+    versions = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+    releases = []  # (minor, patch, bin folder) of plain CPython releases, not -dev or free-threaded
+    for folder in versions.glob("3.*.*"):
+        match = re.fullmatch(r"3\.(\d+)\.(\d+)", folder.name)
+        if match and f"3.{match[1]}" in PYTHONS and (folder / "bin" / "python3").exists():
+            releases.append((int(match[1]), int(match[2]), str(folder / "bin")))
+    # The newest patch release of each minor version.
+    newest = {minor: folder for minor, _, folder in sorted(releases)}
+    found = [newest[minor] for minor in sorted(newest)]
+    if found:
+        os.environ["PATH"] = os.pathsep.join([*found, os.environ.get("PATH", "")])
+
+
+_put_pyenv_pythons_on_path()
+
+
+@nox.session(python=PYTHONS)
 def tests(session: nox.Session) -> None:
     """Run the whole test suite."""
     session.install("-e", ".[test]")
@@ -23,19 +54,11 @@ def tests(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """Run ruff on the code, the tests and the benchmarks."""
+    """Run ruff on the code, the tests, the benchmarks, the examples and the docs' helpers."""
     session.install("ruff>=0.5")
-    session.run("ruff", "check", "signing_async", "tests", "benchmarks", "examples", "noxfile.py")
-    session.run(
-        "ruff",
-        "format",
-        "--check",
-        "signing_async",
-        "tests",
-        "benchmarks",
-        "examples",
-        "noxfile.py",
-    )
+    paths = ["signing_async", "tests", "benchmarks", "examples", "docs", "noxfile.py"]
+    session.run("ruff", "check", *paths)
+    session.run("ruff", "format", "--check", *paths)
 
 
 @nox.session
@@ -43,6 +66,34 @@ def typecheck(session: nox.Session) -> None:
     """Run mypy --strict on the package."""
     session.install("-e", ".[test]", "mypy>=1.10")
     session.run("mypy", "--strict", "signing_async")
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the documentation site into ``site/`` with ``mkdocs build --strict``.
+
+    Warnings (a broken link, a docstring naming a parameter that does not
+    exist) fail the build. The session takes no arguments: ``nox -- ARGS``
+    hands the same ARGS to every session, and a folder taken from them
+    would be emptied by mkdocs.
+    """
+    session.install("-e", ".[docs]")
+    session.run(
+        "mkdocs",
+        "build",
+        "--strict",
+        env={"NO_MKDOCS_2_WARNING": "1"},  # a banner about the theme's future, not the site
+    )
+
+
+@nox.session
+def package(session: nox.Session) -> None:
+    """Build the sdist and the wheel, and check their metadata with ``twine check --strict``."""
+    session.install("build", "twine")
+    with tempfile.TemporaryDirectory() as scratch:
+        session.run("python", "-m", "build", "--outdir", scratch)
+        dists = sorted(str(path) for path in Path(scratch).iterdir())
+        session.run("twine", "check", "--strict", *dists)
 
 
 @nox.session

@@ -1,4 +1,4 @@
-"""A transport written from scratch: the whole contract in about 30 lines.
+"""A transport written from scratch: the whole contract in a few dozen lines.
 
 It sends with a caller-owned ``aiohttp.ClientSession`` and maps failures onto
 the SDK's errors; the SDK does auth, retries, error mapping and decoding.
@@ -24,7 +24,10 @@ class _Body:
             async for chunk in self._response.content.iter_chunked(size):
                 yield chunk
         except aiohttp.ClientError as exc:  # the connection broke mid-body
-            raise sa.TransportError(str(exc)) from exc
+            message = str(exc)
+        else:
+            return
+        raise sa.TransportError(message)  # unchained: see send()
 
     async def aclose(self) -> None:
         self._response.close()  # also fine for an unread body: the connection is dropped
@@ -41,9 +44,12 @@ class SessionTransport:
         if isinstance(request.body, StreamBody):  # replayable: a fresh iterator per attempt
             headers["Content-Length"] = str(request.body.length)
             data = request.body.open()
-        timeout = aiohttp.ClientTimeout(
-            sock_connect=request.timeout.connect, sock_read=request.timeout.read
+        timeout = aiohttp.ClientTimeout(  # total: the deadline the SDK sets on a small answer
+            sock_connect=request.timeout.connect,
+            sock_read=request.timeout.read,
+            total=request.timeout.total,
         )
+        error: sa.TransportError
         try:
             response = await self._session.request(
                 request.method,
@@ -54,12 +60,16 @@ class SessionTransport:
                 allow_redirects=False,
             )
         except aiohttp.ClientConnectorError as exc:
-            raise sa.ConnectError(str(exc)) from exc  # never reached the server: safe to retry
+            error = sa.ConnectError(str(exc))  # never reached the server: safe to retry
         except asyncio.TimeoutError as exc:  # TimeoutError itself from Python 3.11 on
-            raise sa.RequestTimeout(str(exc)) from exc
+            error = sa.RequestTimeout(str(exc) or "timed out")
         except aiohttp.ClientError as exc:
-            raise sa.TransportError(str(exc)) from exc  # may have reached it: not replayed
-        return Response(response.status, headers=response.headers, stream=_Body(response))
+            error = sa.TransportError(str(exc))  # may have reached it: not replayed
+        else:
+            return Response(response.status, headers=response.headers, stream=_Body(response))
+        # Raised outside the except blocks, so nothing chains aiohttp's error to
+        # ours: it holds the request's headers, credentials included.
+        raise error
 
     async def aclose(self) -> None:
         """Nothing to release: the session is the caller's."""

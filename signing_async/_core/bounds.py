@@ -322,24 +322,10 @@ async def read_bounded(response: Response, limit: int, *, truncate: bool = False
         if len(body) <= limit:
             return body
         raise AnswerTooLarge(_too_large(limit))
-    parts: list[bytes] = []
-    received = 0
-    chunks = response.stream.iter_chunks(min(_CHUNK, limit + 1))
-    try:
-        async for chunk in chunks:
-            parts.append(chunk)
-            received += len(chunk)
-            if received > limit:
-                break
-    finally:
-        # Shielded: a deadline that passed must not skip releasing the connection.
-        with anyio.CancelScope(shield=True):
-            try:
-                await aclose_iterator(chunks)
-            finally:
-                await response.stream.aclose()
-    body = b"".join(parts)
-    if received <= limit:
+    # One byte more than the limit tells "larger" from "exactly the limit";
+    # Response.read stops there and releases the connection, even when cancelled.
+    body = await response.read(limit + 1)
+    if len(body) <= limit:
         return body
     if truncate:
         return body[:limit]

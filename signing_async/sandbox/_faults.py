@@ -42,7 +42,7 @@ def _to_latency(value: float | tuple[float, float] | list[float]) -> float | tup
 class Fault:
     """One fault to inject into matching requests.
 
-    Args:
+    Attributes:
         route: A route name (``"danasign.createdocument"``) or ``"*"`` for every
             provider route (``"*"`` never matches the ``/_sandbox/`` control
             routes, so the sandbox stays controllable).
