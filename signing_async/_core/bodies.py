@@ -17,9 +17,9 @@ from urllib.parse import urlencode
 
 import attrs
 
-from ..transports._base import RequestBody, StreamBody, aclose_iterator
 from .json_codec import dumps
 from .sources import CHUNK_SIZE, Blob
+from .transport import RequestBody, StreamBody, aclose_iterator
 
 __all__ = ["Base64", "form_body", "json_body", "multipart_body"]
 

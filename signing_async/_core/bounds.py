@@ -24,7 +24,9 @@ from collections.abc import AsyncGenerator
 import anyio
 import attrs
 
-from ..transports._base import (
+from .errors import ConfigurationError, RequestTimeout, ResponseDecodeError, TransportError
+from .timeouts import Timeout
+from .transport import (
     Request,
     RequestBody,
     Response,
@@ -32,8 +34,6 @@ from ..transports._base import (
     Transport,
     aclose_iterator,
 )
-from .errors import ConfigurationError, RequestTimeout, ResponseDecodeError, TransportError
-from .timeouts import Timeout
 
 __all__ = [
     "DEFAULT_MAX_ANSWER_SIZE",

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Protocol
 
-from ..transports._base import RequestBody, StreamBody, aclose_iterator
+from .transport import RequestBody, StreamBody, aclose_iterator
 
 __all__ = ["SendObserver", "current_observer", "metered", "observe_sends"]
 

@@ -20,7 +20,6 @@ from typing import Any
 import anyio
 import attrs
 
-from ..transports._base import Request, RequestBody, Response, StreamBody, Transport
 from .auth import NO_AUTH, Auth
 from .bounds import DEFAULT_MAX_ANSWER_SIZE, ExchangeClock, check_answer_size
 from .error_mapping import ErrorMapper
@@ -38,6 +37,7 @@ from .observe import current_observer, metered
 from .retry import IDEMPOTENT_METHODS, RetryPolicy, retry_after_seconds
 from .timeouts import Timeout
 from .tokens import Fetch, MemoryTokenStore, TokenCache, TokenStore
+from .transport import Request, RequestBody, Response, StreamBody, Transport
 from .urls import redact_url
 
 __all__ = ["Call", "CoreSession"]

@@ -23,9 +23,9 @@ import anyio
 import anyio.to_thread
 import attrs
 
-from ..transports._base import Response, aclose_iterator
 from .errors import FileWriteError, ResponseDecodeError, TransportError, ValidationError
 from .sources import CHUNK_SIZE, file_path
+from .transport import Response, aclose_iterator
 
 __all__ = [
     "ByteStream",

@@ -28,8 +28,8 @@ from .._core.pagination import AsyncPager, Page
 from .._core.serde import decode
 from .._core.session import Call, CoreSession
 from .._core.timeouts import Timeout
+from .._core.transport import RequestBody
 from .._core.validation import MAX_ID_LENGTH, require_string
-from ..transports import RequestBody
 from ._config import DanaSignConfig
 
 __all__ = [

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .._core.transport import Request, RequestBody, Response, ResponseStream, StreamBody, Transport
 from ._aiohttp import AiohttpTransport
-from ._base import Request, RequestBody, Response, ResponseStream, StreamBody, Transport
 from ._mock import MockTransport, RecordedRequest
 
 if TYPE_CHECKING:

@@ -10,7 +10,7 @@ import aiohttp
 
 from .._core.errors import ConfigurationError, ConnectError, RequestTimeout, TransportError
 from .._core.timeouts import Timeout
-from ._base import Request, Response, StreamBody, aclose_iterator
+from .._core.transport import Request, Response, StreamBody, aclose_iterator
 from ._network import Verify, check_proxy, ssl_context
 
 __all__ = ["AiohttpTransport"]

@@ -14,7 +14,7 @@ from multidict import CIMultiDict
 
 from .._core.errors import ConnectError, RequestTimeout, TransportError
 from .._core.timeouts import Timeout
-from ._base import Request, Response, StreamBody, aclose_iterator
+from .._core.transport import Request, Response, StreamBody, aclose_iterator
 from ._network import Verify, check_proxy, ssl_context
 
 try:

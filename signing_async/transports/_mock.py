@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 
 import attrs
 
-from ._base import Request, Response, StreamBody, aclose_iterator
+from .._core.transport import Request, Response, StreamBody, aclose_iterator
 
 __all__ = ["MockTransport", "RecordedRequest"]
 

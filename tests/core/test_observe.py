@@ -8,7 +8,7 @@ from signing_async import MockTransport, Response, RetryPolicy, Timeout
 from signing_async._core.error_mapping import ErrorMapper
 from signing_async._core.observe import observe_sends
 from signing_async._core.session import Call, CoreSession
-from signing_async.transports._base import StreamBody
+from signing_async._core.transport import StreamBody
 from signing_async.transports._mock import RecordedRequest
 
 

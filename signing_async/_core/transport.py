@@ -14,7 +14,7 @@ import anyio
 import attrs
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from .._core.timeouts import Timeout
+from .timeouts import Timeout
 
 __all__ = ["Request", "RequestBody", "Response", "ResponseStream", "StreamBody", "Transport"]
 
