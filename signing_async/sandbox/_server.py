@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import os
 import signal
 import sys
@@ -12,10 +11,16 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import Any, TextIO
 
 from aiohttp import web
 
+# The sandbox is tooling: it sits above the providers and imports the client
+# and their configs directly (they never import the sandbox).
+from .._client import SigningClient
+from ..danaconnect import DanaConnectConfig
+from ..danasign import DanaSignConfig
+from ..sofia import SofiaConfig
 from ._app import make_app
 from ._danaconnect import DANACONNECT, complete
 from ._danasign import DANASIGN, move_document
@@ -23,9 +28,6 @@ from ._faults import Fault, FaultSet
 from ._log import LoggedRequest
 from ._sofia import SOFIA
 from ._state import SandboxCredentials, SandboxState
-
-if TYPE_CHECKING:
-    from .._client import SigningClient
 
 __all__ = ["Sandbox", "run", "serve"]
 
@@ -223,22 +225,19 @@ class Sandbox:
         Returns:
             A ``signing_async.SigningClient``; use it with ``async with``.
         """
-        # Imported here: the providers are tooling's dependencies, never the
-        # other way round, and the emulator itself must not need them.
-        sa = importlib.import_module("signing_async")
         credentials = self.credentials
         options: dict[str, Any] = {
-            "danaconnect": sa.DanaConnectConfig(
+            "danaconnect": DanaConnectConfig(
                 client_id=credentials.danaconnect_client_id,
                 client_secret=credentials.danaconnect_client_secret,
                 channel=credentials.channel,
                 base_url=self.url,
                 download_base_url=self.url,
             ),
-            "danasign": sa.DanaSignConfig(
+            "danasign": DanaSignConfig(
                 server_url=self.url, api_token=credentials.danasign_api_token
             ),
-            "sofia": sa.SofiaConfig(
+            "sofia": SofiaConfig(
                 client_id=credentials.sofia_client_id,
                 client_secret=credentials.sofia_client_secret,
                 tenant_id=credentials.sofia_tenant_id,
@@ -246,8 +245,7 @@ class Sandbox:
             ),
         }
         options.update(overrides)
-        client: SigningClient = sa.SigningClient(**options)
-        return client
+        return SigningClient(**options)
 
     def __repr__(self) -> str:
         where = self.state.base_url or "not started"
