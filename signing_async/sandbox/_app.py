@@ -9,7 +9,7 @@ from typing import NoReturn
 from aiohttp import web
 from aiohttp.web_urldispatcher import AbstractRoute
 
-from . import _control, _danaconnect, _danasign, _sofia
+from . import _control, _danaconnect, _sofia, danasign
 from ._faults import Fault, default_error_body, retry_after_headers
 from ._http import (
     MAX_BODY,
@@ -23,8 +23,9 @@ from ._state import STATE_KEY, SandboxState
 
 __all__ = ["ConnectionDropped", "drop_connection", "make_app"]
 
-# Each provider module offers routes() and setup(app, state).
-_PROVIDERS = (_danaconnect, _danasign, _sofia)
+# Every provider's emulation, listed once: a module or subpackage offering
+# routes() and setup(app, state).
+_PROVIDERS = (_danaconnect, danasign, _sofia)
 
 ROUTE_NAMES = web.AppKey("signing_async_sandbox_route_names", dict[AbstractRoute, str])
 

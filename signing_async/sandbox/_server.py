@@ -23,11 +23,11 @@ from ..danasign import DanaSignConfig
 from ..sofia import SofiaConfig
 from ._app import make_app
 from ._danaconnect import DANACONNECT, complete
-from ._danasign import DANASIGN, move_document
 from ._faults import Fault, FaultSet
 from ._log import LoggedRequest
 from ._sofia import SOFIA
 from ._state import SandboxCredentials, SandboxState
+from .danasign import DANASIGN, move_document
 
 __all__ = ["Sandbox", "run", "serve"]
 

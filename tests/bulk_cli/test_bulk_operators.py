@@ -21,7 +21,7 @@ from click.testing import CliRunner, Result
 
 from signing_async.cli._app import cli
 from signing_async.sandbox import Fault, Sandbox
-from signing_async.sandbox._danasign import DANASIGN
+from signing_async.sandbox.danasign import DANASIGN
 
 from .cli_support import EXAMPLES, document_row, read_jsonl, write_jsonl
 

@@ -6,9 +6,9 @@ import secrets
 
 from aiohttp import web
 
-from ._danasign_http import authorize
-from ._danasign_state import DANASIGN, USER
-from ._http import json_response
+from .._http import json_response
+from ._http import authorize
+from ._state import DANASIGN, USER
 
 __all__ = ["create_session", "whoami"]
 

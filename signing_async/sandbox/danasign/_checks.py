@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._http import is_int, is_number, nonempty_str, valid_email
-from ._uploads import Invalid
+from .._http import is_int, is_number, nonempty_str, valid_email
+from .._uploads import Invalid
 
 __all__ = [
     "check_list",

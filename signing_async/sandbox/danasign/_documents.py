@@ -7,26 +7,8 @@ from typing import Any
 
 from aiohttp import web
 
-from ._blobs import Blob
-from ._danasign_checks import (
-    check_list,
-    check_metadata,
-    check_object,
-    check_placeholders,
-    check_prefill,
-    check_settings,
-    check_signers,
-)
-from ._danasign_http import authorize, error, json_object, paging
-from ._danasign_state import (
-    DANASIGN,
-    DOCUMENT_STATUSES,
-    DOCUMENTS_READ,
-    DOCUMENTS_WRITE,
-    Document,
-    move_document,
-)
-from ._http import (
+from .._blobs import Blob
+from .._http import (
     MAX_BODY,
     iso,
     json_response,
@@ -35,9 +17,27 @@ from ._http import (
     now,
     object_id,
 )
-from ._jsonbody import BodyError, discard_spills, read_json_spilling, read_small_json
-from ._log import note_external_id
-from ._uploads import Invalid, decode_pdf, discard
+from .._jsonbody import BodyError, discard_spills, read_json_spilling, read_small_json
+from .._log import note_external_id
+from .._uploads import Invalid, decode_pdf, discard
+from ._checks import (
+    check_list,
+    check_metadata,
+    check_object,
+    check_placeholders,
+    check_prefill,
+    check_settings,
+    check_signers,
+)
+from ._http import authorize, error, json_object, paging
+from ._state import (
+    DANASIGN,
+    DOCUMENT_STATUSES,
+    DOCUMENTS_READ,
+    DOCUMENTS_WRITE,
+    Document,
+    move_document,
+)
 
 __all__ = ["create_document", "create_from_template", "list_documents", "set_document_status"]
 

@@ -1,28 +1,27 @@
 """DANAsign REST API (OpenSign-derived): tokens, contacts, documents, templates.
 
-This module wires the provider: its routes and its state. The parts live in
-``_danasign_state`` (the state), ``_danasign_http`` (what every handler
-shares), ``_danasign_checks`` (document request validation) and one module per
-endpoint group: ``_danasign_tokens``, ``_danasign_contacts``,
-``_danasign_documents``, ``_danasign_templates``.
+This package wires the provider: its routes and its state. The parts live in
+``_state`` (the state), ``_http`` (what every handler shares), ``_checks``
+(document request validation) and one module per endpoint group: ``_tokens``,
+``_contacts``, ``_documents``, ``_templates``.
 """
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from ._danasign_contacts import batch_contacts, create_contact, list_contacts
-from ._danasign_documents import (
+from .._http import RouteSpec
+from .._state import SandboxState
+from ._contacts import batch_contacts, create_contact, list_contacts
+from ._documents import (
     create_document,
     create_from_template,
     list_documents,
     set_document_status,
 )
-from ._danasign_state import DANASIGN, DOCUMENT_STATUSES, DanaSignState, move_document
-from ._danasign_templates import get_template, list_templates
-from ._danasign_tokens import create_session, whoami
-from ._http import RouteSpec
-from ._state import SandboxState
+from ._state import DANASIGN, DOCUMENT_STATUSES, DanaSignState, move_document
+from ._templates import get_template, list_templates
+from ._tokens import create_session, whoami
 
 __all__ = ["DANASIGN", "DOCUMENT_STATUSES", "DanaSignState", "move_document", "routes", "setup"]
 

@@ -8,9 +8,9 @@ from typing import Any
 import attrs
 from aiohttp import web
 
-from ._blobs import Blob
-from ._http import iso, now
-from ._state import SandboxState
+from .._blobs import Blob
+from .._http import iso, now
+from .._state import SandboxState
 
 __all__ = [
     "CONTACTS_WRITE",

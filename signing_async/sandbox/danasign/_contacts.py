@@ -6,11 +6,11 @@ from typing import Any
 
 from aiohttp import web
 
-from ._danasign_http import authorize, error, json_object, page_of, paging
-from ._danasign_state import CONTACTS_WRITE, DANASIGN, DanaSignState
-from ._http import iso, json_response, nonempty_str, now, object_id, valid_email
-from ._jsonbody import BodyError
-from ._uploads import Invalid
+from .._http import iso, json_response, nonempty_str, now, object_id, valid_email
+from .._jsonbody import BodyError
+from .._uploads import Invalid
+from ._http import authorize, error, json_object, page_of, paging
+from ._state import CONTACTS_WRITE, DANASIGN, DanaSignState
 
 __all__ = ["batch_contacts", "create_contact", "list_contacts"]
 

@@ -6,10 +6,10 @@ import copy
 
 from aiohttp import web
 
-from ._danasign_http import authorize, error, page_of, paging
-from ._danasign_state import DANASIGN, DOCUMENTS_READ
-from ._http import json_response
-from ._uploads import Invalid
+from .._http import json_response
+from .._uploads import Invalid
+from ._http import authorize, error, page_of, paging
+from ._state import DANASIGN, DOCUMENTS_READ
 
 __all__ = ["get_template", "list_templates"]
 

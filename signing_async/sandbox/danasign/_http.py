@@ -6,10 +6,10 @@ from typing import Any
 
 from aiohttp import web
 
-from ._danasign_state import DANASIGN
-from ._http import json_response, media_type
-from ._jsonbody import BodyError, read_small_json
-from ._uploads import Invalid
+from .._http import json_response, media_type
+from .._jsonbody import BodyError, read_small_json
+from .._uploads import Invalid
+from ._state import DANASIGN
 
 __all__ = ["authorize", "error", "json_object", "page_of", "paging"]
 
