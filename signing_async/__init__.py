@@ -14,7 +14,7 @@ import importlib
 from typing import TYPE_CHECKING
 
 from ._client import SigningClient
-from ._core.bulk import BulkOutcome, BulkProgress, BulkRun, BulkStopped, InvalidItem
+from ._core.bulk import BulkOutcome, BulkProgress, BulkRun, BulkStopped, InvalidItem, Journal
 from ._core.errors import (
     APIError,
     AuthenticationError,
@@ -115,6 +115,7 @@ __all__ = [
     "DownloadedFile",
     "IdentityVerification",
     "InvalidItem",
+    "Journal",
     "MemoryTokenStore",
     "MockTransport",
     "NewContact",

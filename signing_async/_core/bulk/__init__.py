@@ -8,6 +8,7 @@ from ._adapt import call_arguments, journal_record
 from ._breaker import DEFAULT_CONNECT_FAILURES, BulkStopped, StopReason
 from ._engine import OnUncertain
 from ._items import InvalidItem
+from ._journal import Journal
 from ._outcome import BulkOutcome, Status
 from ._progress import BulkProgress
 from ._run import BulkRun, run_bulk, run_bulk_batches
@@ -21,6 +22,7 @@ __all__ = [
     "BulkStopped",
     "InvalidItem",
     "JobStatus",
+    "Journal",
     "JournalStore",
     "OnUncertain",
     "SqliteJournalStore",

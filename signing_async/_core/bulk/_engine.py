@@ -34,7 +34,7 @@ from ..errors import TransportError, ValidationError
 from ..observe import observe_sends
 from ._breaker import DEFAULT_CONNECT_FAILURES, Breaker, BulkStopped
 from ._items import InvalidItem, ItemSource
-from ._journal import Claim, Entry, Ledger, open_ledger
+from ._journal import Claim, Entry, Journal, open_journal
 from ._outcome import BulkOutcome
 from ._progress import BulkProgress
 from ._verdict import Verdict, verdict
@@ -87,7 +87,7 @@ class _Observer:
             # it must not leave, so its items stay pending for the next run.
             raise _Held("the run stopped before this request was sent")
         try:
-            await self._engine.ledger.mark_in_flight(self._keys)
+            await self._engine.journal.mark_in_flight(self._keys)
         except Exception as exc:
             self.journal_error = exc
             raise
@@ -138,13 +138,13 @@ class Engine(Generic[T, R]):
         self._send_batch = send_batch
         self._batch_size = batch_size
         self.concurrency = concurrency
-        self._journal = journal
+        self._journal_path = journal
         self._on_uncertain = on_uncertain
         self._progress = progress
         self._encode = encode_result
         self._decode = decode_result
         self._kind = kind
-        self._ledger: Ledger | None = None
+        self._journal: Journal | None = None
         self._pull_lock = anyio.Lock()
         self._stopping = False
         self._fatal: BaseException | None = None
@@ -153,10 +153,10 @@ class Engine(Generic[T, R]):
     # -- lifecycle ---------------------------------------------------------
 
     @property
-    def ledger(self) -> Ledger:
+    def journal(self) -> Journal:
         """The open run's journal (or its in-memory stand-in)."""
-        assert self._ledger is not None, "the run is not open"
-        return self._ledger
+        assert self._journal is not None, "the run is not open"
+        return self._journal
 
     @property
     def finished(self) -> bool:
@@ -165,15 +165,15 @@ class Engine(Generic[T, R]):
 
     async def open(self) -> None:
         """Open the journal; the run can start."""
-        self._ledger = await open_ledger(
-            self._journal, kind=self._kind, resend_uncertain=self._on_uncertain == "resend"
+        self._journal = await open_journal(
+            self._journal_path, kind=self._kind, resend_uncertain=self._on_uncertain == "resend"
         )
 
     async def close(self) -> None:
         """Release the journal; safe to call twice."""
-        ledger, self._ledger = self._ledger, None
-        if ledger is not None:
-            await ledger.aclose()
+        journal, self._journal = self._journal, None
+        if journal is not None:
+            await journal.aclose()
 
     def stop(self) -> None:
         """Pull no more items; those already pulled are finished."""
@@ -278,11 +278,11 @@ class Engine(Generic[T, R]):
         except Exception as exc:
             return BulkOutcome(None, index, "failed", error=exc)
         if key is None:
-            if self._journal is not None:
+            if self._journal_path is not None:
                 error = ValidationError("key", "every item needs its key when a journal is used")
                 return BulkOutcome(None, index, "failed", error=error)
             return _Job(index, None, item)
-        claim = await self.ledger.claim(key, index)
+        claim = await self.journal.claim(key, index)
         if claim.decision == "send":
             return _Job(index, key, item, was_uncertain=claim.was_uncertain)
         if claim.decision == "duplicate":
@@ -339,7 +339,7 @@ class Engine(Generic[T, R]):
             # Shielded: an answer received must be recorded even if the run is being cancelled.
             with anyio.CancelScope(shield=True):
                 try:
-                    await self.ledger.finish(entries)
+                    await self.journal.finish(entries)
                 except Exception as exc:
                     self.fail_run(exc)
         self._tally(outcomes, landed=len(jobs) if observer.announced else 0)

@@ -61,7 +61,7 @@ import attrs
 from ..errors import ConfigurationError
 from ..sources import file_path
 
-__all__ = ["Claim", "Entry", "Ledger", "MemoryLedger", "SqliteJournal", "open_ledger"]
+__all__ = ["Claim", "Entry", "Journal", "MemoryJournal", "SqliteJournal", "open_journal"]
 
 T = TypeVar("T")
 
@@ -114,8 +114,15 @@ class Entry:
     error: str | None = None
 
 
-class Ledger(Protocol):
-    """Where a run records its items: a journal, or only memory."""
+class Journal(Protocol):
+    """Where a bulk run records every item's state, so a rerun knows what was done.
+
+    ``journal=path`` gives the embedded SQLite journal; a run without one
+    uses a memory-only journal, which only catches duplicates within the run.
+    The engine calls :meth:`claim` as it pulls each item,
+    :meth:`mark_in_flight` before the request can leave, :meth:`finish` with
+    the outcomes, and :meth:`aclose` at the end of the run.
+    """
 
     async def claim(self, key: str, index: int) -> Claim:
         """Register ``key`` for this run and decide what to do with it."""
@@ -130,11 +137,11 @@ class Ledger(Protocol):
         ...
 
     async def aclose(self) -> None:
-        """Release the journal."""
+        """Release the journal; safe to call twice."""
         ...
 
 
-class MemoryLedger:
+class MemoryJournal:
     """No journal: only the keys seen in this run, to catch duplicates.
 
     It keeps every key in memory (about a hundred bytes each); a run of
@@ -483,11 +490,11 @@ def _connect(path: Path, kind: str) -> sqlite3.Connection:
     return db
 
 
-async def open_ledger(
+async def open_journal(
     journal: str | os.PathLike[str] | None, *, kind: str, resend_uncertain: bool
-) -> Ledger:
-    """The SQLite journal at ``journal``, or a memory-only ledger when it is None."""
+) -> Journal:
+    """The SQLite journal at ``journal``, or a memory-only one when it is None."""
     if journal is None:
-        return MemoryLedger()
+        return MemoryJournal()
     path = file_path(journal, "journal")
     return await SqliteJournal.open(path, kind=kind, resend_uncertain=resend_uncertain)

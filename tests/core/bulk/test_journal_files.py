@@ -13,7 +13,7 @@ import anyio
 import pytest
 
 import signing_async as sa
-from signing_async._core.bulk._journal import APPLICATION_ID, SqliteJournal, open_ledger
+from signing_async._core.bulk._journal import APPLICATION_ID, SqliteJournal, open_journal
 
 KIND = "fake items"
 
@@ -77,10 +77,10 @@ def header_mark(path: Path) -> tuple[int, int]:
         )
 
 
-async def open_journal(path: Path) -> SqliteJournal:
-    ledger = await open_ledger(path, kind=KIND, resend_uncertain=False)
-    assert isinstance(ledger, SqliteJournal)
-    return ledger
+async def open_sqlite_journal(path: Path) -> SqliteJournal:
+    journal = await open_journal(path, kind=KIND, resend_uncertain=False)
+    assert isinstance(journal, SqliteJournal)
+    return journal
 
 
 async def test_a_foreign_database_with_an_items_table_is_refused_untouched(tmp_path: Path) -> None:
@@ -93,7 +93,7 @@ async def test_a_foreign_database_with_an_items_table_is_refused_untouched(tmp_p
     before = fingerprint(tmp_path)
 
     with pytest.raises(sa.ConfigurationError) as caught:
-        await open_journal(foreign)
+        await open_sqlite_journal(foreign)
 
     assert str(foreign) in str(caught.value)
     assert "not a journal" in str(caught.value)
@@ -106,7 +106,7 @@ async def test_a_foreign_database_in_wal_mode_is_refused_untouched(tmp_path: Pat
     before = fingerprint(tmp_path)
 
     with pytest.raises(sa.ConfigurationError, match="not a journal"):
-        await open_journal(foreign)
+        await open_sqlite_journal(foreign)
 
     assert fingerprint(tmp_path) == before
 
@@ -122,7 +122,7 @@ async def test_a_database_of_another_application_with_the_journal_tables_is_refu
     before = fingerprint(tmp_path)
 
     with pytest.raises(sa.ConfigurationError, match="not a journal"):
-        await open_journal(other)
+        await open_sqlite_journal(other)
 
     assert fingerprint(tmp_path) == before
 
@@ -139,7 +139,7 @@ async def test_a_file_that_is_not_sqlite_is_refused_untouched(
     path.write_bytes(content)
 
     with pytest.raises(sa.ConfigurationError) as caught:
-        await open_journal(path)
+        await open_sqlite_journal(path)
 
     assert f"{path} is not a journal" in str(caught.value)
     assert path.read_bytes() == content
@@ -148,14 +148,14 @@ async def test_a_file_that_is_not_sqlite_is_refused_untouched(
 
 async def test_a_folder_is_refused(tmp_path: Path) -> None:
     with pytest.raises(sa.ConfigurationError, match="is a folder"):
-        await open_journal(tmp_path)
+        await open_sqlite_journal(tmp_path)
 
 
 async def test_a_new_or_empty_file_becomes_a_marked_journal(tmp_path: Path) -> None:
     empty = tmp_path / "empty.db"
     empty.touch()
     for path in (tmp_path / "new.db", empty):
-        journal = await open_journal(path)
+        journal = await open_sqlite_journal(path)
         assert (await journal.claim("k0", 0)).decision == "send"
         await journal.aclose()
         assert header_mark(path) == (APPLICATION_ID, 1)
@@ -163,7 +163,7 @@ async def test_a_new_or_empty_file_becomes_a_marked_journal(tmp_path: Path) -> N
         assert int.from_bytes(path.read_bytes()[68:72], "big") == APPLICATION_ID
 
     # And it is recognised the next time.
-    journal = await open_journal(tmp_path / "new.db")
+    journal = await open_sqlite_journal(tmp_path / "new.db")
     assert (await journal.claim("k0", 0)).decision == "send"  # pending before: sent again
     await journal.aclose()
 
@@ -173,7 +173,7 @@ async def test_a_first_version_journal_is_adopted_and_marked(tmp_path: Path) -> 
     make_first_version_journal(path)
     assert header_mark(path) == (0, 0)
 
-    journal = await open_journal(path)
+    journal = await open_sqlite_journal(path)
     claim = await journal.claim("k0", 0)
     await journal.aclose()
 
@@ -190,17 +190,17 @@ async def test_a_first_version_journal_with_something_more_is_refused_untouched(
     before = fingerprint(tmp_path)
 
     with pytest.raises(sa.ConfigurationError, match="not a journal"):
-        await open_journal(path)
+        await open_sqlite_journal(path)
 
     assert fingerprint(tmp_path) == before
 
 
 async def test_a_journal_path_of_the_wrong_type_is_a_validation_error() -> None:
     with pytest.raises(sa.ValidationError) as caught:
-        await open_ledger(123, kind=KIND, resend_uncertain=False)  # type: ignore[arg-type]
+        await open_journal(123, kind=KIND, resend_uncertain=False)  # type: ignore[arg-type]
     assert caught.value.field == "journal"
     with pytest.raises(sa.ValidationError, match="NUL"):
-        await open_ledger("a\x00b.db", kind=KIND, resend_uncertain=False)
+        await open_journal("a\x00b.db", kind=KIND, resend_uncertain=False)
 
 
 _KILLED_FIRST_VERSION = """
@@ -234,7 +234,7 @@ async def test_a_first_version_journal_killed_mid_run_is_adopted(tmp_path: Path)
     )
     assert (tmp_path / "run.db-wal").exists()  # the run died before a checkpoint
 
-    journal = await open_journal(path)
+    journal = await open_sqlite_journal(path)
     claim = await journal.claim("k0", 0)
     await journal.aclose()
 
