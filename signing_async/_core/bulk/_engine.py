@@ -42,6 +42,7 @@ logger = logging.getLogger("signing_async")
 
 T = TypeVar("T")
 R = TypeVar("R")
+V = TypeVar("V")
 
 OnUncertain = Literal["report", "resend"]
 """What a rerun does with items a previous run left in flight or uncertain."""
@@ -231,11 +232,14 @@ class Engine(Generic[T, R]):
                 if pulled is None:
                     break
                 index, item = pulled
-                try:
-                    admitted = await self._admit(index, item)
-                except Exception as exc:  # the journal failed: nothing more can be recorded
-                    self.fail_run(exc)
-                    admitted = BulkOutcome(None, index, "failed", error=exc)
+                # A claim is queued here, under the lock, and awaited after it:
+                # keys are claimed in pull order, and many claims share a commit.
+                admission = self._admit(index, item)
+            try:
+                admitted = await admission
+            except Exception as exc:  # the journal failed: nothing more can be recorded
+                self.fail_run(exc)
+                admitted = BulkOutcome(None, index, "failed", error=exc)
             if isinstance(admitted, _Job):
                 jobs.append(admitted)
                 continue
@@ -246,20 +250,28 @@ class Engine(Generic[T, R]):
                 break
         return jobs
 
-    async def _admit(self, index: int, item: T | InvalidItem) -> _Job[T] | BulkOutcome[R]:
-        """Decide what becomes of a pulled item: send it, or an outcome right away."""
+    def _admit(self, index: int, item: T | InvalidItem) -> Awaitable[_Job[T] | BulkOutcome[R]]:
+        """Decide what becomes of a pulled item: send it, or an outcome right away.
+
+        Its key is claimed at the call; the decision is the awaitable's result.
+        """
         if isinstance(item, InvalidItem):
-            return BulkOutcome(item.key, index, "failed", error=item.error())
+            return _ready(BulkOutcome(item.key, index, "failed", error=item.error()))
         try:
             key = self._key(item)
         except Exception as exc:
-            return BulkOutcome(None, index, "failed", error=exc)
+            return _ready(BulkOutcome(None, index, "failed", error=exc))
         if key is None:
             if self._journal is not None:
                 error = ValidationError("key", "every item needs its key when a journal is used")
-                return BulkOutcome(None, index, "failed", error=error)
-            return _Job(index, None, item)
-        claim = await self.ledger.claim(key, index)
+                return _ready(BulkOutcome(None, index, "failed", error=error))
+            return _ready(_Job(index, None, item))
+        return self._claimed(index, key, item, self.ledger.claim(key, index))
+
+    async def _claimed(
+        self, index: int, key: str, item: T, pending: Awaitable[Claim]
+    ) -> _Job[T] | BulkOutcome[R]:
+        claim = await pending
         if claim.decision == "send":
             return _Job(index, key, item, was_uncertain=claim.was_uncertain)
         if claim.decision == "duplicate":
@@ -335,6 +347,10 @@ class Engine(Generic[T, R]):
             logger.warning("bulk item %r: the result cannot be journaled: %s", job.key, exc)
             stored = None
         return outcome, Entry(job.key, "succeeded", result=stored)
+
+
+async def _ready(value: V) -> V:
+    return value
 
 
 def _uncertain_error(key: str, claim: Claim) -> TransportError:
