@@ -25,7 +25,6 @@ from .._client import SigningClient
 from .._core.bulk import BulkOutcome, BulkRun, InvalidItem, OnUncertain
 from .._core.errors import ConfigurationError, ValidationError
 from ..bulk import CSV_TYPES, FILE_FIELDS, read_manifest
-from ..transports import AiohttpTransport
 from ._common import json_option, run_async
 from ._output import Output
 from ._progress import BulkProgressBar
@@ -204,9 +203,8 @@ async def bulk_send(
         out.error(exc.format_message())
         return USAGE
     try:
-        # A connection pool at least as large as the concurrency, or the extra
-        # requests would queue in the pool instead of being in flight.
-        client = SigningClient.from_env(transport=AiohttpTransport(limit=max(100, concurrency)))
+        # The bulk run grows the default transport's pool to the concurrency.
+        client = SigningClient.from_env()
     except (ConfigurationError, ValidationError) as exc:
         out.error(f"{exc} (see the README for the {variables} environment variables)")
         return USAGE

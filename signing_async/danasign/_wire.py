@@ -24,7 +24,7 @@ from .._core.pagination import AsyncPager, Page
 from .._core.serde import decode
 from .._core.session import Call, CoreSession
 from .._core.timeouts import Timeout
-from ..transports import RequestBody
+from ..transports import RequestBody, Transport
 from ._config import DanaSignConfig
 
 __all__ = [
@@ -139,6 +139,11 @@ class Wire:
         self._base = config.base_url
         self._tokens_auth = HeaderAuth({"x-danassign-api-key": config.api_token})
         self._api_auth = HeaderAuth({"x-api-token": config.api_token})
+
+    @property
+    def transport(self) -> Transport:
+        """The client's transport (a bulk run sizes its connection pool)."""
+        return self._session.transport
 
     def call(
         self,

@@ -109,6 +109,7 @@ class Engine(Generic[T, R]):
         encode_result: Callable[[R], str],
         decode_result: Callable[[str], R],
         kind: str,
+        transport: object = None,
     ) -> None:
         if not isinstance(concurrency, int) or concurrency < 1:
             raise ValidationError("concurrency", f"must be a positive integer, not {concurrency!r}")
@@ -131,6 +132,7 @@ class Engine(Generic[T, R]):
         self._encode = encode_result
         self._decode = decode_result
         self._kind = kind
+        self._transport = transport
         self._ledger: Ledger | None = None
         self._pull_lock = anyio.Lock()
         self._stopping = False
@@ -151,7 +153,12 @@ class Engine(Generic[T, R]):
         return self._stopping or self._source.exhausted
 
     async def open(self) -> None:
-        """Open the journal; the run can start."""
+        """Make room in the connection pool, open the journal; the run can start."""
+        # ``concurrency`` requests in flight need as many connections: a
+        # transport grows a pool of its own, or warns about the caller's.
+        ensure_connections = getattr(self._transport, "ensure_connections", None)
+        if ensure_connections is not None:
+            ensure_connections(self.concurrency)
         self._ledger = await open_ledger(
             self._journal, kind=self._kind, resend_uncertain=self._on_uncertain == "resend"
         )

@@ -205,6 +205,7 @@ def run_bulk(
     encode_result: Callable[[R], str] = json.dumps,
     decode_result: Callable[[str], R] = json.loads,
     kind: str = "bulk",
+    transport: object = None,
 ) -> BulkRun[R]:
     """Send every item with ``send``, at most ``concurrency`` at a time.
 
@@ -226,6 +227,10 @@ def run_bulk(
         encode_result: A succeeded result as JSON text, for the journal.
         decode_result: The inverse, for skipped items' results.
         kind: What the job sends; a journal of another kind is refused.
+        transport: The transport the requests go through. If it has an
+            ``ensure_connections(count)`` method, it is called with
+            ``concurrency`` when the run starts, so that the connection pool
+            holds as many requests as the run sends at once.
 
     Returns:
         The run, to iterate (inside ``async with`` for streaming).
@@ -250,6 +255,7 @@ def run_bulk(
         encode_result=encode_result,
         decode_result=decode_result,
         kind=kind,
+        transport=transport,
     )
 
 
@@ -266,6 +272,7 @@ def run_bulk_batches(
     encode_result: Callable[[R], str] = json.dumps,
     decode_result: Callable[[str], R] = json.loads,
     kind: str = "bulk",
+    transport: object = None,
 ) -> BulkRun[R]:
     """Like :func:`run_bulk`, for an endpoint that takes up to ``batch_size`` items per request.
 
@@ -286,5 +293,6 @@ def run_bulk_batches(
         encode_result=encode_result,
         decode_result=decode_result,
         kind=kind,
+        transport=transport,
     )
     return BulkRun(engine)
