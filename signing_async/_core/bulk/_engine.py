@@ -342,12 +342,12 @@ class Engine(Generic[T, R]):
                 # An earlier attempt may have created it; this failure does not undo that.
                 status = "uncertain"
             outcome: BulkOutcome[R] = BulkOutcome(job.key, job.index, status, error=answer)
-            if job.key is None:
+            if job.key is None or self._journal is None:
                 return outcome, None
             return outcome, Entry(job.key, status, error=_describe(answer))
         outcome = BulkOutcome(job.key, job.index, "succeeded", result=answer)
-        if job.key is None:
-            return outcome, None
+        if job.key is None or self._journal is None:
+            return outcome, None  # nothing to journal: no result to encode
         try:
             stored: str | None = self._encode(answer)
         except Exception as exc:
