@@ -11,7 +11,7 @@ a 2 KiB contract in pieces cost more than the rest of its request.
 from __future__ import annotations
 
 import base64
-import json
+import re
 import secrets
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
@@ -65,36 +65,34 @@ _MARKER = f"b64-{secrets.token_hex(16)}-"
 (not per call: this runs on every request), so no text in a payload can
 collide with it by accident or by design."""
 
+_PLACEHOLDER = re.compile(re.escape(_MARKER.encode()) + rb"(\d+)")
+
 
 def json_body(payload: Mapping[str, Any]) -> RequestBody:
     """Encode ``payload`` as JSON, streaming every :class:`Base64` value.
 
     Without documents the result is plain bytes. With documents, the JSON
-    text is rendered once with unique placeholders, split around them, and
-    the Base64 of each document is streamed in between.
+    is rendered once with unique placeholders, split around them, and the
+    Base64 of each document goes in between: whole for small documents,
+    streamed for the others.
     """
-    try:
-        return dumps(payload)  # no documents: most requests
-    except TypeError:
-        pass  # a Base64 value (or something JSON cannot hold): the slow path says which
-    blobs: list[Blob] = []
+    found: list[Blob] = []
     marker = _MARKER
 
     def placeholder(value: object) -> str:
         if isinstance(value, Base64):
-            blobs.append(value.blob)
-            return f"{marker}{len(blobs) - 1}"
+            found.append(value.blob)
+            return f"{marker}{len(found) - 1}"
         raise TypeError(f"cannot encode {type(value).__name__} as JSON")
 
-    text = json.dumps(payload, default=placeholder, ensure_ascii=False, separators=(",", ":"))
-    if not blobs:
-        return text.encode()
-    pieces: list[bytes] = []
-    rest = text
-    for index in range(len(blobs)):
-        before, rest = rest.split(f"{marker}{index}", 1)
-        pieces.append(before.encode())
-    pieces.append(rest.encode())
+    data = dumps(payload, default=placeholder)
+    if not found:
+        return data  # no documents: most requests
+    # [text, index, text, index, ..., text]. Indices, not order: an encoder that
+    # gave up half-way and left the rest to another has numbered some twice.
+    parts = _PLACEHOLDER.split(data)
+    pieces = parts[0::2]
+    blobs = [found[int(index)] for index in parts[1::2]]
     if sum(blob.size for blob in blobs) <= ONE_PIECE_LIMIT:
         return _one_piece(pieces, blobs)
     length = sum(map(len, pieces)) + sum(base64_length(blob.size) for blob in blobs)

@@ -271,3 +271,19 @@ async def test_multipart_quotes_names() -> None:
     assert b"\r\nname.pdf" not in produced
     parts = parse_multipart(produced, content_type)
     assert [data for _, data in parts] == [b"v", b"abc"]
+
+
+@pytest.mark.parametrize("size", [5, ONE_PIECE_LIMIT + 1])
+async def test_documents_beside_what_only_the_standard_library_encodes(size: int) -> None:
+    # orjson numbers the document, then gives up on the big integer; the
+    # standard library numbers it again: the body must still hold it once.
+    data = content(size)
+    payload = {"doc": Base64(memory_blob(data)), "n": 2**70, "after": "ü"}
+    body = json_body(payload)
+    produced, _ = await read(body)
+    assert json.loads(produced) == {
+        "doc": base64.b64encode(data).decode(),
+        "n": 2**70,
+        "after": "ü",
+    }
+    assert length(body) == len(produced)
