@@ -8,13 +8,15 @@ transaction, everything that was queued while the previous commit ran: N
 items whose requests are about to leave pay one sync, not N.
 
 How it works, without a background task (so it needs no task group and runs
-on asyncio and trio alike): a writer queues its operation, then waits. If no
-commit is running, the writer leads one itself, taking every operation
-queued so far; if one is running, it waits for it to end and then, unless
-its operation was in it, leads the next. Operations commit in the order they
-were queued, and :meth:`GroupCommit.submit` queues at the moment it is
-called (not when its result is awaited), so a caller can fix an operation's
-place in the order under a lock and wait for it after releasing the lock.
+on asyncio and trio alike): operations queue into the open *batch*. The
+first writer to wait on a batch leads it: it waits until no commit is
+running, then commits every batch queued so far in one transaction. The
+other writers of the batch sleep until their batch is committed: one
+commit wakes only its own writers, and one leader (never the whole crowd)
+waits for the commit before it. Operations commit in the order they were
+queued, and :meth:`GroupCommit.submit` queues at the moment it is called
+(not when its result is awaited), so a caller can fix an operation's place
+in the order under a lock and wait for it after releasing the lock.
 
 The backend is a single function, ``commit(operations, durable)``, that runs
 the operations in one transaction and returns their results; ``durable``
@@ -46,7 +48,7 @@ Commit = Callable[[Sequence[Callable[[C], Any]], bool], Awaitable[Sequence[Any]]
 class _Batch(Generic[C]):
     """The operations of one transaction, and what became of them."""
 
-    __slots__ = ("done", "durable", "error", "operations", "results")
+    __slots__ = ("done", "durable", "error", "led", "operations", "results", "wake")
 
     def __init__(self) -> None:
         self.operations: list[Callable[[C], Any]] = []
@@ -54,6 +56,18 @@ class _Batch(Generic[C]):
         self.done = False
         self.results: Sequence[Any] = ()
         self.error: Exception | None = None
+        self.led = False  # one of its writers has taken the lead
+        self.wake = anyio.Event()  # set when committed, or when its leader gave up
+
+    def finish(self) -> None:
+        self.done = True
+        self.wake.set()
+
+    def abandon(self) -> None:
+        """Its leader left before committing it: wake the writers, one leads instead."""
+        self.led = False
+        wake, self.wake = self.wake, anyio.Event()
+        wake.set()
 
 
 class GroupCommit(Generic[C]):
@@ -102,10 +116,19 @@ class GroupCommit(Generic[C]):
 
     async def _result(self, batch: _Batch[C], position: int) -> Any:
         while not batch.done:
-            if self._running:
-                await self._idle.wait()
-            else:
-                await self._lead()
+            if batch.led:
+                await batch.wake.wait()
+                continue
+            batch.led = True
+            try:
+                while self._running:
+                    await self._idle.wait()
+                if not batch.done:  # a leader before this one may have taken it along
+                    await self._lead()
+            except BaseException:
+                if not batch.done:
+                    batch.abandon()
+                raise
         if batch.error is not None:
             raise batch.error
         return batch.results[position]
@@ -124,19 +147,21 @@ class GroupCommit(Generic[C]):
         except Exception as exc:
             for batch in batches:
                 batch.error = exc
-                batch.done = True
+                batch.finish()
         except BaseException:
             # Cancelled (or worse) before the backend finished: the group goes
             # back to the head of the queue, for the next writer to commit, so
             # that no other writer is handed an exception that is not its own.
             self._queued[:0] = batches
+            for batch in batches:
+                batch.abandon()
             raise
         else:
             start = 0
             for batch in batches:
                 end = start + len(batch.operations)
                 batch.results = results[start:end]
-                batch.done = True
+                batch.finish()
                 start = end
         finally:
             self._running = False

@@ -161,8 +161,10 @@ CREATE TABLE IF NOT EXISTS meta (
 );
 CREATE TABLE IF NOT EXISTS items (
     key TEXT PRIMARY KEY,
-    state TEXT NOT NULL
-        CHECK (state IN ('pending', 'in_flight', 'succeeded', 'failed', 'uncertain')),
+    -- Not "state IN (...)": SQLite builds a temporary table for that list on
+    -- every write, which cost more than the rest of the write.
+    state TEXT NOT NULL CHECK (state = 'pending' OR state = 'in_flight'
+        OR state = 'succeeded' OR state = 'failed' OR state = 'uncertain'),
     result TEXT,
     error TEXT,
     attempts INTEGER NOT NULL DEFAULT 0,
