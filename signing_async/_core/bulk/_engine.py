@@ -52,6 +52,11 @@ ROUND_INSTANT_LIMIT = 64
 
 Emit = Callable[[BulkOutcome[R]], Awaitable[None]]
 
+PROGRESS_BYTES = 1 << 20
+"""Body bytes reported to the progress callback at a time: a big upload moves
+the display every MiB, a small body is reported with its outcome, never one
+callback per chunk."""
+
 
 def _describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
@@ -76,6 +81,7 @@ class _Observer:
         self._size = size
         self.announced = False
         self.journal_error: Exception | None = None
+        self.unreported = 0  # body bytes sent, not yet told to the progress callback
 
     async def sending(self) -> None:
         if self.announced:
@@ -89,7 +95,10 @@ class _Observer:
         self._engine.count(in_flight=self._size)
 
     def sent(self, size: int) -> None:
-        self._engine.count(bytes_sent=size)
+        self.unreported += size
+        if self.unreported >= PROGRESS_BYTES:
+            self._engine.count(bytes_sent=self.unreported)
+            self.unreported = 0
 
 
 class Engine(Generic[T, R]):
@@ -199,8 +208,10 @@ class Engine(Generic[T, R]):
                 self._progress = None
                 self.fail_run(exc)
 
-    def _tally(self, outcomes: Sequence[BulkOutcome[R]], *, landed: int = 0) -> None:
-        changes = {"done": len(outcomes), "in_flight": -landed}
+    def _tally(
+        self, outcomes: Sequence[BulkOutcome[R]], *, landed: int = 0, bytes_sent: int = 0
+    ) -> None:
+        changes = {"done": len(outcomes), "in_flight": -landed, "bytes_sent": bytes_sent}
         for outcome in outcomes:
             changes[outcome.status] = changes.get(outcome.status, 0) + 1
             logger.debug(
@@ -329,7 +340,11 @@ class Engine(Generic[T, R]):
                     await self.ledger.finish(entries)
                 except Exception as exc:
                     self.fail_run(exc)
-        self._tally(outcomes, landed=len(jobs) if observer.announced else 0)
+        self._tally(
+            outcomes,
+            landed=len(jobs) if observer.announced else 0,
+            bytes_sent=observer.unreported,  # the rest of the body, told with its outcome
+        )
         for outcome in outcomes:
             await emit(outcome)
 
