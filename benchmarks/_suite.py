@@ -808,10 +808,10 @@ ALL = (
     "request",
     "upload",
     "bulk",
-    "bulk-tiny",
-    "bulk-wide",
     "download",
     "tokens",
+    "bulk-tiny",
+    "bulk-wide",
 )
 """The benchmarks of a default run."""
 
