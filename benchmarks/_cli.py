@@ -32,7 +32,7 @@ from typing import Any
 from . import _report, _startup
 from ._payloads import MIB, write_pdf, write_zip
 from ._sandbox import running_sandbox
-from ._suite import ALL, Benchmark, Case, Payloads, Settings, Variant, build
+from ._suite import ALL, OPT_IN, Benchmark, Case, Payloads, Settings, Variant, build
 from ._workloads import load_all
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,7 +53,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--quick", action="store_true", help="tiny sizes, one round (a smoke run)")
     parser.add_argument("--rounds", type=int, help="rounds per case (default 5)")
-    parser.add_argument("--only", help=f"comma-separated benchmarks among {','.join(ALL)}")
+    parser.add_argument(
+        "--only",
+        help=f"comma-separated benchmarks among {','.join(ALL + OPT_IN)}"
+        f" (default: all but {','.join(OPT_IN)})",
+    )
     parser.add_argument("--requests", type=int, help="requests per request-overhead run (4000)")
     parser.add_argument(
         "--request-repeats",
@@ -68,6 +72,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--bulk-count", type=int, help="documents per bulk run (200)")
     parser.add_argument("--bulk-each-mib", type=float, help="size of each bulk document (1)")
     parser.add_argument("--bulk-concurrency", type=int, help="bulk documents in flight (16)")
+    parser.add_argument("--tiny-count", type=int, help="items per bulk-tiny run (4000)")
+    parser.add_argument("--wide-count", type=int, help="items per bulk-wide run (5120)")
+    parser.add_argument("--million-count", type=int, help="items of the bulk-million run (1000000)")
     parser.add_argument("--download-mib", type=float, help="size of the ZIP downloaded (500)")
     parser.add_argument("--token-calls", type=int, help="concurrent calls per token burst (1000)")
     parser.add_argument("--token-ttl", type=float, help="token lifetime, seconds (4)")
@@ -103,6 +110,9 @@ def settings_from(args: argparse.Namespace) -> Settings:
         "download_mib": args.download_mib,
         "token_calls": args.token_calls,
         "token_ttl": args.token_ttl,
+        "tiny_count": args.tiny_count,
+        "wide_count": args.wide_count,
+        "million_count": args.million_count,
     }
     if args.concurrency:
         given["concurrency"] = tuple(int(part) for part in args.concurrency.split(","))
@@ -338,7 +348,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     settings = settings_from(args)
     selected = tuple(name.strip() for name in args.only.split(",")) if args.only else ALL
-    unknown = set(selected) - set(ALL)
+    unknown = set(selected) - set(ALL + OPT_IN)
     if unknown:
         _parser().error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
     out: Path = args.out or ROOT / "benchmarks" / "results"

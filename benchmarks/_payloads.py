@@ -22,6 +22,12 @@ def tiny_pdf() -> bytes:
     return _HEADER + filler + _TRAILER
 
 
+def pdf_bytes(size: int) -> bytes:
+    """A PDF-looking document of exactly ``size`` bytes (at least 32), in memory."""
+    filler = max(size - len(_HEADER) - len(_TRAILER), 0)
+    return _HEADER + os.urandom(filler) + _TRAILER
+
+
 def write_pdf(path: Path, size: int) -> Path:
     """Write a PDF-looking file of exactly ``size`` bytes (at least 32)."""
     size = max(size, len(_HEADER) + len(_TRAILER))

@@ -22,11 +22,13 @@ Endpoints:
     ``POST /api/1.0/createdocument``: DANAsign's document creation, a JSON
     object whose ``file`` holds the Base64 PDF (read as a stream and
     discarded, its length checked as above), answered with
-    ``{"documentId", "status": "sent", "sentAt", "expiresAt"}``.
+    ``{"documentId", "status": "sent", "sentAt", "expiresAt"}``, after the
+    configured ``document_delay`` (a provider's latency; none by default).
     Both DANAsign routes want the API token in an ``x-api-token`` header and
     answer 405 ``{"error": ...}`` when it is missing or wrong, as DANAsign does.
     ``GET /_bench/stats``: counters and the server's CPU time;
-    ``POST /_bench/config``: sets ``token_ttl`` and ``token_delay`` (seconds).
+    ``POST /_bench/config``: sets ``token_ttl``, ``token_delay`` and
+    ``document_delay`` (seconds).
 """
 
 from __future__ import annotations
@@ -62,6 +64,7 @@ class State:
         self.small_zip_path = small_zip_path
         self.token_ttl = 3600.0
         self.token_delay = 0.0
+        self.document_delay = 0.0
         self.tokens: dict[str, float] = {}
         self.ids = itertools.count(1)
         self.counters: dict[str, int] = {
@@ -177,6 +180,8 @@ async def create_document(request: web.Request) -> web.Response:
     if problem is not None:
         return problem
     state.counters["documents"] += 1
+    if state.document_delay:
+        await asyncio.sleep(state.document_delay)
     return web.json_response(
         {
             "documentId": f"doc{next(state.ids)}",
@@ -196,6 +201,7 @@ async def configure(request: web.Request) -> web.Response:
     settings = await request.json()
     state.token_ttl = float(settings.get("token_ttl", state.token_ttl))
     state.token_delay = float(settings.get("token_delay", state.token_delay))
+    state.document_delay = float(settings.get("document_delay", state.document_delay))
     return web.json_response(state.stats())
 
 

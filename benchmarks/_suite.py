@@ -42,6 +42,14 @@ class Settings:
     token_calls: int = 1000
     token_ttl: float = 4.0
     token_delay: float = 0.05
+    tiny_count: int = 4000
+    tiny_size: int = 2048
+    tiny_concurrency: int = 64
+    tiny_latencies_ms: tuple[float, ...] = (0, 5, 20)
+    wide_count: int = 5120
+    wide_concurrency: int = 256
+    wide_latency_ms: float = 100
+    million_count: int = 1_000_000
     quick: bool = False
 
     @classmethod
@@ -62,6 +70,10 @@ class Settings:
             token_calls=40,
             token_ttl=1.0,
             token_delay=0.01,
+            tiny_count=40,
+            tiny_latencies_ms=(0, 5),
+            wide_count=512,
+            million_count=2000,
             quick=True,
         )
 
@@ -97,6 +109,18 @@ def _cpu_ms_per_mib(r: dict[str, Any]) -> float | None:
     return r["cpu_s"] * 1000 / (r["bytes"] / MIB) if r.get("bytes") else None
 
 
+ITEMS_PER_S = Metric("items_per_s", "items/s", "higher", lambda r: r["requests"] / r["wall_s"])
+CPU_US_ITEM = Metric("cpu_us_per_item", "client CPU µs/item", "lower", _per_request("cpu_s", 1e6))
+OF_IDEAL = Metric(
+    "of_ideal",
+    "of concurrency/latency",
+    "higher",
+    lambda r: (
+        r["requests"] / r["wall_s"] / r["ideal_items_per_s"] if r.get("ideal_items_per_s") else None
+    ),
+    2,
+)
+JOURNAL_MIB = Metric("journal_mib", "journal MiB", "lower", lambda r: r.get("journal_mib"), 1)
 REQ_PER_S = Metric("req_per_s", "req/s", "higher", lambda r: r["requests"] / r["wall_s"])
 CPU_US = Metric("cpu_us_per_req", "client CPU µs/req", "lower", _per_request("cpu_s", 1e6))
 SERVER_CPU_US = Metric(
@@ -628,7 +652,169 @@ def build(
             )
         )
 
+    benchmarks += _tiny_bulk_benchmarks(s, selected)
     return benchmarks
 
 
-ALL = ("startup", "request", "upload", "bulk", "download", "tokens")
+def _tiny_bulk_benchmarks(s: Settings, selected: tuple[str, ...]) -> list[Benchmark]:
+    """Tiny documents on the minimal server: the per-item cost, a wide pool, a million items."""
+    benchmarks: list[Benchmark] = []
+    size = _mib_text(s.tiny_size / MIB)
+    sdk = Variant("sdk", "SDK documents.create_many, no journal", "bulk-tiny/sdk")
+    sdk_journal = Variant(
+        "sdk-journal", "SDK documents.create_many, SQLite journal", "bulk-tiny/sdk-journal"
+    )
+    raw = Variant("raw-aiohttp", "raw aiohttp loop (Semaphore, json=body)", "bulk-tiny/raw-aiohttp")
+
+    def params(count: int, concurrency: int, latency_ms: float) -> dict[str, Any]:
+        return {
+            "count": count,
+            "size": s.tiny_size,
+            "concurrency": concurrency,
+            "latency": latency_ms / 1000,
+        }
+
+    if "bulk-tiny" in selected:
+        cases = tuple(
+            Case(
+                f"{s.tiny_count} x {size}, concurrency {s.tiny_concurrency}, {latency:g} ms",
+                params(s.tiny_count, s.tiny_concurrency, latency),
+                (sdk, sdk_journal, raw),
+            )
+            for latency in s.tiny_latencies_ms
+        )
+        fastest, slowest = cases[0].name, cases[-1].name
+        benchmarks.append(
+            Benchmark(
+                "bulk-tiny",
+                "Bulk of tiny documents: the per-item cost, with and without the journal",
+                (ITEMS_PER_S, CPU_US_ITEM, SERVER_CPU_US, RSS),
+                cases,
+                comparisons=(
+                    ("sdk", "raw-aiohttp"),
+                    ("sdk-journal", "raw-aiohttp"),
+                    ("sdk-journal", "sdk"),
+                ),
+                targets=(
+                    Target(
+                        f"no journal ≥ 0.9x the raw loop ({fastest})",
+                        fastest,
+                        "sdk",
+                        "items_per_s",
+                        0.9,
+                        "min",
+                        baseline="raw-aiohttp",
+                    ),
+                    Target(
+                        f"SQLite journal ≥ 0.8x the raw loop ({fastest})",
+                        fastest,
+                        "sdk-journal",
+                        "items_per_s",
+                        0.8,
+                        "min",
+                        baseline="raw-aiohttp",
+                    ),
+                    Target(
+                        f"the journal costs ≤ 5 % ({slowest})",
+                        slowest,
+                        "sdk-journal",
+                        "items_per_s",
+                        0.95,
+                        "min",
+                        baseline="sdk",
+                    ),
+                ),
+                notes=(
+                    f"Each item is a {size} PDF (held in memory) with one signer, one "
+                    "signature widget and an external id, sent to the minimal server's "
+                    "`createdocument`, which answers after the case's latency. The SDK "
+                    "gets lazily produced mappings of `documents.create`'s arguments; "
+                    "the journal variant writes a fresh SQLite file in the run's "
+                    "temporary folder. The raw loop posts the same JSON with "
+                    "`session.post(url, json=body)` under an `asyncio.Semaphore`.",
+                    "Every run must leave exactly one document per item on the server.",
+                ),
+            )
+        )
+
+    if "bulk-wide" in selected:
+        case = Case(
+            f"{s.wide_count} x {size}, concurrency {s.wide_concurrency}, {s.wide_latency_ms:g} ms",
+            params(s.wide_count, s.wide_concurrency, s.wide_latency_ms),
+            (sdk, raw),
+        )
+        ideal = s.wide_concurrency / (s.wide_latency_ms / 1000)
+        benchmarks.append(
+            Benchmark(
+                "bulk-wide",
+                "Bulk at a concurrency above the default pool (100 connections)",
+                (ITEMS_PER_S, OF_IDEAL, CPU_US_ITEM, RSS),
+                (case,),
+                comparisons=(("sdk", "raw-aiohttp"),),
+                targets=(
+                    Target(
+                        f"≥ 0.9x concurrency/latency = {ideal:,.0f} items/s",
+                        case.name,
+                        "sdk",
+                        "of_ideal",
+                        0.9,
+                        "min",
+                    ),
+                ),
+                notes=(
+                    "The SDK's default transport starts with aiohttp's pool of 100 "
+                    f"connections; `create_many(concurrency={s.wide_concurrency})` grows "
+                    "it. The raw loop is given a pool of the same size by hand.",
+                ),
+            )
+        )
+
+    if "bulk-million" in selected:
+        case = Case(
+            f"{s.million_count:,} x {size}, concurrency {s.tiny_concurrency}, 0 ms",
+            params(s.million_count, s.tiny_concurrency, 0),
+            (Variant("sdk-journal", sdk_journal.label, "bulk-million/sdk-journal"),),
+        )
+        benchmarks.append(
+            Benchmark(
+                "bulk-million",
+                "A million items with a journal: memory and journal size",
+                (ITEMS_PER_S, RSS, JOURNAL_MIB, CPU_US_ITEM),
+                (case,),
+                targets=(
+                    Target(
+                        "RSS growth ≤ 64 MiB",
+                        case.name,
+                        "sdk-journal",
+                        "rss_growth_mib",
+                        64,
+                        "max",
+                        worst=True,
+                    ),
+                ),
+                notes=(
+                    "The items come from a generator; RSS growth is the peak resident "
+                    "set after the run minus after the warm-up. Journal MiB is the "
+                    "SQLite file once the run has closed it. Opt-in (long): "
+                    "`--only bulk-million --child-timeout 3600` (at 1,000 items/s the "
+                    "run takes about 17 minutes, past the default 900 s per child).",
+                ),
+            )
+        )
+    return benchmarks
+
+
+ALL = (
+    "startup",
+    "request",
+    "upload",
+    "bulk",
+    "download",
+    "tokens",
+    "bulk-tiny",
+    "bulk-wide",
+)
+"""The benchmarks of a default run."""
+
+OPT_IN = ("bulk-million",)
+"""Benchmarks run only when named with ``--only`` (they take long)."""

@@ -116,7 +116,12 @@ def register(name: str) -> Callable[[W], W]:
 
 def load_all() -> dict[str, type[Workload]]:
     """Import every workload module and return the registry."""
-    from . import _raw, _sdk_danaconnect, _sdk_danasign  # noqa: F401 - imported to register
+    from . import (  # noqa: F401 - imported to register
+        _bulk_tiny,
+        _raw,
+        _sdk_danaconnect,
+        _sdk_danasign,
+    )
 
     return REGISTRY
 

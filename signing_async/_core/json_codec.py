@@ -110,16 +110,23 @@ def _check_text(text: str) -> None:
         raise ValueError("JSON text with a lone surrogate (not valid Unicode)")
 
 
-def stdlib_dumps(payload: Any) -> bytes:
+Default = Callable[[Any], Any]
+"""Turns an object JSON cannot hold into one it can, or raises ``TypeError``."""
+
+
+def stdlib_dumps(payload: Any, default: Default | None = None) -> bytes:
     """Encode ``payload`` as compact UTF-8 JSON with the standard library.
 
     Raises:
         TypeError: ``payload`` holds something JSON cannot represent.
     """
-    return _STDLIB_ENCODER.encode(payload).encode()
+    if default is None:
+        return _STDLIB_ENCODER.encode(payload).encode()
+    text = json.dumps(payload, default=default, ensure_ascii=False, separators=(",", ":"))
+    return text.encode()
 
 
-def _make_codec() -> tuple[Callable[[bytes], Any], Callable[[Any], bytes]]:
+def _make_codec() -> tuple[Callable[[bytes], Any], Callable[..., bytes]]:
     try:
         import orjson
     except ImportError:  # not installed (it has no build for PyPy): the standard library alone
@@ -141,11 +148,11 @@ def _make_codec() -> tuple[Callable[[bytes], Any], Callable[[Any], bytes]]:
             _check(value, text=False)
         return value
 
-    def dumps(payload: Any) -> bytes:
+    def dumps(payload: Any, default: Default | None = None) -> bytes:
         try:
-            return fast_dumps(payload, option=refuse)
+            return fast_dumps(payload, default=default, option=refuse)
         except TypeError:
-            return stdlib_dumps(payload)
+            return stdlib_dumps(payload, default)
 
     return loads, dumps
 
@@ -154,7 +161,11 @@ loads: Callable[[bytes], Any]
 """Decode a JSON answer. Raises ``ValueError`` if it is not JSON, nests deeper
 than :data:`MAX_DEPTH` or holds a lone surrogate."""
 
-dumps: Callable[[Any], bytes]
-"""Encode a payload as compact UTF-8 JSON. Raises ``TypeError`` for what JSON cannot hold."""
+dumps: Callable[..., bytes]
+"""``dumps(payload, default=None)``: a payload as compact UTF-8 JSON.
+
+``default`` converts what JSON cannot hold (as ``json.dumps``'s does; it may
+be called again for the same objects if the standard library takes over).
+Raises ``TypeError`` for what JSON cannot hold."""
 
 loads, dumps = _make_codec()

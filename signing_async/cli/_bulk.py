@@ -324,9 +324,8 @@ async def bulk_send(
         out.error(exc.format_message())
         return USAGE
     try:
-        # A connection pool at least as large as the concurrency, or the extra
-        # requests would queue in the pool instead of being in flight.
-        transport = AiohttpTransport(limit=max(100, concurrency), **network_from_env())
+        # The bulk run grows the transport's pool to the concurrency.
+        transport = AiohttpTransport(**network_from_env())
         client = SigningClient.from_env(transport=transport)
     except (ConfigurationError, ValidationError) as exc:
         out.error(f"{exc} (see the README for the {variables} environment variables)")

@@ -211,6 +211,7 @@ class Circuits:
             encode_result=journal_record,
             decode_result=_load_circuit,
             kind="DANAconnect circuits",
+            transport=self._session.transport,
         )
 
     async def _start_item(self, item: CircuitItem) -> Circuit:

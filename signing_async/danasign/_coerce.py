@@ -45,8 +45,10 @@ def build(cls: type[M], value: object, field: str) -> M:
             unknown keys, or lacks a required one.
     """
     nested = _NESTED.get(cls)
-    if nested is None and type(value) is cls:
-        return value  # nothing inside it to build (a subclass is rebuilt: its extra fields go)
+    if type(value) is cls and (nested is None or _built(value, nested)):
+        # Nothing inside it to build (a subclass is rebuilt: its extra fields go).
+        # Bulk items often share their signers and placeholders: no copy per item.
+        return value
     fields = attrs.fields(cls)  # type: ignore[arg-type]  # cls is an attrs class
     if isinstance(value, cls):
         data: dict[str, Any] = {f.name: getattr(value, f.name) for f in fields}
@@ -79,6 +81,20 @@ def build(cls: type[M], value: object, field: str) -> M:
         return cls(**data)
     except ValidationError as exc:  # from a field converter, which knows only its own name
         raise ValidationError(f"{field}.{exc.field}", exc.problem) from None
+
+
+def _built(value: object, nested: Mapping[str, tuple[type, bool]]) -> bool:
+    """Whether every nested model of ``value`` is already its own exact type (or absent)."""
+    for name, (inner, many) in nested.items():
+        item = getattr(value, name)
+        if item is None:
+            continue
+        if many:
+            if type(item) is not tuple or any(type(each) is not inner for each in item):
+                return False
+        elif type(item) is not inner:
+            return False
+    return True
 
 
 def build_many(cls: type[M], values: object, field: str) -> tuple[M, ...]:

@@ -204,6 +204,7 @@ class Contacts:
             encode_result=_store_contact,
             decode_result=_load_contact,
             kind="DANAsign contacts",
+            transport=self._wire.transport,
         )
 
     async def _create_batch_items(

@@ -266,6 +266,7 @@ class Documents:
             encode_result=journal_record,
             decode_result=_load_document,
             kind="DANAsign documents",
+            transport=self._wire.transport,
         )
 
     async def _create_item(self, item: DocumentItem) -> CreatedDocument:

@@ -28,7 +28,7 @@ from .._core.pagination import AsyncPager, Page
 from .._core.serde import decode
 from .._core.session import Call, CoreSession
 from .._core.timeouts import Timeout
-from .._core.transport import RequestBody
+from .._core.transport import RequestBody, Transport
 from .._core.validation import MAX_ID_LENGTH, require_string
 from ._config import DanaSignConfig
 
@@ -160,6 +160,11 @@ class Wire:
         self._base = config.base_url
         self._tokens_auth = HeaderAuth({"x-danassign-api-key": config.api_token})
         self._api_auth = HeaderAuth({"x-api-token": config.api_token})
+
+    @property
+    def transport(self) -> Transport:
+        """The client's transport (a bulk run sizes its connection pool)."""
+        return self._session.transport
 
     def call(
         self,

@@ -234,6 +234,7 @@ class OtpSignatures:
             encode_result=journal_record,
             decode_result=_load_request,
             kind="S.O.F.I.A. OTP signatures",
+            transport=self._session.transport,
         )
 
     async def _create_item(self, item: OtpSignatureItem) -> OtpSignatureRequest:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import warnings
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -144,7 +145,9 @@ class AiohttpTransport:
     Args:
         session: An existing session to use; the caller keeps owning it (and
             its proxy and certificate settings).
-        limit: The connection pool size when the transport creates the session.
+        limit: The connection pool size when the transport creates the session
+            (100, aiohttp's default): at most this many requests in flight at
+            once. A bulk run with a higher ``concurrency`` grows it to match.
         read_bufsize: The read buffer of a session the transport creates.
         proxy: A proxy URL (``http://user:pass@proxy:3128``) for every request.
         verify: ``True``, a CA bundle's path, or an :class:`ssl.SSLContext`.
@@ -198,6 +201,35 @@ class AiohttpTransport:
                 timeout=aiohttp.ClientTimeout(total=None),
             )
         return self._session
+
+    def ensure_connections(self, count: int) -> None:
+        """Make room for ``count`` requests in flight at once (a bulk run's concurrency).
+
+        The pool of a session the transport created grows to ``count``. A
+        session passed in is the caller's: if its pool is smaller, a
+        :class:`RuntimeWarning` says so, and what to change.
+        """
+        if self._owns_session:
+            if self._limit and count > self._limit:  # 0 is no limit at all
+                self._limit = count
+                if self._session is not None:
+                    # aiohttp has no setter; its connector reads the limit on every
+                    # acquire, so raising it lets the new requests open connections.
+                    self._session.connector._limit = count  # type: ignore[union-attr]
+            return
+        assert self._session is not None
+        connector = self._session.connector
+        limits = [] if connector is None else [connector.limit, connector.limit_per_host]
+        pool = min((limit for limit in limits if limit), default=0)
+        if pool and pool < count:
+            warnings.warn(
+                f"concurrency {count} is more than the {pool} connections of the aiohttp"
+                f" session passed to AiohttpTransport: at most {pool} requests will be in"
+                f" flight. Create the session with aiohttp.TCPConnector(limit={count})"
+                " (and limit_per_host=0), or lower the concurrency",
+                RuntimeWarning,
+                stacklevel=2,
+            )
 
     async def send(self, request: Request) -> Response:
         """Send one request; see :class:`~signing_async.transports.Transport`."""

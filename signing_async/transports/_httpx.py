@@ -6,6 +6,7 @@ httpx, so the SDK works without it.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import cast
 
@@ -126,7 +127,8 @@ class HttpxTransport:
     Args:
         client: An existing client to use; the caller keeps owning it.
         limits: The connection pool of a client the transport creates
-            (100 connections, all kept alive, by default).
+            (100 connections, all kept alive, by default). A bulk run with a
+            higher ``concurrency`` grows it to match.
         proxy: A proxy URL (``http://user:pass@proxy:3128``) for every request.
         verify: ``True``, a CA bundle's path, or an :class:`ssl.SSLContext`.
         trust_env: Read proxies, ``SSL_CERT_FILE`` and ``.netrc`` from the environment.
@@ -165,6 +167,39 @@ class HttpxTransport:
                 trust_env=self._trust_env,
             )
         return self._client
+
+    def ensure_connections(self, count: int) -> None:
+        """Make room for ``count`` requests in flight at once (a bulk run's concurrency).
+
+        The pool of a client the transport created grows to ``count``. A
+        client passed in is the caller's: if its pool is smaller, a
+        :class:`RuntimeWarning` says so, and what to change.
+        """
+        # httpx has no public way to read or change a live client's pool: its
+        # httpcore pool is reached through private attributes, where present.
+        pool = getattr(getattr(self._client, "_transport", None), "_pool", None)
+        if self._owns_client:
+            if self._limits.max_connections is not None and count > self._limits.max_connections:
+                keep_alive = max(self._limits.max_keepalive_connections or 0, count)
+                self._limits = httpx.Limits(
+                    max_connections=count,
+                    max_keepalive_connections=keep_alive,
+                    keepalive_expiry=self._limits.keepalive_expiry,
+                )
+                if pool is not None and hasattr(pool, "_max_connections"):
+                    pool._max_connections = count
+                    pool._max_keepalive_connections = keep_alive
+            return
+        size = getattr(pool, "_max_connections", None)
+        if isinstance(size, int) and size < count:
+            warnings.warn(
+                f"concurrency {count} is more than the {size} connections of the httpx client"
+                f" passed to HttpxTransport: at most {size} requests will be in flight."
+                f" Create it with httpx.AsyncClient(limits=httpx.Limits(max_connections={count}))"
+                ", or lower the concurrency",
+                RuntimeWarning,
+                stacklevel=2,
+            )
 
     async def send(self, request: Request) -> Response:
         """Send one request; see :class:`~signing_async.transports.Transport`."""

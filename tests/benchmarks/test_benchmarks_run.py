@@ -19,7 +19,16 @@ from benchmarks._sandbox import API_TOKEN
 from signing_async.sandbox import SandboxCredentials
 
 ROOT = Path(__file__).resolve().parents[2]
-BENCHMARKS = ["startup", "request", "upload", "bulk", "download", "tokens"]
+BENCHMARKS = [
+    "startup",
+    "request",
+    "upload",
+    "bulk",
+    "download",
+    "tokens",
+    "bulk-tiny",
+    "bulk-wide",
+]
 QUICK_BULK_COUNT = 6
 QUICK_BULK_CONCURRENCY = 4
 
@@ -203,3 +212,40 @@ def test_token_scenarios_are_all_measured(quick_run: dict[str, Any]) -> None:
 def test_temporary_files_are_removed(quick_run: dict[str, Any]) -> None:
     assert quick_run["done"].returncode == 0
     assert list(quick_run["scratch"].iterdir()) == []
+
+
+def test_tiny_bulk_rows_compare_the_sdk_with_the_raw_loop(quick_run: dict[str, Any]) -> None:
+    data = report(quick_run)
+    tiny = next(b for b in data["benchmarks"] if b["name"] == "bulk-tiny")
+    assert [c["params"]["latency"] for c in tiny["cases"]] == [0, 0.005]
+    for case in tiny["cases"]:
+        assert set(case["ratios"]) == {
+            "sdk/raw-aiohttp",
+            "sdk-journal/raw-aiohttp",
+            "sdk-journal/sdk",
+        }
+        for variant in case["variants"]:
+            (result,) = variant["rounds"]
+            assert result["documents_created"] == case["params"]["count"], variant["key"]
+    (wide,) = next(b for b in data["benchmarks"] if b["name"] == "bulk-wide")["cases"]
+    assert wide["params"]["concurrency"] == 256
+    sdk = next(v for v in wide["variants"] if v["key"] == "sdk")
+    assert sdk["metrics"]["of_ideal"]["median"] > 0
+
+
+def test_the_million_run_is_opt_in_and_reports_memory_and_journal(
+    quick_run: dict[str, Any], tmp_path: Path
+) -> None:
+    assert "bulk-million" not in [b["name"] for b in report(quick_run)["benchmarks"]]
+    run = run_quick(tmp_path, "--only", "bulk-million", "--million-count", "300")
+    assert run["done"].returncode == 0, run["done"].stderr[-3000:]
+    data = report(run)
+    ((case,),) = [b["cases"] for b in data["benchmarks"]]
+    (variant,) = case["variants"]
+    (result,) = variant["rounds"]
+    assert result["requests"] == result["documents_created"] == 300
+    assert result["journal_mib"] > 0
+    assert "rss_growth_mib" in result
+    (target,) = data["targets"]
+    assert target["description"] == "RSS growth ≤ 64 MiB"
+    assert list(run["scratch"].iterdir()) == []

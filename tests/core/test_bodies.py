@@ -18,6 +18,7 @@ import pytest
 from signing_async import ValidationError
 from signing_async._core.bodies import (
     BASE64_CHUNK,
+    ONE_PIECE_LIMIT,
     Base64,
     FilePart,
     form_body,
@@ -25,7 +26,7 @@ from signing_async._core.bodies import (
     multipart_body,
 )
 from signing_async._core.sources import CHUNK_SIZE, Blob, load_source
-from signing_async.transports import StreamBody
+from signing_async.transports import RequestBody, StreamBody
 
 MiB = 1 << 20
 SIZES = [
@@ -39,9 +40,15 @@ SIZES = [
 ]
 
 
-async def read(body: StreamBody) -> tuple[bytes, list[bytes]]:
+async def read(body: RequestBody) -> tuple[bytes, list[bytes]]:
+    if isinstance(body, bytes):
+        return body, [body]
     chunks = [chunk async for chunk in body.open()]
     return b"".join(chunks), chunks
+
+
+def length(body: RequestBody) -> int:
+    return len(body) if isinstance(body, bytes) else body.length
 
 
 def reference(payload: Any, blobs: dict[int, bytes]) -> bytes:
@@ -81,14 +88,17 @@ async def test_base64_in_json_from_memory(size: int) -> None:
     payload = {"id": "x", "docs": [{"name": "a.pdf", "size": size, "content": marker}]}
 
     body = json_body(payload)
-    assert isinstance(body, StreamBody)
     produced, chunks = await read(body)
 
     assert produced == reference(payload, {id(marker): data})
-    assert body.length == len(produced)
+    assert length(body) == len(produced)
     assert base64.b64decode(json.loads(produced)["docs"][0]["content"], validate=True) == data
-    # Streamed in pieces of about 1 MiB, never the whole document at once.
-    assert max(map(len, chunks)) <= CHUNK_SIZE
+    if size <= ONE_PIECE_LIMIT:
+        assert isinstance(body, bytes)  # small: encoded in one piece, no stream to run
+    else:
+        # Streamed in pieces of about 1 MiB, never the whole document at once.
+        assert isinstance(body, StreamBody)
+        assert max(map(len, chunks)) <= CHUNK_SIZE
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -102,11 +112,15 @@ async def test_base64_in_json_from_disk(size: int, tmp_path: Path) -> None:
 
     body = json_body(payload)
     assert isinstance(body, StreamBody)
-    first, _ = await read(body)
+    first, chunks = await read(body)
     second, _ = await read(body)
 
     assert first == second == reference(payload, {id(marker): data})
     assert body.length == len(first)
+    if size <= ONE_PIECE_LIMIT:
+        assert chunks == [first]  # one read of the file, one chunk
+    else:
+        assert max(map(len, chunks)) <= CHUNK_SIZE
 
 
 async def test_many_documents_and_unicode() -> None:
@@ -119,22 +133,30 @@ async def test_many_documents_and_unicode() -> None:
     }
 
     body = json_body(payload)
-    assert isinstance(body, StreamBody)
     produced, _ = await read(body)
 
     assert produced == reference(payload, {id(m): d for m, d in zip(markers, datas, strict=True)})
-    assert body.length == len(produced)
+    assert length(body) == len(produced)
 
 
 async def test_same_document_twice() -> None:
     data = b"%PDF-twice"
     blob = memory_blob(data)
     body = json_body({"a": Base64(blob), "b": Base64(blob)})
-    assert isinstance(body, StreamBody)
     produced, _ = await read(body)
     encoded = base64.b64encode(data).decode()
     assert json.loads(produced) == {"a": encoded, "b": encoded}
-    assert body.length == len(produced)
+    assert length(body) == len(produced)
+
+
+async def test_documents_just_over_the_limit_in_all_are_streamed() -> None:
+    half = content(ONE_PIECE_LIMIT // 2 + 1)
+    body = json_body({"a": Base64(memory_blob(half)), "b": Base64(memory_blob(half))})
+    assert isinstance(body, StreamBody)
+    produced, chunks = await read(body)
+    assert len(chunks) > 1
+    encoded = base64.b64encode(half).decode()
+    assert json.loads(produced) == {"a": encoded, "b": encoded}
 
 
 @attrs.frozen
@@ -150,7 +172,7 @@ class RaggedBlob(Blob):
 
 
 async def test_uneven_reads_still_make_one_base64_string() -> None:
-    data = bytes(range(100))
+    data = content(ONE_PIECE_LIMIT + 100)  # streamed, read in uneven pieces
     body = json_body({"c": Base64(RaggedBlob("r", len(data), data[:16], data=data))})
     assert isinstance(body, StreamBody)
     produced, _ = await read(body)
@@ -249,3 +271,19 @@ async def test_multipart_quotes_names() -> None:
     assert b"\r\nname.pdf" not in produced
     parts = parse_multipart(produced, content_type)
     assert [data for _, data in parts] == [b"v", b"abc"]
+
+
+@pytest.mark.parametrize("size", [5, ONE_PIECE_LIMIT + 1])
+async def test_documents_beside_what_only_the_standard_library_encodes(size: int) -> None:
+    # orjson numbers the document, then gives up on the big integer; the
+    # standard library numbers it again: the body must still hold it once.
+    data = content(size)
+    payload = {"doc": Base64(memory_blob(data)), "n": 2**70, "after": "ü"}
+    body = json_body(payload)
+    produced, _ = await read(body)
+    assert json.loads(produced) == {
+        "doc": base64.b64encode(data).decode(),
+        "n": 2**70,
+        "after": "ü",
+    }
+    assert length(body) == len(produced)

@@ -45,6 +45,7 @@ logger = logging.getLogger("signing_async")
 
 T = TypeVar("T")
 R = TypeVar("R")
+V = TypeVar("V")
 
 OnUncertain = Literal["report", "resend"]
 """What a rerun does with items a previous run left in flight or uncertain."""
@@ -53,6 +54,11 @@ ROUND_INSTANT_LIMIT = 64
 """In rounds, how many unsent outcomes (skips, duplicates) one worker gathers at most."""
 
 Emit = Callable[[BulkOutcome[R]], Awaitable[None]]
+
+PROGRESS_BYTES = 1 << 20
+"""Body bytes reported to the progress callback at a time: a big upload moves
+the display every MiB, a small body is reported with its outcome, never one
+callback per chunk."""
 
 
 def _describe(error: BaseException) -> str:
@@ -78,6 +84,7 @@ class _Observer:
         self._size = size
         self.announced = False
         self.journal_error: Exception | None = None
+        self.unreported = 0  # body bytes sent, not yet told to the progress callback
 
     async def sending(self) -> None:
         if self.announced:
@@ -95,7 +102,10 @@ class _Observer:
         self._engine.count(in_flight=self._size)
 
     def sent(self, size: int) -> None:
-        self._engine.count(bytes_sent=size)
+        self.unreported += size
+        if self.unreported >= PROGRESS_BYTES:
+            self._engine.count(bytes_sent=self.unreported)
+            self.unreported = 0
 
 
 class _Held(Exception):
@@ -120,6 +130,7 @@ class Engine(Generic[T, R]):
         decode_result: Callable[[str], R],
         kind: str,
         stop_after_connect_failures: int | None = DEFAULT_CONNECT_FAILURES,
+        transport: object = None,
     ) -> None:
         if not isinstance(concurrency, int) or concurrency < 1:
             raise ValidationError("concurrency", f"must be a positive integer, not {concurrency!r}")
@@ -144,6 +155,7 @@ class Engine(Generic[T, R]):
         self._encode = encode_result
         self._decode = decode_result
         self._kind = kind
+        self._transport = transport
         self._journal: Journal | None = None
         self._pull_lock = anyio.Lock()
         self._stopping = False
@@ -164,7 +176,12 @@ class Engine(Generic[T, R]):
         return self._stopping or self._source.exhausted
 
     async def open(self) -> None:
-        """Open the journal; the run can start."""
+        """Make room in the connection pool, open the journal; the run can start."""
+        # ``concurrency`` requests in flight need as many connections: a
+        # transport grows a pool of its own, or warns about the caller's.
+        ensure_connections = getattr(self._transport, "ensure_connections", None)
+        if ensure_connections is not None:
+            ensure_connections(self.concurrency)
         self._journal = await open_journal(
             self._journal_path, kind=self._kind, resend_uncertain=self._on_uncertain == "resend"
         )
@@ -214,8 +231,10 @@ class Engine(Generic[T, R]):
                 self._progress = None
                 self.fail_run(exc)
 
-    def _tally(self, outcomes: Sequence[BulkOutcome[R]], *, landed: int = 0) -> None:
-        changes = {"done": len(outcomes), "in_flight": -landed}
+    def _tally(
+        self, outcomes: Sequence[BulkOutcome[R]], *, landed: int = 0, bytes_sent: int = 0
+    ) -> None:
+        changes = {"done": len(outcomes), "in_flight": -landed, "bytes_sent": bytes_sent}
         for outcome in outcomes:
             changes[outcome.status] = changes.get(outcome.status, 0) + 1
             logger.debug(
@@ -254,11 +273,14 @@ class Engine(Generic[T, R]):
                 if pulled is None:
                     break
                 index, item = pulled
-                try:
-                    admitted = await self._admit(index, item)
-                except Exception as exc:  # the journal failed: nothing more can be recorded
-                    self.fail_run(exc)
-                    admitted = BulkOutcome(None, index, "failed", error=exc)
+                # A claim is queued here, under the lock, and awaited after it:
+                # keys are claimed in pull order, and many claims share a commit.
+                admission = self._admit(index, item)
+            try:
+                admitted = await admission
+            except Exception as exc:  # the journal failed: nothing more can be recorded
+                self.fail_run(exc)
+                admitted = BulkOutcome(None, index, "failed", error=exc)
             if isinstance(admitted, _Job):
                 jobs.append(admitted)
                 continue
@@ -269,20 +291,28 @@ class Engine(Generic[T, R]):
                 break
         return jobs
 
-    async def _admit(self, index: int, item: T | InvalidItem) -> _Job[T] | BulkOutcome[R]:
-        """Decide what becomes of a pulled item: send it, or an outcome right away."""
+    def _admit(self, index: int, item: T | InvalidItem) -> Awaitable[_Job[T] | BulkOutcome[R]]:
+        """Decide what becomes of a pulled item: send it, or an outcome right away.
+
+        Its key is claimed at the call; the decision is the awaitable's result.
+        """
         if isinstance(item, InvalidItem):
-            return BulkOutcome(item.key, index, "failed", error=item.error())
+            return _ready(BulkOutcome(item.key, index, "failed", error=item.error()))
         try:
             key = self._key(item)
         except Exception as exc:
-            return BulkOutcome(None, index, "failed", error=exc)
+            return _ready(BulkOutcome(None, index, "failed", error=exc))
         if key is None:
             if self._journal_path is not None:
                 error = ValidationError("key", "every item needs its key when a journal is used")
-                return BulkOutcome(None, index, "failed", error=error)
-            return _Job(index, None, item)
-        claim = await self.journal.claim(key, index)
+                return _ready(BulkOutcome(None, index, "failed", error=error))
+            return _ready(_Job(index, None, item))
+        return self._claimed(index, key, item, self.journal.claim(key, index))
+
+    async def _claimed(
+        self, index: int, key: str, item: T, pending: Awaitable[Claim]
+    ) -> _Job[T] | BulkOutcome[R]:
+        claim = await pending
         if claim.decision == "send":
             return _Job(index, key, item, was_uncertain=claim.was_uncertain)
         if claim.decision == "duplicate":
@@ -342,7 +372,11 @@ class Engine(Generic[T, R]):
                     await self.journal.finish(entries)
                 except Exception as exc:
                     self.fail_run(exc)
-        self._tally(outcomes, landed=len(jobs) if observer.announced else 0)
+        self._tally(
+            outcomes,
+            landed=len(jobs) if observer.announced else 0,
+            bytes_sent=observer.unreported,  # the rest of the body, told with its outcome
+        )
         for outcome in outcomes:
             await emit(outcome)
 
@@ -355,18 +389,22 @@ class Engine(Generic[T, R]):
                 # An earlier attempt may have created it; this failure does not undo that.
                 status = "uncertain"
             outcome: BulkOutcome[R] = BulkOutcome(job.key, job.index, status, error=answer)
-            if job.key is None:
+            if job.key is None or self._journal is None:
                 return outcome, None
             return outcome, Entry(job.key, status, error=_describe(answer))
         outcome = BulkOutcome(job.key, job.index, "succeeded", result=answer)
-        if job.key is None:
-            return outcome, None
+        if job.key is None or self._journal is None:
+            return outcome, None  # nothing to journal: no result to encode
         try:
             stored: str | None = self._encode(answer)
         except Exception as exc:
             logger.warning("bulk item %r: the result cannot be journaled: %s", job.key, exc)
             stored = None
         return outcome, Entry(job.key, "succeeded", result=stored)
+
+
+async def _ready(value: V) -> V:
+    return value
 
 
 def _uncertain_error(key: str, claim: Claim) -> TransportError:

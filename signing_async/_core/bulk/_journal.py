@@ -9,13 +9,19 @@ so a run killed at any moment (``kill -9``, a power cut) leaves rows that
 tell the truth: an ``in_flight`` row may have been created, a ``pending``
 row certainly was not.
 
+Writes are grouped (:mod:`._group`): the claims, marks and outcomes that
+workers ask for while a commit is running all go into the next one, a single
+transaction, synced to disk when it holds an in-flight mark. Concurrent
+items whose requests are about to leave share one sync; each still waits for
+its own mark to be on disk before its request goes.
+
 Rerunning with the same journal: ``succeeded`` keys are skipped (their
 stored result is returned), ``pending`` and ``failed`` ones are sent again,
 ``in_flight`` and ``uncertain`` ones are reported uncertain and not sent
 unless the run resends uncertain items.
 
 SQLite runs off the event loop, on one connection per run used by one
-thread at a time (a capacity limiter of one), in WAL mode. The connection
+thread at a time (one commit at a time, in a worker thread), in WAL mode. The connection
 holds the database exclusively while the run lasts, so two runs can never
 send the same job's items at once; the lock dies with the process.
 
@@ -51,15 +57,16 @@ import os
 import re
 import sqlite3
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Literal, Protocol, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
 import anyio
 import attrs
 
 from ..errors import ConfigurationError
 from ..sources import file_path
+from ._group import GroupCommit
 
 __all__ = ["Claim", "Entry", "Journal", "MemoryJournal", "SqliteJournal", "open_journal"]
 
@@ -122,17 +129,23 @@ class Journal(Protocol):
     The engine calls :meth:`claim` as it pulls each item,
     :meth:`mark_in_flight` before the request can leave, :meth:`finish` with
     the outcomes, and :meth:`aclose` at the end of the run.
+
+    Each write is queued when the method is *called* and done when its
+    result is awaited, so a journal may commit the writes of many workers
+    together (see :class:`~._group.GroupCommit`); the engine calls
+    :meth:`claim` under its pull lock and awaits it after, so keys are
+    claimed in the order items were pulled.
     """
 
-    async def claim(self, key: str, index: int) -> Claim:
-        """Register ``key`` for this run and decide what to do with it."""
+    def claim(self, key: str, index: int) -> Awaitable[Claim]:
+        """Register ``key`` for this run (in call order) and decide what to do with it."""
         ...
 
-    async def mark_in_flight(self, keys: Sequence[str]) -> None:
+    def mark_in_flight(self, keys: Sequence[str]) -> Awaitable[None]:
         """Record, durably, that the request for ``keys`` is about to leave."""
         ...
 
-    async def finish(self, entries: Sequence[Entry]) -> None:
+    def finish(self, entries: Sequence[Entry]) -> Awaitable[None]:
         """Record the outcome of items that were claimed for sending."""
         ...
 
@@ -151,12 +164,13 @@ class MemoryJournal:
     def __init__(self) -> None:
         self._seen: dict[str, int] = {}
 
-    async def claim(self, key: str, index: int) -> Claim:
+    def claim(self, key: str, index: int) -> Awaitable[Claim]:
         """A key seen before in this run is a duplicate; any other is sent."""
+        # Decided now, at the call, not when awaited: in the order items were pulled.
         first = self._seen.setdefault(key, index)
         if first != index:
-            return Claim("duplicate", first_index=first)
-        return Claim("send")
+            return _ready(Claim("duplicate", first_index=first))
+        return _ready(_SEND)
 
     async def mark_in_flight(self, keys: Sequence[str]) -> None:
         """Nothing to record."""
@@ -167,6 +181,13 @@ class MemoryJournal:
     async def aclose(self) -> None:
         """Forget the keys."""
         self._seen.clear()
+
+
+_SEND = Claim("send")
+
+
+async def _ready(claim: Claim) -> Claim:
+    return claim
 
 
 def _now() -> str:
@@ -180,8 +201,10 @@ CREATE TABLE IF NOT EXISTS meta (
 );
 CREATE TABLE IF NOT EXISTS items (
     key TEXT PRIMARY KEY,
-    state TEXT NOT NULL
-        CHECK (state IN ('pending', 'in_flight', 'succeeded', 'failed', 'uncertain')),
+    -- Not "state IN (...)": SQLite builds a temporary table for that list on
+    -- every write, which cost more than the rest of the write.
+    state TEXT NOT NULL CHECK (state = 'pending' OR state = 'in_flight'
+        OR state = 'succeeded' OR state = 'failed' OR state = 'uncertain'),
     result TEXT,
     error TEXT,
     attempts INTEGER NOT NULL DEFAULT 0,
@@ -206,10 +229,10 @@ class SqliteJournal:
         self.path = path
         self._resend = resend
         self._run = uuid.uuid4().hex
-        # One thread at a time on the one connection; the limiter also orders
-        # the writes as the workers ask for them.
+        # One thread at a time on the one connection.
         self._limiter = anyio.CapacityLimiter(1)
         self._closed = False
+        self.group: GroupCommit[sqlite3.Connection] = GroupCommit(self._commit)
 
     @classmethod
     async def open(
@@ -236,83 +259,96 @@ class SqliteJournal:
             raise RuntimeError("the journal is closed")
         return await anyio.to_thread.run_sync(fn, *args, limiter=self._limiter)
 
-    async def claim(self, key: str, index: int) -> Claim:
-        """Register ``key`` for this run and decide what to do with it."""
-        return await self._run_sync(self._claim, key, index)
+    async def _commit(
+        self, operations: Sequence[Callable[[sqlite3.Connection], Any]], durable: bool
+    ) -> list[Any]:
+        return await self._run_sync(self._commit_sync, operations, durable)
 
-    def _claim(self, key: str, index: int) -> Claim:
+    def _commit_sync(
+        self, operations: Sequence[Callable[[sqlite3.Connection], Any]], durable: bool
+    ) -> list[Any]:
         db = self._connection
-        with _transaction(db):
-            row = db.execute(
-                "SELECT state, result, error, run, item_index, updated_at FROM items WHERE key = ?",
-                (key,),
-            ).fetchone()
-            if row is None:
-                db.execute(
-                    "INSERT INTO items (key, state, run, item_index, updated_at)"
-                    " VALUES (?, 'pending', ?, ?, ?)",
-                    (key, self._run, index, _now()),
-                )
-                return Claim("send")
-            state, result, error, run, first_index, since = row
-            if run == self._run:
-                return Claim("duplicate", state=state, first_index=first_index)
-            # Stamp the row with this run, so a second item with the key is a duplicate.
-            db.execute(
-                "UPDATE items SET run = ?, item_index = ? WHERE key = ?", (self._run, index, key)
-            )
-            if state == "succeeded":
-                return Claim("skip", result=result, state=state, since=since)
-            if state in ("in_flight", "uncertain"):
-                if self._resend:
-                    return Claim("send", state=state, since=since, was_uncertain=True)
-                return Claim("uncertain", error=error, state=state, since=since)
-            db.execute(
-                "UPDATE items SET state = 'pending', updated_at = ? WHERE key = ?", (_now(), key)
-            )
-            return Claim("send", error=error, state=state, since=since)
-
-    async def mark_in_flight(self, keys: Sequence[str]) -> None:
-        """Record that the request for ``keys`` is about to leave, synced to disk."""
-        await self._run_sync(self._mark_in_flight, list(keys))
-
-    def _mark_in_flight(self, keys: list[str]) -> None:
-        db = self._connection
-        # Only this commit must survive a power cut: it is what stops a
-        # rerun from sending twice. FULL syncs the WAL, earlier frames included.
-        db.execute("PRAGMA synchronous = FULL")
+        if durable:
+            # An in-flight mark must survive a power cut: it is what stops a
+            # rerun from sending twice. FULL syncs the WAL, earlier frames included.
+            db.execute("PRAGMA synchronous = FULL")
         try:
             with _transaction(db):
-                now = _now()
-                for key in keys:
-                    db.execute(
-                        "UPDATE items SET state = 'in_flight', attempts = attempts + 1,"
-                        " updated_at = ? WHERE key = ?",
-                        (now, key),
-                    )
+                return [operation(db) for operation in operations]
         finally:
-            db.execute("PRAGMA synchronous = NORMAL")
+            if durable:
+                db.execute("PRAGMA synchronous = NORMAL")
 
-    async def finish(self, entries: Sequence[Entry]) -> None:
-        """Record the final state of claimed items."""
-        await self._run_sync(self._finish, list(entries))
+    def claim(self, key: str, index: int) -> Awaitable[Claim]:
+        """Register ``key`` for this run (queued in call order) and decide what to do with it."""
+        return self.group.submit(lambda db: self._claim(db, key, index))
 
-    def _finish(self, entries: list[Entry]) -> None:
-        db = self._connection
-        with _transaction(db):
-            now = _now()
-            for entry in entries:
-                db.execute(
-                    "UPDATE items SET state = ?, result = ?, error = ?, updated_at = ?"
-                    " WHERE key = ?",
-                    (entry.state, entry.result, entry.error, now, entry.key),
-                )
+    def _claim(self, db: sqlite3.Connection, key: str, index: int) -> Claim:
+        # Most keys are new: one INSERT says so, without a SELECT first.
+        inserted = db.execute(
+            "INSERT INTO items (key, state, run, item_index, updated_at)"
+            " VALUES (?, 'pending', ?, ?, ?) ON CONFLICT (key) DO NOTHING",
+            (key, self._run, index, _now()),
+        ).rowcount
+        if inserted:
+            return _SEND
+        state, result, error, run, first_index, since = db.execute(
+            "SELECT state, result, error, run, item_index, updated_at FROM items WHERE key = ?",
+            (key,),
+        ).fetchone()
+        if run == self._run:
+            return Claim("duplicate", state=state, first_index=first_index)
+        # Stamp the row with this run, so a second item with the key is a duplicate.
+        db.execute(
+            "UPDATE items SET run = ?, item_index = ? WHERE key = ?", (self._run, index, key)
+        )
+        if state == "succeeded":
+            return Claim("skip", result=result, state=state, since=since)
+        if state in ("in_flight", "uncertain"):
+            if self._resend:
+                return Claim("send", state=state, since=since, was_uncertain=True)
+            return Claim("uncertain", error=error, state=state, since=since)
+        db.execute(
+            "UPDATE items SET state = 'pending', updated_at = ? WHERE key = ?", (_now(), key)
+        )
+        return Claim("send", error=error, state=state, since=since)
+
+    def mark_in_flight(self, keys: Sequence[str]) -> Awaitable[None]:
+        """Record that the request for ``keys`` is about to leave, synced to disk.
+
+        The marks of every worker asking at the same time share one commit
+        and one sync; the awaitable completes once that commit is on disk.
+        """
+        keys = list(keys)
+        return self.group.submit(lambda db: _mark_in_flight(db, keys), durable=True)
+
+    def finish(self, entries: Sequence[Entry]) -> Awaitable[None]:
+        """Record the final state of claimed items (committed with the next group, not synced)."""
+        entries = list(entries)
+        return self.group.submit(lambda db: _finish(db, entries))
 
     async def aclose(self) -> None:
         """Close the connection (which releases the lock). Calling it twice is harmless."""
         if not self._closed:
             await anyio.to_thread.run_sync(self._connection.close, limiter=self._limiter)
             self._closed = True
+
+
+def _mark_in_flight(db: sqlite3.Connection, keys: Sequence[str]) -> None:
+    now = _now()
+    db.executemany(
+        "UPDATE items SET state = 'in_flight', attempts = attempts + 1,"
+        " updated_at = ? WHERE key = ?",
+        [(now, key) for key in keys],
+    )
+
+
+def _finish(db: sqlite3.Connection, entries: Sequence[Entry]) -> None:
+    now = _now()
+    db.executemany(
+        "UPDATE items SET state = ?, result = ?, error = ?, updated_at = ? WHERE key = ?",
+        [(entry.state, entry.result, entry.error, now, entry.key) for entry in entries],
+    )
 
 
 class _transaction:

@@ -212,6 +212,7 @@ def run_bulk(
     decode_result: Callable[[str], R] = json.loads,
     kind: str = "bulk",
     stop_after_connect_failures: int | None = DEFAULT_CONNECT_FAILURES,
+    transport: object = None,
 ) -> BulkRun[R]:
     """Send every item with ``send``, at most ``concurrency`` at a time.
 
@@ -236,6 +237,10 @@ def run_bulk(
         stop_after_connect_failures: Consecutive connection failures that
             stop the run (:class:`BulkStopped`); None never stops for them.
             A refusal of the credentials or of access always stops it.
+        transport: The transport the requests go through. If it has an
+            ``ensure_connections(count)`` method, it is called with
+            ``concurrency`` when the run starts, so that the connection pool
+            holds as many requests as the run sends at once.
 
     Returns:
         The run, to iterate (inside ``async with`` for streaming).
@@ -262,6 +267,7 @@ def run_bulk(
         decode_result=decode_result,
         kind=kind,
         stop_after_connect_failures=stop_after_connect_failures,
+        transport=transport,
     )
 
 
@@ -279,6 +285,7 @@ def run_bulk_batches(
     decode_result: Callable[[str], R] = json.loads,
     kind: str = "bulk",
     stop_after_connect_failures: int | None = DEFAULT_CONNECT_FAILURES,
+    transport: object = None,
 ) -> BulkRun[R]:
     """Like :func:`run_bulk`, for an endpoint that takes up to ``batch_size`` items per request.
 
@@ -300,5 +307,6 @@ def run_bulk_batches(
         decode_result=decode_result,
         kind=kind,
         stop_after_connect_failures=stop_after_connect_failures,
+        transport=transport,
     )
     return BulkRun(engine)

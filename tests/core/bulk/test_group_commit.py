@@ -1,0 +1,263 @@
+"""Group commit: concurrent journal writes share one transaction, and a mark is on disk first.
+
+The observable is the SQLite file itself: every COMMIT on the journal's
+connection is counted with ``set_trace_callback``, and what a ``kill -9``
+would leave is read by copying the database and its WAL, as they are on disk
+at that moment, and opening the copy with a second connection (SQLite
+recovers the committed transactions of the WAL, and only those).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import sqlite3
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from aiohttp import web
+
+import signing_async as sa
+from signing_async._core.bulk import _journal
+from signing_async._core.bulk._group import GroupCommit
+from signing_async._core.bulk._journal import Entry, SqliteJournal
+
+Serve = Callable[[web.Application], Awaitable[str]]
+KIND = "group commit test"
+
+
+class CommitTrace:
+    """Counts the transactions run on a connection, and the ones that marked items in flight."""
+
+    def __init__(self) -> None:
+        self.commits = 0
+        self.mark_commits = 0
+        self.unsynced_mark_commits = 0
+        self._marking = False
+        self._full = False
+
+    def __call__(self, statement: str) -> None:
+        text = statement.strip().upper()
+        if text.startswith("BEGIN"):
+            self._marking = False
+        elif "PRAGMA SYNCHRONOUS" in text:
+            self._full = text.endswith("FULL")
+        elif "STATE = 'IN_FLIGHT'" in text:
+            self._marking = True
+        elif text == "COMMIT":
+            self.commits += 1
+            if self._marking:
+                self.mark_commits += 1
+                if not self._full:
+                    self.unsynced_mark_commits += 1
+
+    def attach(self, db: sqlite3.Connection) -> None:
+        db.set_trace_callback(self)
+
+
+def on_disk(journal: Path, scratch: Path) -> dict[str, str]:
+    """The items' states a crash right now would leave: a copy of the files, reopened."""
+    folder = scratch / uuid.uuid4().hex
+    folder.mkdir()
+    for suffix in ("", "-wal"):
+        source = journal.with_name(journal.name + suffix)
+        if source.exists():
+            shutil.copyfile(source, folder / source.name)
+    with contextlib.closing(sqlite3.connect(folder / journal.name)) as db:
+        states = dict(db.execute("SELECT key, state FROM items").fetchall())
+    shutil.rmtree(folder)
+    return states
+
+
+async def test_concurrent_marks_share_a_synced_commit_and_are_on_disk_when_they_return(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "journal.db"
+    scratch = tmp_path / "copies"
+    scratch.mkdir()
+    journal = await SqliteJournal.open(path, kind=KIND, resend_uncertain=False)
+    trace = CommitTrace()
+    trace.attach(journal._connection)
+    keys = [f"k{index}" for index in range(32)]
+    try:
+        for index, key in enumerate(keys):
+            assert (await journal.claim(key, index)).decision == "send"
+        seen: dict[str, str] = {}
+
+        async def mark(key: str) -> None:
+            await journal.mark_in_flight([key])
+            seen[key] = on_disk(path, scratch)[key]
+
+        before = trace.commits
+        async with anyio.create_task_group() as group:
+            for key in keys:
+                group.start_soon(mark, key)
+        marks = trace.commits - before
+    finally:
+        await journal.aclose()
+
+    assert seen == dict.fromkeys(keys, "in_flight")  # each on disk when its call returned
+    assert marks == trace.mark_commits
+    assert marks <= 2  # the first alone, the 31 that queued behind it together
+    assert trace.unsynced_mark_commits == 0  # every commit holding a mark ran with FULL
+
+
+async def test_outcomes_and_claims_share_commits(tmp_path: Path) -> None:
+    journal = await SqliteJournal.open(tmp_path / "j.db", kind=KIND, resend_uncertain=False)
+    trace = CommitTrace()
+    trace.attach(journal._connection)
+    try:
+        async with anyio.create_task_group() as group:
+            for index in range(20):
+                group.start_soon(journal.claim, f"k{index}", index)
+        claims = trace.commits
+        async with anyio.create_task_group() as group:
+            for index in range(20):
+                entry = Entry(f"k{index}", "succeeded", result=json.dumps({"n": index}))
+                group.start_soon(journal.finish, [entry])
+        finishes = trace.commits - claims
+    finally:
+        await journal.aclose()
+    assert claims <= 2
+    assert finishes <= 2
+    with contextlib.closing(sqlite3.connect(tmp_path / "j.db")) as db:
+        rows = dict(db.execute("SELECT key, result FROM items").fetchall())
+    assert rows == {f"k{index}": json.dumps({"n": index}) for index in range(20)}
+
+
+async def test_claims_keep_their_order_within_a_shared_commit(tmp_path: Path) -> None:
+    journal = await SqliteJournal.open(tmp_path / "j.db", kind=KIND, resend_uncertain=False)
+    try:
+        # Queued in this order, awaited in the reverse: the first call wins the key.
+        pending = [journal.claim("same", index) for index in range(3)]
+        claims = [await claim for claim in reversed(pending)]
+    finally:
+        await journal.aclose()
+    assert [claim.decision for claim in reversed(claims)] == ["send", "duplicate", "duplicate"]
+    assert {claim.first_index for claim in claims[:2]} == {0}
+
+
+def document(index: int, pdf: bytes) -> dict[str, Any]:
+    return {
+        "file": pdf,
+        "title": f"Contract {index}",
+        "signers": [{"role": "Client", "name": "Ana", "email": "ana@example.com"}],
+        "placeholders": [
+            {
+                "role": "Client",
+                "widgets": [{"type": "signature", "page": 1, "x": 10, "y": 10, "w": 50, "h": 20}],
+            }
+        ],
+        "metadata": {"external_id": f"ext-{index}"},
+    }
+
+
+async def test_a_bulk_run_marks_each_item_on_disk_before_its_request_arrives_in_fewer_commits(
+    tmp_path: Path, serve: Serve, monkeypatch: pytest.MonkeyPatch, pdf_bytes: bytes
+) -> None:
+    count, concurrency = 96, 32
+    journal = tmp_path / "documents.db"
+    scratch = tmp_path / "copies"
+    scratch.mkdir()
+    trace = CommitTrace()
+    connect = _journal._connect
+
+    def traced(path: Path, kind: str) -> sqlite3.Connection:
+        db = connect(path, kind)
+        trace.attach(db)
+        return db
+
+    monkeypatch.setattr(_journal, "_connect", traced)
+    found: dict[str, str | None] = {}
+
+    async def create(request: web.Request) -> web.Response:
+        body = await request.json()
+        key = body["metadata"]["externalId"]
+        # What a kill -9 at this instant would leave for this key.
+        found[key] = on_disk(journal, scratch).get(key)
+        await anyio.sleep(0.005)  # a provider is not instant: workers overlap
+        return web.json_response({"documentId": f"d-{key}", "status": "sent"})
+
+    app = web.Application()
+    app.router.add_post("/api/1.0/createdocument", create)
+    url = await serve(app)
+    config = sa.DanaSignConfig(server_url=url, api_token="t")
+    async with sa.SigningClient(danasign=config) as client:
+        items = (document(index, pdf_bytes) for index in range(count))
+        run = client.documents.create_many(items, concurrency=concurrency, journal=journal)
+        async with run as outcomes:
+            statuses = [outcome.status async for outcome in outcomes]
+
+    assert statuses == ["succeeded"] * count
+    assert found == {f"ext-{index}": "in_flight" for index in range(count)}
+    assert trace.unsynced_mark_commits == 0
+    # One commit per item per write before; now the marks of items leaving together share one.
+    assert 0 < trace.mark_commits < count // 2
+    assert trace.commits < 3 * count // 2
+
+
+async def test_a_failed_commit_fails_its_whole_group_and_the_next_one_runs() -> None:
+    log: list[list[str]] = []
+    fail = True
+
+    async def commit(operations: Sequence[Callable[[list[str]], Any]], durable: bool) -> list[Any]:
+        if fail:
+            raise OSError("disk full")
+        done: list[str] = []
+        results = [operation(done) for operation in operations]
+        log.append(done)
+        return results
+
+    group: GroupCommit[list[str]] = GroupCommit(commit)
+    errors: list[BaseException] = []
+
+    async def write(name: str) -> None:
+        try:
+            await group.submit(lambda done: done.append(name))
+        except OSError as exc:
+            errors.append(exc)
+
+    async with anyio.create_task_group() as tasks:
+        for name in "abc":
+            tasks.start_soon(write, name)
+    assert [str(error) for error in errors] == ["disk full"] * 3
+    fail = False
+    assert await group.submit(lambda done: done.append("d") or "result") == "result"
+    assert log == [["d"]]
+
+
+async def test_a_leader_cancelled_mid_commit_hands_its_group_to_the_next_writer() -> None:
+    committed: list[list[str]] = []
+    entered = anyio.Event()
+    slow = True
+
+    async def commit(operations: Sequence[Callable[[None], str]], durable: bool) -> list[str]:
+        nonlocal slow
+        if slow:
+            slow = False
+            entered.set()
+            await anyio.sleep(30)  # cancelled here: as a rolled-back transaction, nothing kept
+        results = [operation(None) for operation in operations]
+        committed.append(results)
+        return results
+
+    group: GroupCommit[None] = GroupCommit(commit)
+    with anyio.CancelScope() as scope:
+        leader = group.submit(lambda _: "a", durable=True)
+
+        async def lead() -> None:
+            await leader
+
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(lead)
+            await entered.wait()
+            follower = group.submit(lambda _: "b")
+            scope.cancel()
+    assert scope.cancelled_caught
+    assert await follower == "b"  # no stray cancellation; "a" committed with it, once
+    assert committed == [["a", "b"]]
