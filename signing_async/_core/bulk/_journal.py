@@ -214,6 +214,27 @@ CREATE TABLE IF NOT EXISTS items (
 );
 """
 
+_FIRST_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS items (
+    key TEXT PRIMARY KEY,
+    state TEXT NOT NULL
+        CHECK (state IN ('pending', 'in_flight', 'succeeded', 'failed', 'uncertain')),
+    result TEXT,
+    error TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    run TEXT NOT NULL,
+    item_index INTEGER NOT NULL,
+    updated_at TEXT NOT NULL
+);
+"""
+"""The tables as the first version wrote them, before journals marked their
+files: such a file is recognised by exactly these statements (the same
+columns as :data:`_SCHEMA`, whose state check is only spelt faster)."""
+
 
 class SqliteJournal:
     """The SQLite journal of one run; see the module docstring for the states.
@@ -367,8 +388,8 @@ class _transaction:
 JournalFile = Literal["new", "ours", "first version"]
 
 
-def _statements() -> list[str]:
-    return [statement for statement in _SCHEMA.split(";") if statement.strip()]
+def _statements(schema: str = _SCHEMA) -> list[str]:
+    return [statement for statement in schema.split(";") if statement.strip()]
 
 
 def _normalized(sql: str) -> str:
@@ -451,7 +472,7 @@ def _first_version(db: sqlite3.Connection) -> bool:
     tables = {name: sql for kind, name, sql in objects if kind == "table"}
     expected = {
         statement.split()[5]: _normalized(statement)  # CREATE TABLE IF NOT EXISTS <name>
-        for statement in _statements()
+        for statement in _statements(_FIRST_SCHEMA)
     }
     if {name: _normalized(sql or "") for name, sql in tables.items()} != expected:
         return False
