@@ -25,9 +25,10 @@ from .._core.session import CoreSession
 from .._core.timeouts import Timeout
 from ._checks import check_contact
 from ._config import DanaSignConfig
+from ._errors import PROVIDER
 from ._models import BatchResult, Contact
 from ._requests import NewContact
-from ._wire import PROVIDER, Wire
+from ._wire import DanaSignEndpoint
 
 __all__ = ["ContactItem", "Contacts"]
 
@@ -52,7 +53,7 @@ class Contacts:
     """
 
     def __init__(self, session: CoreSession, config: DanaSignConfig) -> None:
-        self._wire = Wire(session, config)
+        self._endpoint = DanaSignEndpoint(session, config)
 
     async def create(
         self, *, name: str, email: str, phone: str | None = None, timeout: Timeout | None = None
@@ -76,11 +77,15 @@ class Contacts:
             PermissionDeniedError: The token lacks ``contacts:write``.
         """
         contact = check_contact(NewContact(name=name, email=email, phone=phone), "")
-        operation = "create contact"
-        answer = await self._wire.call(
-            operation, "POST", "/api/1.0/contacts", body=json_body(encode(contact)), timeout=timeout
+        endpoint = self._endpoint
+        call = endpoint.request(
+            "create contact",
+            "POST",
+            "/api/1.0/contacts",
+            body=json_body(encode(contact)),
+            timeout=timeout,
         )
-        return self._wire.answer(answer, Contact, operation)
+        return endpoint.answer(call, await endpoint.json(call), Contact)
 
     async def create_batch(
         self,
@@ -110,15 +115,15 @@ class Contacts:
         ]
         if not entries:
             raise ValidationError("contacts", "at least one contact is required")
-        operation = f"create {len(entries)} contacts"
-        answer = await self._wire.call(
-            operation,
+        endpoint = self._endpoint
+        call = endpoint.request(
+            f"create {len(entries)} contacts",
             "POST",
             "/api/1.0/contacts/batch",
             body=json_body({"contacts": entries}),
             timeout=timeout,
         )
-        return self._wire.answer(answer, BatchResult, operation)
+        return endpoint.answer(call, await endpoint.json(call), BatchResult)
 
     def create_many(
         self,
@@ -287,7 +292,7 @@ class Contacts:
                 that is not a string (raised at once).
         """
         query = {} if search is None else {"search": search}
-        return self._wire.pager(
+        return self._endpoint.pager(
             "list contacts",
             "/api/1.0/contacts",
             Contact,
