@@ -18,14 +18,14 @@ from .._core.bulk import (
     OnUncertain,
     run_bulk_batches,
 )
-from .._core.errors import APIError, SigningError, ValidationError
+from .._core.errors import SigningError, ValidationError
 from .._core.pagination import AsyncPager
 from .._core.serde import encode
 from .._core.session import CoreSession
 from .._core.timeouts import Timeout
+from ._batch import Found, needs_lookup, reconcile
 from ._checks import check_contact
 from ._config import DanaSignConfig
-from ._errors import PROVIDER
 from ._models import BatchResult, Contact
 from ._requests import NewContact
 from ._wire import DanaSignEndpoint
@@ -217,47 +217,14 @@ class Contacts:
         # Already checked by _item_key: this only builds the NewContacts again.
         contacts = [check_contact(item, "") for item in items]
         result = await self.create_batch(contacts)
-        size = len(contacts)
-        operation = f"create {size} contacts"
-        counts = f"the batch answer says {result.success} created and {result.failed} failed"
-        if result.failed == 0 and result.success == size:
-            return list(contacts)
-        if result.success == 0 and result.failed == size:
-            return [_refused(operation, counts, result) for _ in contacts]
-        found: list[bool | Exception] = []
-        for contact in contacts:
-            try:
-                found.append(await self._exists(contact.email))
-            except SigningError as exc:
-                found.append(exc)
-        consistent = result.success + result.failed == size
-        confirmed = (
-            consistent
-            and not any(isinstance(exists, Exception) for exists in found)
-            and sum(exists is True for exists in found) == result.success
-        )
-        answers: list[NewContact | Exception] = []
-        for contact, exists in zip(contacts, found, strict=True):
-            if isinstance(exists, Exception):
-                answers.append(
-                    SigningError(
-                        f"{PROVIDER} {operation}: {counts} without saying which, and looking"
-                        f" {contact.email!r} up failed ({exists}); check whether it exists,"
-                        " then run again with on_uncertain='resend' if it does not"
-                    )
-                )
-            elif not exists:
-                answers.append(_refused(operation, f"{counts}, and it is not there", result))
-            elif confirmed:
-                answers.append(contact)
-            else:
-                answers.append(
-                    SigningError(
-                        f"{PROVIDER} {operation}: {counts} without saying which; a contact"
-                        f" {contact.email!r} exists but may have existed before the batch"
-                    )
-                )
-        return answers
+        found: list[Found] = []
+        if needs_lookup(result, len(contacts)):
+            for contact in contacts:
+                try:
+                    found.append(await self._exists(contact.email))
+                except SigningError as exc:
+                    found.append(exc)
+        return reconcile(contacts, result, found)
 
     async def _exists(self, email: str) -> bool:
         wanted = _normalize(email)
@@ -312,18 +279,6 @@ def _item_key(item: ContactItem) -> str:
             "item", f"expected a NewContact or a mapping, not {type(item).__name__}"
         )
     return _normalize(check_contact(item, "").email)
-
-
-def _refused(operation: str, counts: str, result: BatchResult) -> APIError:
-    # The batch request itself succeeded; the provider refused this item in it.
-    return APIError(
-        f"{counts}: this contact was not created (DANAsign gives no reason;"
-        " a contact with this e-mail existing already is the usual one)",
-        status=200,
-        provider=PROVIDER,
-        operation=operation,
-        body={"success": result.success, "failed": result.failed, **result.raw},
-    )
 
 
 def _store_contact(contact: NewContact) -> str:
