@@ -21,6 +21,7 @@ from .._core.bulk import (
     journal_record,
     run_bulk,
 )
+from .._core.coerce import build
 from .._core.endpoint import SEND_JSON, Endpoint, what
 from .._core.errors import ValidationError
 from .._core.serde import converter, decode
@@ -295,16 +296,8 @@ def _load_circuit(stored: str) -> Circuit:
 
 
 def _signer(signer: CircuitSigner | Mapping[str, str]) -> CircuitSigner:
-    if isinstance(signer, Mapping):
-        unknown = set(signer) - {"name", "email", "nif"}
-        if unknown:
-            raise ValidationError("signer", f"unknown keys {sorted(map(str, unknown))}")
-        signer = CircuitSigner(
-            name=signer.get("name", ""), email=signer.get("email", ""), nif=signer.get("nif", "")
-        )
-    if not isinstance(signer, CircuitSigner):
-        raise ValidationError("signer", "expected a CircuitSigner or a mapping")
-    require_text(signer.name, "signer.name")
-    require_email(signer.email, "signer.email")
-    require_text(signer.nif, "signer.nif")
-    return signer
+    built = build(CircuitSigner, signer, "signer")
+    require_text(built.name, "signer.name")
+    require_email(built.email, "signer.email")
+    require_text(built.nif, "signer.nif")
+    return built
