@@ -11,8 +11,8 @@ from .._core.session import CoreSession
 from .._core.timeouts import Timeout
 from .._core.tokens import check_token
 from ._config import DanaSignConfig
+from ._endpoint import DanaSignEndpoint
 from ._models import ApiSession, WhoAmI
-from ._wire import DanaSignEndpoint
 
 __all__ = ["ApiTokens"]
 

@@ -26,9 +26,9 @@ from .._core.timeouts import Timeout
 from ._batch import Found, needs_lookup, reconcile
 from ._checks import check_contact
 from ._config import DanaSignConfig
+from ._endpoint import DanaSignEndpoint
 from ._models import BatchResult, Contact
 from ._requests import NewContact
-from ._wire import DanaSignEndpoint
 
 __all__ = ["ContactItem", "Contacts"]
 

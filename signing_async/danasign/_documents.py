@@ -38,6 +38,7 @@ from ._checks import (
     check_template_signers,
 )
 from ._config import DanaSignConfig
+from ._endpoint import DanaSignEndpoint
 from ._models import CreatedDocument, DocumentStatus, DocumentSummary, TemplateDocument
 from ._pdf import check_boxes_fit, page_sizes
 from ._requests import (
@@ -51,7 +52,6 @@ from ._requests import (
     TemplateSigner,
     Widget,
 )
-from ._wire import DanaSignEndpoint
 
 __all__ = ["DocumentItem", "Documents"]
 

@@ -10,8 +10,8 @@ from .._core.session import CoreSession
 from .._core.timeouts import Timeout
 from .._core.urls import path_segment
 from ._config import DanaSignConfig
+from ._endpoint import DanaSignEndpoint, normalize_signature_type
 from ._models import Template, TemplateSummary
-from ._wire import DanaSignEndpoint, normalize_signature_type
 
 __all__ = ["Templates"]
 

@@ -7,8 +7,8 @@ import pytest
 
 import signing_async as sa
 from signing_async._core.session import CoreSession
+from signing_async.danasign._endpoint import DanaSignEndpoint
 from signing_async.danasign._errors import ERRORS
-from signing_async.danasign._wire import DanaSignEndpoint
 
 
 @attrs.frozen
