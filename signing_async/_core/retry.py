@@ -16,12 +16,13 @@ import math
 import random
 import time
 from collections.abc import Mapping
+from typing import Literal, NamedTuple
 
 import attrs
 
-from .errors import STATUS_EFFECTS, TransportError, status_effect
+from .errors import STATUS_EFFECTS, APIError, AuthenticationError, TransportError, status_effect
 
-__all__ = ["RetryPolicy", "retry_after_seconds"]
+__all__ = ["Next", "RetryPolicy", "next_step", "retry_after_seconds"]
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 
@@ -79,6 +80,63 @@ class RetryPolicy:
     def retries_error(self, error: TransportError, *, idempotent: bool) -> bool:
         """Whether a failure to get an answer may be retried."""
         return idempotent or not error.request_sent
+
+
+class Next(NamedTuple):
+    """What to do after a failed attempt (see :func:`next_step`).
+
+    Attributes:
+        action: ``"retry"`` after ``delay`` seconds; ``"renew"`` the
+            credentials and replay at once if that may help; ``"raise"``.
+        delay: The wait before the retry, in seconds.
+    """
+
+    action: Literal["retry", "renew", "raise"]
+    delay: float = 0.0
+
+
+_RAISE = Next("raise")
+_RENEW = Next("renew")
+
+
+def next_step(
+    policy: RetryPolicy,
+    error: TransportError | APIError,
+    *,
+    idempotent: bool,
+    retries: int,
+    renewed: bool,
+    retry_after: float | None = None,
+) -> Next:
+    """What to do after an attempt failed with ``error``: no I/O, only the decision.
+
+    A refused credential is renewed once, first. Then a failure is retried
+    while retries remain and the policy says replaying is safe, after the
+    backoff or the wait the server asked for (one asking for more than
+    ``policy.max_retry_after`` is not waited for: the error is raised).
+
+    Args:
+        policy: The call's retry policy.
+        error: Why the attempt failed: no answer, or an error answer.
+        idempotent: Whether the call may be replayed after it may have
+            reached the server.
+        retries: Retries made so far.
+        renewed: Whether the credentials were renewed already.
+        retry_after: The wait the error answer asked for (see
+            :func:`retry_after_seconds`), if any.
+    """
+    if isinstance(error, TransportError):
+        if retries < policy.max_retries and policy.retries_error(error, idempotent=idempotent):
+            return Next("retry", policy.backoff(retries))
+        return _RAISE
+    if isinstance(error, AuthenticationError) and not renewed:
+        return _RENEW
+    if retries < policy.max_retries and policy.retries_status(error.status, idempotent=idempotent):
+        if retry_after is None:
+            return Next("retry", policy.backoff(retries))
+        if retry_after <= policy.max_retry_after:
+            return Next("retry", retry_after)
+    return _RAISE
 
 
 def _seconds(text: str, per_second: float) -> float | None:

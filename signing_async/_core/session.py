@@ -25,7 +25,6 @@ from .bounds import DEFAULT_MAX_ANSWER_SIZE, ExchangeClock, check_answer_size
 from .error_mapping import ErrorMapper
 from .errors import (
     APIError,
-    AuthenticationError,
     ConfigurationError,
     ResponseDecodeError,
     SigningError,
@@ -34,7 +33,7 @@ from .errors import (
 )
 from .json_codec import loads
 from .observe import current_observer, metered
-from .retry import IDEMPOTENT_METHODS, RetryPolicy, retry_after_seconds
+from .retry import IDEMPOTENT_METHODS, RetryPolicy, next_step, retry_after_seconds
 from .timeouts import Timeout
 from .tokens import Fetch, MemoryTokenStore, TokenCache, TokenStore
 from .transport import Request, RequestBody, Response, StreamBody, Transport
@@ -257,20 +256,7 @@ class CoreSession:
         debug = logger.isEnabledFor(logging.DEBUG)
         while True:
             attempt += 1
-            headers = {**self.base_headers, **call.headers}
-            used = await call.auth.apply(headers)
-            if isinstance(call.body, StreamBody):
-                headers["Content-Length"] = str(call.body.length)
-            body = call.body
-            observer = current_observer()
-            if observer is not None:
-                if not idempotent:
-                    # Last moment before the request may reach the server: a
-                    # journal records "in flight" here, after auth, never earlier.
-                    await observer.sending()
-                body = metered(body, observer)
-            body = clock.attempt(body, timeout)
-            request = Request(call.method, call.url, headers, body, clock.request_timeout)
+            used, request = await self._request(call, clock, timeout, idempotent)
             started = time.monotonic() if debug else 0.0
             try:
                 response = await clock.send(self.transport, request)
@@ -281,15 +267,16 @@ class CoreSession:
                         call.provider, call.operation, attempt, call.method,
                         _loggable(call.url), time.monotonic() - started, exc,
                     )  # fmt: skip
-                if retries < policy.max_retries and policy.retries_error(
-                    exc, idempotent=idempotent
-                ):
-                    await anyio.sleep(policy.backoff(retries))
-                    retries += 1
-                    continue
-                raise type(exc)(
-                    f"{call.provider} {call.operation}: {exc}", request_sent=exc.request_sent
-                ) from exc
+                step = next_step(
+                    policy, exc, idempotent=idempotent, retries=retries, renewed=renewed
+                )
+                if step.action == "raise":
+                    raise type(exc)(
+                        f"{call.provider} {call.operation}: {exc}", request_sent=exc.request_sent
+                    ) from exc
+                await anyio.sleep(step.delay)
+                retries += 1
+                continue
             if debug:
                 logger.debug(
                     "%s %s: attempt %d %s %s -> %d in %.3f s",
@@ -299,20 +286,42 @@ class CoreSession:
             if 200 <= response.status < 300:
                 return response
             error = await self._error(call, response, clock)
-            if isinstance(error, AuthenticationError) and not renewed:
+            retry_after = retry_after_seconds(response.headers)
+            step = next_step(
+                policy, error, idempotent=idempotent, retries=retries, renewed=renewed,
+                retry_after=retry_after,
+            )  # fmt: skip
+            if step.action == "renew":
                 renewed = True
                 if await call.auth.renew(used):
                     continue
-            if retries < policy.max_retries and policy.retries_status(
-                error.status, idempotent=idempotent
-            ):
-                delay = retry_after_seconds(response.headers)
-                if delay is not None and delay > policy.max_retry_after:
-                    raise error
-                await anyio.sleep(policy.backoff(retries) if delay is None else delay)
-                retries += 1
-                continue
-            raise error
+                step = next_step(
+                    policy, error, idempotent=idempotent, retries=retries, renewed=True,
+                    retry_after=retry_after,
+                )  # fmt: skip
+            if step.action == "raise":
+                raise error
+            await anyio.sleep(step.delay)
+            retries += 1
+
+    async def _request(
+        self, call: Call, clock: ExchangeClock, limits: Timeout, idempotent: bool
+    ) -> tuple[object, Request]:
+        """One attempt's request: headers, credentials, body; and the credentials used."""
+        headers = {**self.base_headers, **call.headers}
+        used = await call.auth.apply(headers)
+        if isinstance(call.body, StreamBody):
+            headers["Content-Length"] = str(call.body.length)
+        body = call.body
+        observer = current_observer()
+        if observer is not None:
+            if not idempotent:
+                # Last moment before the request may reach the server: a
+                # journal records "in flight" here, after auth, never earlier.
+                await observer.sending()
+            body = metered(body, observer)
+        body = clock.attempt(body, limits)
+        return used, Request(call.method, call.url, headers, body, clock.request_timeout)
 
     async def _error(self, call: Call, response: Response, clock: ExchangeClock) -> APIError:
         try:

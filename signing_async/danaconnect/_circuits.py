@@ -21,35 +21,29 @@ from .._core.bulk import (
     journal_record,
     run_bulk,
 )
-from .._core.error_mapping import ErrorMapper
+from .._core.coerce import build
+from .._core.endpoint import SEND_JSON, Endpoint, what
 from .._core.errors import ValidationError
 from .._core.serde import converter, decode
 from .._core.session import Call, CoreSession
 from .._core.sources import DocumentSource, document_sources, load_source
-from .._core.streaming import ByteStream, DownloadedFile, download_target
+from .._core.streaming import ByteStream, DownloadedFile
 from .._core.timeouts import Timeout
 from .._core.tokens import check_token
 from .._core.urls import path_segment
 from .._core.validation import require_email, require_id, require_pdf, require_text
 from ._config import DanaConnectConfig
+from ._errors import ERRORS, PROVIDER
 from ._models import AccessTokenAnswer, Circuit, CircuitRequest, CircuitSigner
 from ._zip_check import zip_problem
 
 __all__ = ["Circuits"]
 
-PROVIDER = "DANAconnect"
-ERRORS = ErrorMapper(PROVIDER)
-
 CircuitItem = CircuitRequest | Mapping[str, Any]
 """One item of :meth:`Circuits.start_many`: a request object or ``start``'s keyword arguments."""
 
 _START_KEYS = ("id", "signer", "docs")
-
-
-def _what(call: Call) -> str:
-    # Errors raised outside the session (decoding, broken transfers) name the
-    # provider too, like the session's own messages.
-    return f"{PROVIDER} {call.operation}"
+_DOWNLOAD_ZIP = {"Accept": "application/zip", "Content-Type": "application/zip"}
 
 
 class Circuits:
@@ -60,12 +54,14 @@ class Circuits:
     """
 
     def __init__(self, session: CoreSession, config: DanaConnectConfig) -> None:
-        self._session = session
         self._config = config
-        self._auth = BearerTokenAuth(
+        auth = BearerTokenAuth(
             session.token_cache(
                 (config.api_url, config.client_id, config.client_secret), self._fetch_token
             )
+        )
+        self._endpoint = Endpoint(
+            session, provider=PROVIDER, base_url=config.api_url, errors=ERRORS, auth=auth
         )
 
     async def _fetch_token(self) -> tuple[str, float]:
@@ -76,12 +72,11 @@ class Circuits:
     async def _request_token(self) -> AccessTokenAnswer:
         """One token request, outside the cache (``signing-async check`` makes it too)."""
         config = self._config
-        call = Call(
-            PROVIDER,
+        endpoint = self._endpoint
+        call = endpoint.call(
             "get access token",
             "POST",
-            f"{config.api_url}/oauth2/token",
-            ERRORS,
+            "/oauth2/token",
             headers={
                 "Content-Type": "application/x-www-form-urlencoded",
                 "Accept": "application/json",
@@ -93,9 +88,8 @@ class Circuits:
             idempotent=True,  # asking for a token twice is harmless
             secret_answer=True,
         )
-        what = _what(call)
-        answer = decode(await self._session.json(call), AccessTokenAnswer, what=what)
-        check_token(answer.access_token, what=what)
+        answer = endpoint.decode(call, await endpoint.json(call), AccessTokenAnswer)
+        check_token(answer.access_token, what=what(call))
         return answer
 
     async def start(
@@ -142,18 +136,16 @@ class Circuits:
             entries.append({"name": blob.name, "size": blob.size, "content": Base64(blob)})
         payload = {"id": circuit_id, "signer": converter.unstructure(who), "docs": entries}
         channel = path_segment(self._config.channel, "DanaConnectConfig.channel")
-        call = Call(
-            PROVIDER,
+        endpoint = self._endpoint
+        call = endpoint.call(
             f"start circuit {circuit_id}",
             "POST",
-            f"{self._config.api_url}/api/v1/biometric/start_circuit/{channel}",
-            ERRORS,
-            headers={"Content-Type": "application/json", "Accept": "application/json"},
+            f"/api/v1/biometric/start_circuit/{channel}",
+            headers=SEND_JSON,
             body=json_body(payload),
-            auth=self._auth,
             timeout=timeout,
         )
-        return decode(await self._session.json(call), Circuit, what=_what(call))
+        return endpoint.decode(call, await endpoint.json(call), Circuit)
 
     def start_many(
         self,
@@ -211,7 +203,7 @@ class Circuits:
             encode_result=journal_record,
             decode_result=_load_circuit,
             kind="DANAconnect circuits",
-            transport=self._session.transport,
+            transport=self._endpoint.transport,
         )
 
     async def _start_item(self, item: CircuitItem) -> Circuit:
@@ -222,17 +214,16 @@ class Circuits:
     def _download_call(self, circuit_id: str, timeout: Timeout | None) -> Call:
         segment = path_segment(circuit_id, "circuit_id")
         channel = path_segment(self._config.channel, "DanaConnectConfig.channel")
-        return Call(
-            PROVIDER,
+        return self._endpoint.call(
             f"download circuit {circuit_id}",
             "GET",
+            # Downloads have a host of their own.
             f"{self._config.download_url}/api/v1/biometric/document_circuit/{channel}"
             f"/circuit/{segment}",
-            ERRORS,
             # The documentation lists this Content-Type on a GET; sent as documented.
-            headers={"Accept": "application/zip", "Content-Type": "application/zip"},
-            auth=self._auth,
+            headers=_DOWNLOAD_ZIP,
             timeout=timeout,
+            absolute=True,
         )
 
     @asynccontextmanager
@@ -250,9 +241,8 @@ class Circuits:
             ConflictError: The signer has not finished the circuit yet.
             NotFoundError: No such circuit.
         """
-        call = self._download_call(circuit_id, timeout)
-        async with self._session.stream(call) as response:
-            yield ByteStream(response, what=_what(call))
+        async with self._endpoint.stream(self._download_call(circuit_id, timeout)) as stream:
+            yield stream
 
     async def download_to(
         self,
@@ -287,12 +277,9 @@ class Circuits:
             FileWriteError: The disk refused the file (a ``SigningError`` and an
                 ``OSError``); nothing is left behind.
         """
-        call = self._download_call(circuit_id, timeout)
-        async with download_target(path) as target, self._session.stream(call) as response:
-            stream = ByteStream(response, what=_what(call))
-            return await target.write(
-                stream, what=_what(call), check=zip_problem, checksum=checksum
-            )
+        return await self._endpoint.download(
+            self._download_call(circuit_id, timeout), path, check=zip_problem, checksum=checksum
+        )
 
 
 def _item_key(item: CircuitItem) -> str:
@@ -310,16 +297,8 @@ def _load_circuit(stored: str) -> Circuit:
 
 
 def _signer(signer: CircuitSigner | Mapping[str, str]) -> CircuitSigner:
-    if isinstance(signer, Mapping):
-        unknown = set(signer) - {"name", "email", "nif"}
-        if unknown:
-            raise ValidationError("signer", f"unknown keys {sorted(map(str, unknown))}")
-        signer = CircuitSigner(
-            name=signer.get("name", ""), email=signer.get("email", ""), nif=signer.get("nif", "")
-        )
-    if not isinstance(signer, CircuitSigner):
-        raise ValidationError("signer", "expected a CircuitSigner or a mapping")
-    require_text(signer.name, "signer.name")
-    require_email(signer.email, "signer.email")
-    require_text(signer.nif, "signer.nif")
-    return signer
+    built = build(CircuitSigner, signer, "signer")
+    require_text(built.name, "signer.name")
+    require_email(built.email, "signer.email")
+    require_text(built.nif, "signer.nif")
+    return built

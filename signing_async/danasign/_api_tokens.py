@@ -6,12 +6,13 @@ from collections.abc import Mapping
 
 import attrs
 
+from .._core.endpoint import what
 from .._core.session import CoreSession
 from .._core.timeouts import Timeout
 from .._core.tokens import check_token
 from ._config import DanaSignConfig
+from ._endpoint import DanaSignEndpoint
 from ._models import ApiSession, WhoAmI
-from ._wire import PROVIDER, Wire
 
 __all__ = ["ApiTokens"]
 
@@ -24,7 +25,7 @@ class ApiTokens:
     """
 
     def __init__(self, session: CoreSession, config: DanaSignConfig) -> None:
-        self._wire = Wire(session, config)
+        self._endpoint = DanaSignEndpoint(session, config)
 
     async def create_session(self, *, timeout: Timeout | None = None) -> ApiSession:
         """Create a Parse session for the token's user.
@@ -44,13 +45,13 @@ class ApiTokens:
             ResponseDecodeError: The answer holds no session token, or one that
                 cannot be sent in a header (empty, not visible ASCII).
         """
-        operation = "create session"
-        answer = await self._wire.call(
-            operation, "POST", "/api/tokens/session", timeout=timeout, secret_answer=True
+        endpoint = self._endpoint
+        call = endpoint.request(
+            "create session", "POST", "/api/tokens/session", timeout=timeout, secret_answer=True
         )
-        session = self._wire.answer(answer, ApiSession, operation)
+        session = endpoint.answer(call, await endpoint.json(call), ApiSession)
         # Refused here rather than in the caller's next request header.
-        check_token(session.session_token, what=f"{PROVIDER} {operation}")
+        check_token(session.session_token, what=what(call))
         return session
 
     async def whoami(self, *, timeout: Timeout | None = None) -> WhoAmI:
@@ -62,9 +63,9 @@ class ApiTokens:
         Raises:
             AuthenticationError: The API token is missing or invalid (HTTP 405).
         """
-        operation = "whoami"
-        answer = await self._wire.call(operation, "GET", "/api/tokens/whoami", timeout=timeout)
-        who = self._wire.answer(answer, WhoAmI, operation)
+        endpoint = self._endpoint
+        call = endpoint.request("whoami", "GET", "/api/tokens/whoami", timeout=timeout)
+        who = endpoint.answer(call, await endpoint.json(call), WhoAmI)
         user = who.user
         if isinstance(user, Mapping):
             # The user may come as a nested object only; lift what it says.

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from .._core.coerce import build, build_many
 from .._core.errors import ValidationError
 from .._core.validation import (
     require_email,
@@ -18,7 +19,6 @@ from .._core.validation import (
     require_text,
     shown,
 )
-from ._coerce import build, build_many
 from ._requests import (
     DocumentMetadata,
     DocumentSettings,

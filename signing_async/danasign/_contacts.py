@@ -18,16 +18,17 @@ from .._core.bulk import (
     OnUncertain,
     run_bulk_batches,
 )
-from .._core.errors import APIError, SigningError, ValidationError
+from .._core.errors import SigningError, ValidationError
 from .._core.pagination import AsyncPager
 from .._core.serde import encode
 from .._core.session import CoreSession
 from .._core.timeouts import Timeout
+from ._batch import Found, needs_lookup, reconcile
 from ._checks import check_contact
 from ._config import DanaSignConfig
+from ._endpoint import DanaSignEndpoint
 from ._models import BatchResult, Contact
 from ._requests import NewContact
-from ._wire import PROVIDER, Wire
 
 __all__ = ["ContactItem", "Contacts"]
 
@@ -52,7 +53,7 @@ class Contacts:
     """
 
     def __init__(self, session: CoreSession, config: DanaSignConfig) -> None:
-        self._wire = Wire(session, config)
+        self._endpoint = DanaSignEndpoint(session, config)
 
     async def create(
         self, *, name: str, email: str, phone: str | None = None, timeout: Timeout | None = None
@@ -76,11 +77,15 @@ class Contacts:
             PermissionDeniedError: The token lacks ``contacts:write``.
         """
         contact = check_contact(NewContact(name=name, email=email, phone=phone), "")
-        operation = "create contact"
-        answer = await self._wire.call(
-            operation, "POST", "/api/1.0/contacts", body=json_body(encode(contact)), timeout=timeout
+        endpoint = self._endpoint
+        call = endpoint.request(
+            "create contact",
+            "POST",
+            "/api/1.0/contacts",
+            body=json_body(encode(contact)),
+            timeout=timeout,
         )
-        return self._wire.answer(answer, Contact, operation)
+        return endpoint.answer(call, await endpoint.json(call), Contact)
 
     async def create_batch(
         self,
@@ -110,15 +115,15 @@ class Contacts:
         ]
         if not entries:
             raise ValidationError("contacts", "at least one contact is required")
-        operation = f"create {len(entries)} contacts"
-        answer = await self._wire.call(
-            operation,
+        endpoint = self._endpoint
+        call = endpoint.request(
+            f"create {len(entries)} contacts",
             "POST",
             "/api/1.0/contacts/batch",
             body=json_body({"contacts": entries}),
             timeout=timeout,
         )
-        return self._wire.answer(answer, BatchResult, operation)
+        return endpoint.answer(call, await endpoint.json(call), BatchResult)
 
     def create_many(
         self,
@@ -204,7 +209,7 @@ class Contacts:
             encode_result=_store_contact,
             decode_result=_load_contact,
             kind="DANAsign contacts",
-            transport=self._wire.transport,
+            transport=self._endpoint.transport,
         )
 
     async def _create_batch_items(
@@ -213,47 +218,14 @@ class Contacts:
         # Already checked by _item_key: this only builds the NewContacts again.
         contacts = [check_contact(item, "") for item in items]
         result = await self.create_batch(contacts)
-        size = len(contacts)
-        operation = f"create {size} contacts"
-        counts = f"the batch answer says {result.success} created and {result.failed} failed"
-        if result.failed == 0 and result.success == size:
-            return list(contacts)
-        if result.success == 0 and result.failed == size:
-            return [_refused(operation, counts, result) for _ in contacts]
-        found: list[bool | Exception] = []
-        for contact in contacts:
-            try:
-                found.append(await self._exists(contact.email))
-            except SigningError as exc:
-                found.append(exc)
-        consistent = result.success + result.failed == size
-        confirmed = (
-            consistent
-            and not any(isinstance(exists, Exception) for exists in found)
-            and sum(exists is True for exists in found) == result.success
-        )
-        answers: list[NewContact | Exception] = []
-        for contact, exists in zip(contacts, found, strict=True):
-            if isinstance(exists, Exception):
-                answers.append(
-                    SigningError(
-                        f"{PROVIDER} {operation}: {counts} without saying which, and looking"
-                        f" {contact.email!r} up failed ({exists}); check whether it exists,"
-                        " then run again with on_uncertain='resend' if it does not"
-                    )
-                )
-            elif not exists:
-                answers.append(_refused(operation, f"{counts}, and it is not there", result))
-            elif confirmed:
-                answers.append(contact)
-            else:
-                answers.append(
-                    SigningError(
-                        f"{PROVIDER} {operation}: {counts} without saying which; a contact"
-                        f" {contact.email!r} exists but may have existed before the batch"
-                    )
-                )
-        return answers
+        found: list[Found] = []
+        if needs_lookup(result, len(contacts)):
+            for contact in contacts:
+                try:
+                    found.append(await self._exists(contact.email))
+                except SigningError as exc:
+                    found.append(exc)
+        return reconcile(contacts, result, found)
 
     async def _exists(self, email: str) -> bool:
         wanted = _normalize(email)
@@ -288,7 +260,7 @@ class Contacts:
                 that is not a string (raised at once).
         """
         query = {} if search is None else {"search": search}
-        return self._wire.pager(
+        return self._endpoint.pager(
             "list contacts",
             "/api/1.0/contacts",
             Contact,
@@ -308,18 +280,6 @@ def _item_key(item: ContactItem) -> str:
             "item", f"expected a NewContact or a mapping, not {type(item).__name__}"
         )
     return _normalize(check_contact(item, "").email)
-
-
-def _refused(operation: str, counts: str, result: BatchResult) -> APIError:
-    # The batch request itself succeeded; the provider refused this item in it.
-    return APIError(
-        f"{counts}: this contact was not created (DANAsign gives no reason;"
-        " a contact with this e-mail existing already is the usual one)",
-        status=200,
-        provider=PROVIDER,
-        operation=operation,
-        body={"success": result.success, "failed": result.failed, **result.raw},
-    )
 
 
 def _store_contact(contact: NewContact) -> str:

@@ -38,6 +38,7 @@ from ._checks import (
     check_template_signers,
 )
 from ._config import DanaSignConfig
+from ._endpoint import DanaSignEndpoint
 from ._models import CreatedDocument, DocumentStatus, DocumentSummary, TemplateDocument
 from ._pdf import check_boxes_fit, page_sizes
 from ._requests import (
@@ -51,7 +52,6 @@ from ._requests import (
     TemplateSigner,
     Widget,
 )
-from ._wire import Wire
 
 __all__ = ["DocumentItem", "Documents"]
 
@@ -73,7 +73,7 @@ class Documents:
     """
 
     def __init__(self, session: CoreSession, config: DanaSignConfig) -> None:
-        self._wire = Wire(session, config)
+        self._endpoint = DanaSignEndpoint(session, config)
 
     def list(
         self,
@@ -101,7 +101,7 @@ class Documents:
         """
         value = status.value if isinstance(status, DocumentStatus) else status
         segment = path_segment(value, "status")
-        return self._wire.pager(
+        return self._endpoint.pager(
             f"list {value} documents",
             f"/api/1.0/documentlist/{segment}",
             DocumentSummary,
@@ -194,15 +194,15 @@ class Documents:
             payload["settings"] = encode(checked_settings)
         if checked_metadata is not None:
             payload["metadata"] = encode(checked_metadata)
-        operation = f"create document {title!r}"
-        answer = await self._wire.call(
-            operation,
+        endpoint = self._endpoint
+        call = endpoint.request(
+            f"create document {title!r}",
             "POST",
             "/api/1.0/createdocument",
             body=json_body(payload),
             timeout=timeout,
         )
-        return self._wire.answer(answer, CreatedDocument, operation)
+        return endpoint.answer(call, await endpoint.json(call), CreatedDocument)
 
     def create_many(
         self,
@@ -266,7 +266,7 @@ class Documents:
             encode_result=journal_record,
             decode_result=_load_document,
             kind="DANAsign documents",
-            transport=self._wire.transport,
+            transport=self._endpoint.transport,
         )
 
     async def _create_item(self, item: DocumentItem) -> CreatedDocument:
@@ -308,15 +308,15 @@ class Documents:
         }
         if metadata is not None:
             payload["metadata"] = encode(check_metadata(metadata))
-        operation = f"create document from template {template_id}"
-        answer = await self._wire.call(
-            operation,
+        endpoint = self._endpoint
+        call = endpoint.request(
+            f"create document from template {template_id}",
             "POST",
             f"/api/1.0/createdocument/{segment}",
             body=json_body(payload),
             timeout=timeout,
         )
-        return self._wire.answer(answer, TemplateDocument, operation)
+        return endpoint.answer(call, await endpoint.json(call), TemplateDocument)
 
 
 def _item_key(item: DocumentItem) -> str | None:

@@ -10,8 +10,8 @@ from .._core.session import CoreSession
 from .._core.timeouts import Timeout
 from .._core.urls import path_segment
 from ._config import DanaSignConfig
+from ._endpoint import DanaSignEndpoint, normalize_signature_type
 from ._models import Template, TemplateSummary
-from ._wire import Wire, normalize_signature_type
 
 __all__ = ["Templates"]
 
@@ -25,7 +25,7 @@ class Templates:
     """
 
     def __init__(self, session: CoreSession, config: DanaSignConfig) -> None:
-        self._wire = Wire(session, config)
+        self._endpoint = DanaSignEndpoint(session, config)
 
     def list(
         self,
@@ -49,7 +49,7 @@ class Templates:
                 that is not a string (raised at once).
         """
         query = {} if search is None else {"search": search}
-        return self._wire.pager(
+        return self._endpoint.pager(
             "list templates",
             "/api/1.0/templates",
             TemplateSummary,
@@ -73,11 +73,11 @@ class Templates:
             PermissionDeniedError: The token's user may not see it.
         """
         segment = path_segment(template_id, "template_id")
-        operation = f"get template {template_id}"
-        answer = await self._wire.call(
-            operation, "GET", f"/api/1.0/template/{segment}", timeout=timeout
+        endpoint = self._endpoint
+        call = endpoint.request(
+            f"get template {template_id}", "GET", f"/api/1.0/template/{segment}", timeout=timeout
         )
-        return self._wire.answer(answer, Template, operation, prepare=_prepare_template)
+        return endpoint.answer(call, await endpoint.json(call), Template, prepare=_prepare_template)
 
 
 def _prepare_template(item: Any) -> Any:

@@ -24,11 +24,10 @@ from .._core.bulk import (
     journal_record,
     run_bulk,
 )
+from .._core.endpoint import SEND_JSON, Endpoint, what
 from .._core.errors import ValidationError
-from .._core.serde import decode
-from .._core.session import Call, CoreSession
+from .._core.session import CoreSession
 from .._core.sources import Blob, DocumentSource, load_source
-from .._core.streaming import ByteStream, download_target
 from .._core.timeouts import Timeout
 from .._core.urls import is_loopback, same_origin
 from .._core.validation import require_email, require_id, require_pdf, require_phone
@@ -51,6 +50,7 @@ _IMAGE_TYPES = (
     (b"\x89PNG\r\n\x1a\n", "image/png", "png"),
 )
 _OTP = re.compile(r"[0-9]+")
+_ACCEPT_PDF = {"Accept": "application/pdf"}
 
 
 async def _image(source: DocumentSource, field: str) -> FilePart:
@@ -82,10 +82,15 @@ class OtpSignatures:
     """
 
     def __init__(self, session: CoreSession, config: SofiaConfig) -> None:
-        self._session = session
         self._config = config
-        self._auth = HeaderAuth(
-            {"Authorization": basic_credentials(config.client_id, config.client_secret)}
+        self._endpoint = Endpoint(
+            session,
+            provider=PROVIDER,
+            base_url=config.api_url,
+            errors=ERRORS,
+            auth=HeaderAuth(
+                {"Authorization": basic_credentials(config.client_id, config.client_secret)}
+            ),
         )
 
     async def create(
@@ -162,18 +167,16 @@ class OtpSignatures:
             headers["Content-Type"] = "application/json"
         else:
             body, headers["Content-Type"] = multipart_body(fields, files)
-        call = Call(
-            PROVIDER,
+        endpoint = self._endpoint
+        call = endpoint.call(
             f"create signature {transaction}",
             "POST",
-            f"{self._config.api_url}/create_signature",
-            ERRORS,
+            "/create_signature",
             headers=headers,
             body=body,
-            auth=self._auth,
             timeout=timeout,
         )
-        return decode_request(await self._session.json(call), what=f"{PROVIDER} {call.operation}")
+        return decode_request(await endpoint.json(call), what=what(call))
 
     def create_many(
         self,
@@ -234,7 +237,7 @@ class OtpSignatures:
             encode_result=journal_record,
             decode_result=_load_request,
             kind="S.O.F.I.A. OTP signatures",
-            transport=self._session.transport,
+            transport=self._endpoint.transport,
         )
 
     async def _create_item(self, item: OtpSignatureItem) -> OtpSignatureRequest:
@@ -268,20 +271,16 @@ class OtpSignatures:
         if not _OTP.fullmatch(code):
             # The code itself is left out of the message: it is a credential.
             raise ValidationError("otp_code", "must contain digits 0-9 only")
-        call = Call(
-            PROVIDER,
+        endpoint = self._endpoint
+        call = endpoint.call(
             f"sign document {transaction}",
             "POST",
-            f"{self._config.api_url}/sign_document",
-            ERRORS,
-            headers={"Accept": "application/json", "Content-Type": "application/json"},
+            "/sign_document",
+            headers=SEND_JSON,
             body=json_body({"transaction_id": transaction, "otp_code": code}),
-            auth=self._auth,
             timeout=timeout,
         )
-        return decode(
-            await self._session.json(call), OtpSignature, what=f"{PROVIDER} {call.operation}"
-        )
+        return endpoint.decode(call, await endpoint.json(call), OtpSignature)
 
     async def download_signed(
         self,
@@ -348,9 +347,6 @@ class OtpSignatures:
                 f"expected an OtpSignature or a URL, not {type(signature_or_url).__name__}",
             )
         url = self._download_url(url)
-        # Errors raised outside the session (a broken transfer, a bad file)
-        # name the provider too, like the session's own messages.
-        what = f"{PROVIDER} {operation}"
         own = same_origin(url, self._config.api_url)
         if own and "@" in urlsplit(url).netloc:
             # The API's own Basic header goes to its own host; a user:password
@@ -360,20 +356,18 @@ class OtpSignatures:
                 "the signed document's URL carries user:password for the API's own host;"
                 " give it without them",
             )
-        call = Call(
-            PROVIDER,
+        call = self._endpoint.call(
             operation,
             "GET",
             url,
-            ERRORS,
-            headers={"Accept": "application/pdf"},
+            headers=_ACCEPT_PDF,
             # A storage host gets no credentials: the Basic header is a long-lived secret.
-            auth=self._auth if own else NO_AUTH,
+            auth=None if own else NO_AUTH,
             timeout=timeout,
+            absolute=True,
         )
-        check = SignedPdfCheck(expected, what=what)
-        async with download_target(path) as target, self._session.stream(call) as response:
-            written = await target.write(ByteStream(response, what=what), what=what, check=check)
+        check = SignedPdfCheck(expected, what=what(call))
+        written = await self._endpoint.download(call, path, check=check)
         return SignedDownload(
             Path(written.path),
             written.size,

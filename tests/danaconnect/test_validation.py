@@ -88,7 +88,7 @@ async def test_documents_on_disk(
         (signer(email="@example.com"), "signer.email"),
         (signer(email="ana@example"), "signer.email"),
         ({"name": "Ana", "email": "ana@example.com"}, "signer.nif"),
-        ({**GOOD_SIGNER, "phone": "1"}, "signer"),
+        ({**GOOD_SIGNER, "phone": "1"}, "signer.phone"),
         (sa.CircuitSigner(name="Ana", email="nope", nif="1"), "signer.email"),
         ("Ana <ana@example.com>", "signer"),
     ],

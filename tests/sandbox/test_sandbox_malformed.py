@@ -14,7 +14,7 @@ from multidict import CIMultiDictProxy
 from sandbox_helpers import TokenFactory, basic, valid_bodies, widget
 
 from signing_async import AuthenticationError
-from signing_async.danasign._wire import ERRORS
+from signing_async.danasign._errors import ERRORS
 from signing_async.sandbox import Sandbox, samples
 from signing_async.sandbox._jsonbody import MAX_SMALL_BODY
 

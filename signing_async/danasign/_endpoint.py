@@ -1,76 +1,43 @@
 """How DANAsign calls look on the wire: auth headers, errors, envelopes, pages.
 
-Every namespace goes through :class:`Wire`, so the details below live in one
+Every namespace goes through :class:`DanaSignEndpoint`, so the details below live in one
 place:
 
 - ``/api/tokens/*`` routes take the API token as ``x-danassign-api-key`` (double
   "s", as the server spells it), ``/api/1.0/*`` routes as ``x-api-token``.
-- 405 means a missing or invalid token (an authentication error), unless it
-  is a real "method not allowed": one with an ``Allow`` header (HTTP requires
-  it there; the token refusal has none) or saying so in its text. Error bodies
-  are ``{"error": ...}`` or ``{"message": ...}``.
+- Error answers map as :mod:`._errors` says (a 405 is usually a refused token).
 - Answers come as ``{"data": ...}``, OpenSign's ``{"result": ...}``, a flat
   object or a bare array; :func:`unwrap` accepts them all.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple, TypeVar
-from urllib.parse import urlencode
-
-import attrs
 
 from .._core.auth import HeaderAuth
-from .._core.error_mapping import ErrorMapper
-from .._core.errors import APIError, AuthenticationError, ResponseDecodeError, ValidationError
+from .._core.endpoint import ACCEPT_JSON, SEND_JSON, Endpoint
+from .._core.errors import ResponseDecodeError, ValidationError
 from .._core.pagination import AsyncPager, Page
-from .._core.serde import decode
 from .._core.session import Call, CoreSession
 from .._core.timeouts import Timeout
-from .._core.transport import RequestBody, Transport
+from .._core.transport import RequestBody
 from .._core.validation import MAX_ID_LENGTH, require_string
 from ._config import DanaSignConfig
+from ._errors import ERRORS, PROVIDER
 
 __all__ = [
-    "ERRORS",
-    "PROVIDER",
+    "DanaSignEndpoint",
     "Envelope",
-    "Wire",
     "normalize_signature_type",
     "unwrap",
 ]
 
 T = TypeVar("T")
 
-PROVIDER = "DANAsign"
-
-
-@attrs.frozen
-class _Errors(ErrorMapper):
-    """DANAsign's mapping, which tells its token refusal from a real 405."""
-
-    def error(
-        self, operation: str, status: int, headers: Mapping[str, str], body: bytes
-    ) -> APIError:
-        """The exception for an error answer (see the module's notes on 405)."""
-        error = super().error(operation, status, headers, body)
-        if status == 405 and ("Allow" in headers or "method not allowed" in error.message.lower()):
-            return _HTTP_MEANINGS.error(operation, status, headers, body)
-        return error
-
-
-_HTTP_MEANINGS = ErrorMapper(PROVIDER)
-ERRORS = _Errors(PROVIDER, statuses={405: AuthenticationError})
-
 _TOKENS_PREFIX = "/api/tokens/"
 _ENVELOPE_KEYS = ("data", "result")
 _CONTAINERS = frozenset({dict, list})
-# Shared by every call and never changed (the session copies them). Plain
-# dicts: the session merges them on every request, and a read-only proxy
-# merges several times slower.
-_ACCEPT_JSON: Mapping[str, str] = {"Accept": "application/json"}
-_SEND_JSON: Mapping[str, str] = {"Accept": "application/json", "Content-Type": "application/json"}
 
 
 class Envelope(NamedTuple):
@@ -152,21 +119,20 @@ def _page(
     return Page(items, total, has_more)
 
 
-class Wire:
-    """Sends DANAsign calls with the right auth header and unwraps the answers."""
+class DanaSignEndpoint(Endpoint):
+    """DANAsign's server: the auth header its route wants, envelopes unwrapped, pages."""
 
     def __init__(self, session: CoreSession, config: DanaSignConfig) -> None:
-        self._session = session
-        self._base = config.base_url
+        super().__init__(
+            session,
+            provider=PROVIDER,
+            base_url=config.base_url,
+            errors=ERRORS,
+            auth=HeaderAuth({"x-api-token": config.api_token}),
+        )
         self._tokens_auth = HeaderAuth({"x-danassign-api-key": config.api_token})
-        self._api_auth = HeaderAuth({"x-api-token": config.api_token})
 
-    @property
-    def transport(self) -> Transport:
-        """The client's transport (a bulk run sizes its connection pool)."""
-        return self._session.transport
-
-    def call(
+    def request(
         self,
         operation: str,
         method: str,
@@ -176,12 +142,8 @@ class Wire:
         body: RequestBody | None = None,
         timeout: Timeout | None = None,
         secret_answer: bool = False,
-    ) -> Awaitable[Any]:
-        """Perform one call; awaited, it gives the answer's JSON, envelope and all.
-
-        :meth:`answer` unwraps and decodes it. (A plain method returning the
-        session's coroutine, not a coroutine of its own: a request resumes
-        several times, each time through every coroutine awaiting it.)
+    ) -> Call:
+        """Build one DANAsign call, JSON both ways; nothing is sent.
 
         Args:
             operation: What is done, for messages (``list contacts``).
@@ -192,45 +154,36 @@ class Wire:
             timeout: Overrides the client's timeouts.
             secret_answer: The answer carries a credential: never quote it in errors.
         """
-        url = f"{self._base}{path}"
-        if query:
-            url = f"{url}?{urlencode(query)}"
-        call = Call(
-            PROVIDER,
+        return self.call(
             operation,
             method,
-            url,
-            ERRORS,
-            headers=_ACCEPT_JSON if body is None else _SEND_JSON,
+            path,
+            query=query,
+            headers=ACCEPT_JSON if body is None else SEND_JSON,
             body=body if body is not None else b"",
-            auth=self._tokens_auth if path.startswith(_TOKENS_PREFIX) else self._api_auth,
+            auth=self._tokens_auth if path.startswith(_TOKENS_PREFIX) else None,
             timeout=timeout,
             secret_answer=secret_answer,
         )
-        return self._session.json(call)
 
     def answer(
         self,
+        call: Call,
         body: Any,
         cls: type[T],
-        operation: str,
         *,
         prepare: Callable[[Any], Any] | None = None,
     ) -> T:
-        """Unwrap an answer from :meth:`call` and structure its content into ``cls``.
+        """Unwrap the answer to ``call`` and structure its content into ``cls``.
 
         Args:
+            call: The call answered.
             body: The answer's JSON.
             cls: The model.
-            operation: What was done, for messages.
             prepare: Rewrites the content before decoding.
         """
         content = unwrap(body).content
-        return decode(prepare(content) if prepare else content, cls, what=f"{PROVIDER} {operation}")
-
-    def decode(self, data: Any, cls: type[T], operation: str) -> T:
-        """Structure one answer object into ``cls``."""
-        return decode(data, cls, what=f"{PROVIDER} {operation}")
+        return self.decode(call, prepare(content) if prepare else content, cls)
 
     def pager(
         self,
@@ -265,14 +218,15 @@ class Wire:
 
         async def fetch(skip: int, limit: int) -> Page[T]:
             params: dict[str, str | int] = {"limit": limit, "skip": skip, **(query or {})}
-            answer = unwrap(await self.call(operation, "GET", path, query=params, timeout=timeout))
+            call = self.request(operation, "GET", path, query=params, timeout=timeout)
+            answer = unwrap(await self.json(call))
             if not isinstance(answer.content, list):
                 raise ResponseDecodeError(
                     f"{PROVIDER} {operation}: expected a list of items, "
                     f"got {type(answer.content).__name__}"
                 )
             items = tuple(
-                self.decode(prepare(item) if prepare else item, cls, operation)
+                self.decode(call, prepare(item) if prepare else item, cls)
                 for item in answer.content
             )
             return _page(items, answer.pagination, skip, limit)
