@@ -10,7 +10,7 @@ a cold cache therefore cause exactly one token request.
 What a token endpoint grants is not taken on trust:
 
 - A lifetime is clamped into :data:`MIN_LIFETIME` .. :data:`MAX_LIFETIME`
-  (60 s .. 1 day): ``expires_in`` of 0 or less would make every call fetch a
+  (1 s .. 1 day): ``expires_in`` of 0 or less would make every call fetch a
   new token, an absurd one (years, infinity) would keep a revoked token
   forever, and a NaN would never expire. A token that dies sooner than the
   SDK thinks costs one 401, a refresh and a replay, which is safe for every
@@ -127,7 +127,7 @@ class MemoryTokenStore:
 Fetch = Callable[[], Awaitable[tuple[str, float]]]
 """Asks the provider for a new token: returns its value and lifetime in seconds."""
 
-MIN_LIFETIME = 60.0
+MIN_LIFETIME = 1.0
 """The shortest lifetime a token is given, whatever the server said (seconds)."""
 
 MAX_LIFETIME = 86400.0
@@ -178,7 +178,9 @@ class TokenCache:
     Single flight holds whatever the server grants: callers that waited for
     a refresh share its token (or its error) instead of starting another, and
     the lifetime is clamped (:func:`bounded_lifetime`), so a token that claims
-    to expire at once is still used for :data:`MIN_LIFETIME` seconds.
+    to expire at once is still used for :data:`MIN_LIFETIME` seconds. (The floor
+    is low on purpose: a server's short lifetime, a test sandbox's two
+    seconds say, is honoured with its advisory and mandatory windows.)
 
     Args:
         store: Where the token is kept.

@@ -69,7 +69,7 @@ class AccessTokenAnswer:
     missing or null, it is taken as one hour, what DANAconnect grants. A value
     that is not a finite number (``"soon"``, ``true``, a list) makes the answer
     a ``ResponseDecodeError``; a number out of any sane range (0, negative,
-    years) is clamped by the token cache into 60 s .. 1 day.
+    years) is clamped by the token cache into 1 s .. 1 day.
     """
 
     access_token: str = attrs.field(repr=False)

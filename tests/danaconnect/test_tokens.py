@@ -86,9 +86,9 @@ async def test_token_expiring_mid_run_is_refreshed_once(
 async def test_short_lived_token_is_reused_outside_its_windows(
     client: sa.SigningClient, fake: FakeDanaConnect, pdf_bytes: bytes
 ) -> None:
-    # A 1 s token is given the shortest lifetime the cache allows (60 s, whose
-    # mandatory window is min(30, 60/10) = 6 s), so a fresh short token is used
-    # rather than refreshed on every call.
+    # A 1 s token (the shortest lifetime the cache allows): the mandatory window
+    # is min(30, 1/10) = 0.1 s, not 30 s, so a fresh short token is used rather
+    # than refreshed on every call.
     fake.expires_in = 1
     await start_many(client, pdf_bytes, range(5))
 

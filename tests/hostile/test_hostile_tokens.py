@@ -118,10 +118,10 @@ def grant(access: str = GRANTED, **extra: object) -> str:
 @pytest.mark.parametrize(
     ("answer", "lifetime"),
     [
-        pytest.param(grant(expires_in=0), 60.0, id="zero"),
-        pytest.param(grant(expires_in=-3600), 60.0, id="negative"),
-        pytest.param(grant(expires_in=1e-9), 60.0, id="a-nanosecond"),
-        pytest.param(grant(expires_in="0"), 60.0, id="zero-as-text"),
+        pytest.param(grant(expires_in=0), 1.0, id="zero"),
+        pytest.param(grant(expires_in=-3600), 1.0, id="negative"),
+        pytest.param(grant(expires_in=1e-9), 1.0, id="a-nanosecond"),
+        pytest.param(grant(expires_in="0"), 1.0, id="zero-as-text"),
         pytest.param(grant(expires_in=10**12), 86400.0, id="absurd"),
         pytest.param(grant(), 3600.0, id="missing"),
         pytest.param(grant(expires_in=None), 3600.0, id="null"),
@@ -139,9 +139,11 @@ async def test_odd_lifetimes_are_clamped_and_fifty_callers_send_one_token_reques
     assert server.token_requests == 1
     assert set(server.bearers) == {"Bearer tok-123"}
     assert [token.lifetime for token in store.stored] == [lifetime]
-    # And later calls keep using it: the clamped lifetime is not over.
-    await start(client, 99)
-    assert server.token_requests == 1
+    if lifetime >= 3600:
+        # And later calls keep using it: the clamped lifetime is not over.
+        # (Only for long lifetimes: a one-second token may be over by now.)
+        await start(client, 99)
+        assert server.token_requests == 1
 
 
 @pytest.mark.parametrize(
