@@ -2,27 +2,25 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from .._core.auth import BearerTokenAuth, HeaderAuth, basic_credentials
 from .._core.bodies import Base64, form_body, json_body
 from .._core.bulk import (
     DEFAULT_CONNECT_FAILURES,
+    BulkOptions,
     BulkProgress,
     BulkRun,
     InvalidItem,
     OnUncertain,
-    call_arguments,
-    journal_record,
-    run_bulk,
 )
 from .._core.error_mapping import ErrorMapper
 from .._core.errors import ValidationError
+from .._core.provider import BulkSpec, field_key, run_many
 from .._core.serde import converter, decode
 from .._core.session import Call, CoreSession
 from .._core.sources import DocumentSource, document_sources, load_source
@@ -35,15 +33,13 @@ from ._config import DanaConnectConfig
 from ._models import AccessTokenAnswer, Circuit, CircuitRequest, CircuitSigner
 from ._zip_check import zip_problem
 
-__all__ = ["Circuits"]
+__all__ = ["START_MANY", "Circuits"]
 
 PROVIDER = "DANAconnect"
 ERRORS = ErrorMapper(PROVIDER)
 
 CircuitItem = CircuitRequest | Mapping[str, Any]
 """One item of :meth:`Circuits.start_many`: a request object or ``start``'s keyword arguments."""
-
-_START_KEYS = ("id", "signer", "docs")
 
 
 def _what(call: Call) -> str:
@@ -197,25 +193,17 @@ class Circuits:
             A :class:`~signing_async.BulkRun`: iterate it for one
             :class:`~signing_async.BulkOutcome` per item, as items finish.
         """
-        # The engine answers InvalidItem rows itself; key and send only see circuits.
-        circuits = cast("Iterable[CircuitItem] | AsyncIterable[CircuitItem]", items)
-        return run_bulk(
-            circuits,
-            key=_item_key,
-            send=self._start_item,
-            concurrency=concurrency,
-            journal=journal,
-            on_uncertain=on_uncertain,
-            progress=progress,
-            stop_after_connect_failures=stop_after_connect_failures,
-            encode_result=journal_record,
-            decode_result=_load_circuit,
-            kind="DANAconnect circuits",
-        )
-
-    async def _start_item(self, item: CircuitItem) -> Circuit:
-        return await self.start(
-            **call_arguments(item, CircuitRequest, required=_START_KEYS, method="start")
+        return run_many(
+            self,
+            START_MANY,
+            items,
+            BulkOptions(
+                concurrency=concurrency,
+                journal=journal,
+                on_uncertain=on_uncertain,
+                progress=progress,
+                stop_after_connect_failures=stop_after_connect_failures,
+            ),
         )
 
     def _download_call(self, circuit_id: str, timeout: Timeout | None) -> Call:
@@ -294,20 +282,6 @@ class Circuits:
             )
 
 
-def _item_key(item: CircuitItem) -> str:
-    if isinstance(item, CircuitRequest):
-        return require_id(item.id, "id")
-    if isinstance(item, Mapping):
-        return require_id(item.get("id"), "id")
-    raise ValidationError(
-        "item", f"expected a CircuitRequest or a mapping, not {type(item).__name__}"
-    )
-
-
-def _load_circuit(stored: str) -> Circuit:
-    return decode(json.loads(stored), Circuit, what="a circuit recorded in the journal")
-
-
 def _signer(signer: CircuitSigner | Mapping[str, str]) -> CircuitSigner:
     if isinstance(signer, Mapping):
         unknown = set(signer) - {"name", "email", "nif"}
@@ -322,3 +296,17 @@ def _signer(signer: CircuitSigner | Mapping[str, str]) -> CircuitSigner:
     require_email(signer.email, "signer.email")
     require_text(signer.nif, "signer.nif")
     return signer
+
+
+START_MANY = BulkSpec(
+    namespace="circuits",
+    method="start_many",
+    operation="start",
+    request_type=CircuitRequest,
+    result_type=Circuit,
+    key=field_key(CircuitRequest, "id"),
+    label="circuits",
+    provider=PROVIDER,
+    id_field="circuit_id",
+)
+"""How :meth:`Circuits.start_many` sends: each item through :meth:`Circuits.start`."""

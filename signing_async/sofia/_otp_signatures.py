@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import AsyncIterable, Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import attrs
@@ -16,15 +15,14 @@ from .._core.auth import NO_AUTH, HeaderAuth, basic_credentials
 from .._core.bodies import Base64, FilePart, json_body, multipart_body
 from .._core.bulk import (
     DEFAULT_CONNECT_FAILURES,
+    BulkOptions,
     BulkProgress,
     BulkRun,
     InvalidItem,
     OnUncertain,
-    call_arguments,
-    journal_record,
-    run_bulk,
 )
 from .._core.errors import ValidationError
+from .._core.provider import BulkSpec, field_key, run_many
 from .._core.serde import decode
 from .._core.session import Call, CoreSession
 from .._core.sources import Blob, DocumentSource, load_source
@@ -38,13 +36,12 @@ from ._models import OtpSignature, OtpSignatureRequest, SignedDownload, decode_r
 from ._requests import NewOtpSignature
 from ._signed_pdf import SignedPdfCheck
 
-__all__ = ["OtpSignatureItem", "OtpSignatures"]
+__all__ = ["CREATE_MANY", "OtpSignatureItem", "OtpSignatures"]
 
 OtpSignatureItem = NewOtpSignature | Mapping[str, Any]
 """One item of :meth:`OtpSignatures.create_many`: a request object or ``create``'s arguments."""
 
 _CREATE_KEYS = frozenset(field.name for field in attrs.fields(NewOtpSignature))
-_REQUIRED_KEYS = ("transaction_id", "user_selfie", "image_front", "document_sign", "phone", "email")
 
 _IMAGE_TYPES = (
     (b"\xff\xd8\xff", "image/jpeg", "jpg"),
@@ -220,25 +217,17 @@ class OtpSignatures:
             A :class:`~signing_async.BulkRun`: iterate it for one
             :class:`~signing_async.BulkOutcome` per item, as items finish.
         """
-        # The engine answers InvalidItem rows itself; key and send only see requests.
-        requests = cast("Iterable[OtpSignatureItem] | AsyncIterable[OtpSignatureItem]", items)
-        return run_bulk(
-            requests,
-            key=_item_key,
-            send=self._create_item,
-            concurrency=concurrency,
-            journal=journal,
-            on_uncertain=on_uncertain,
-            progress=progress,
-            stop_after_connect_failures=stop_after_connect_failures,
-            encode_result=journal_record,
-            decode_result=_load_request,
-            kind="S.O.F.I.A. OTP signatures",
-        )
-
-    async def _create_item(self, item: OtpSignatureItem) -> OtpSignatureRequest:
-        return await self.create(
-            **call_arguments(item, NewOtpSignature, required=_REQUIRED_KEYS, method="create")
+        return run_many(
+            self,
+            CREATE_MANY,
+            items,
+            BulkOptions(
+                concurrency=concurrency,
+                journal=journal,
+                on_uncertain=on_uncertain,
+                progress=progress,
+                stop_after_connect_failures=stop_after_connect_failures,
+            ),
         )
 
     async def sign(
@@ -412,15 +401,20 @@ class OtpSignatures:
         return url
 
 
-def _item_key(item: OtpSignatureItem) -> str:
-    if isinstance(item, NewOtpSignature):
-        return require_id(item.transaction_id, "transaction_id")
-    if isinstance(item, Mapping):
-        return require_id(item.get("transaction_id"), "transaction_id")
-    raise ValidationError(
-        "item", f"expected a NewOtpSignature or a mapping, not {type(item).__name__}"
-    )
+def _load_request(data: object) -> OtpSignatureRequest:
+    return decode_request(data, what="a signature request recorded in the journal")
 
 
-def _load_request(stored: str) -> OtpSignatureRequest:
-    return decode_request(json.loads(stored), what="a signature request recorded in the journal")
+CREATE_MANY = BulkSpec(
+    namespace="otp_signatures",
+    method="create_many",
+    operation="create",
+    request_type=NewOtpSignature,
+    result_type=OtpSignatureRequest,
+    key=field_key(NewOtpSignature, "transaction_id"),
+    label="OTP signatures",
+    provider=PROVIDER,
+    id_field="transaction_id",
+    load=_load_request,
+)
+"""How :meth:`OtpSignatures.create_many` sends: each item through :meth:`OtpSignatures.create`."""
