@@ -14,18 +14,28 @@ method is one line.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import AsyncIterable, Callable, Iterable, Mapping
 from typing import Any, Generic, TypeVar
 
 import attrs
 
-from .bulk import BulkOptions, BulkRun, call_arguments, journal_record, run_bulk
+from .bulk import (
+    DEFAULT_CONNECT_FAILURES,
+    BulkOptions,
+    BulkProgress,
+    BulkRun,
+    OnUncertain,
+    call_arguments,
+    journal_record,
+    run_bulk,
+)
 from .error_mapping import ErrorMapper
 from .errors import ConfigurationError, ValidationError
 from .serde import decode
 from .validation import require_id
 
-__all__ = ["BulkSpec", "Provider", "field_key", "require_env", "run_many"]
+__all__ = ["BulkSpec", "Provider", "bulk_method", "field_key", "require_env", "run_many"]
 
 R = TypeVar("R")
 
@@ -123,6 +133,43 @@ def run_many(
         decode_result=spec.decode_result,
         kind=spec.kind,
     )
+
+
+def bulk_method(spec: BulkSpec[R]) -> Callable[..., BulkRun[R]]:
+    """A namespace's ``*_many`` method made from ``spec``, for a class body.
+
+    Example:
+        >>> class Cards:
+        ...     create_many = bulk_method(CREATE_MANY)
+
+    The method takes the items and the keywords of every ``*_many`` method
+    (``concurrency``, ``journal``, ``on_uncertain``, ``progress``,
+    ``stop_after_connect_failures``). The built-in namespaces spell theirs
+    out, for their signatures and docstrings, and delegate to :func:`run_many`.
+    """
+
+    def many(
+        self: object,
+        items: Iterable[Any] | AsyncIterable[Any],
+        *,
+        concurrency: int = 8,
+        journal: str | os.PathLike[str] | None = None,
+        on_uncertain: OnUncertain = "report",
+        progress: Callable[[BulkProgress], object] | None = None,
+        stop_after_connect_failures: int | None = DEFAULT_CONNECT_FAILURES,
+    ) -> BulkRun[R]:
+        options = BulkOptions(
+            concurrency=concurrency,
+            journal=journal,
+            on_uncertain=on_uncertain,
+            progress=progress,
+            stop_after_connect_failures=stop_after_connect_failures,
+        )
+        return run_many(self, spec, items, options)
+
+    many.__name__ = spec.method
+    many.__doc__ = f"Send many {spec.label}, each through ``{spec.operation}``, never one twice."
+    return many
 
 
 def field_key(request_type: type[Any], name: str) -> Callable[[Any], str]:
