@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import os
 import signal
 import sys
@@ -19,6 +18,7 @@ from aiohttp import web
 from ._app import make_app
 from ._danaconnect import DANACONNECT, complete
 from ._danasign import DANASIGN, move_document
+from ._emulations import credential_lines
 from ._faults import Fault, FaultSet
 from ._log import LoggedRequest
 from ._sofia import SOFIA
@@ -223,31 +223,14 @@ class Sandbox:
         Returns:
             A ``signing_async.SigningClient``; use it with ``async with``.
         """
-        # Imported here: the providers are tooling's dependencies, never the
-        # other way round, and the emulator itself must not need them.
-        sa = importlib.import_module("signing_async")
-        credentials = self.credentials
-        options: dict[str, Any] = {
-            "danaconnect": sa.DanaConnectConfig(
-                client_id=credentials.danaconnect_client_id,
-                client_secret=credentials.danaconnect_client_secret,
-                channel=credentials.channel,
-                base_url=self.url,
-                download_base_url=self.url,
-            ),
-            "danasign": sa.DanaSignConfig(
-                server_url=self.url, api_token=credentials.danasign_api_token
-            ),
-            "sofia": sa.SofiaConfig(
-                client_id=credentials.sofia_client_id,
-                client_secret=credentials.sofia_client_secret,
-                tenant_id=credentials.sofia_tenant_id,
-                base_url=self.url,
-            ),
-        }
+        # Imported here: the client (and every provider) is needed only by
+        # whoever asks for one; the emulator itself runs without them.
+        from .._client import SigningClient
+        from ._emulations import configs
+
+        options: dict[str, Any] = configs(self.url, self.credentials)
         options.update(overrides)
-        client: SigningClient = sa.SigningClient(**options)
-        return client
+        return SigningClient(**options)
 
     def __repr__(self) -> str:
         where = self.state.base_url or "not started"
@@ -301,17 +284,9 @@ async def serve(
         async with Sandbox(host, port, token_lifetime=token_lifetime, seed=seed) as sandbox:
             for fault in faults:
                 sandbox.faults.add(fault)
-            credentials = sandbox.credentials
             lines = [
                 f"sandbox listening on {sandbox.url} (storage host {sandbox.storage_url})",
-                f"danaconnect: client_id={credentials.danaconnect_client_id} "
-                f"client_secret={credentials.danaconnect_client_secret} "
-                f"channel={credentials.channel}",
-                f"danasign: api_token={credentials.danasign_api_token} "
-                f"readonly_token={credentials.danasign_readonly_token}",
-                f"sofia: client_id={credentials.sofia_client_id} "
-                f"client_secret={credentials.sofia_client_secret} "
-                f"tenant_id={credentials.sofia_tenant_id}",
+                *credential_lines(sandbox.credentials),
             ]
             print("\n".join(lines), file=stream, flush=True)
             if ready_path is not None:
