@@ -148,3 +148,24 @@ def test_bulk_send_takes_it_from_a_jsonl_manifest(
     # The file field was read relative to the manifest, and the journal kept the job.
     assert sorted(body["attachment"] for body in greeter.bodies) == ["hello from a file"] * 2
     assert (tmp_path / "cards.jsonl.journal.db").exists()
+
+
+async def test_an_emulation_entry_gives_it_a_place_in_sandbox_client(registered: None) -> None:
+    # No routes are emulated for Greeter here: this shows only where an
+    # emulation plugs in (one entry), and that Sandbox.client() then configures it.
+    from signing_async.sandbox import Sandbox
+    from signing_async.sandbox._emulations import EMULATIONS, Emulation, credential_lines
+
+    entry = Emulation(
+        "greeter", lambda url, _: {"base_url": url, "api_key": KEY}, lambda _: "api_key=sandbox"
+    )
+    EMULATIONS.append(entry)
+    try:
+        async with Sandbox() as sb:
+            async with sb.client() as client:
+                assert isinstance(client.cards, Cards)
+                assert client._configs["greeter"] == GreeterConfig(base_url=sb.url, api_key=KEY)
+                assert client._configs["danasign"] is not None
+            assert "greeter: api_key=sandbox" in credential_lines(sb.credentials)
+    finally:
+        EMULATIONS.remove(entry)
