@@ -6,8 +6,6 @@ import os
 from collections.abc import AsyncIterable, Callable, Iterable, Mapping
 from typing import Any
 
-import attrs
-
 from .._core.bodies import Base64, json_body
 from .._core.bulk import (
     DEFAULT_CONNECT_FAILURES,
@@ -57,8 +55,6 @@ _DEFAULT_FILENAME = "document.pdf"
 
 DocumentItem = DocumentRequest | Mapping[str, Any]
 """One item of :meth:`Documents.create_many`: a request object or ``create``'s keyword arguments."""
-
-_CREATE_KEYS = frozenset(field.name for field in attrs.fields(DocumentRequest))
 
 
 class Documents:

@@ -41,7 +41,6 @@ __all__ = ["CREATE_MANY", "OtpSignatureItem", "OtpSignatures"]
 OtpSignatureItem = NewOtpSignature | Mapping[str, Any]
 """One item of :meth:`OtpSignatures.create_many`: a request object or ``create``'s arguments."""
 
-_CREATE_KEYS = frozenset(field.name for field in attrs.fields(NewOtpSignature))
 
 _IMAGE_TYPES = (
     (b"\xff\xd8\xff", "image/jpeg", "jpg"),
