@@ -7,7 +7,7 @@ import re
 from collections.abc import AsyncIterable, Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 import attrs
 
@@ -47,6 +47,7 @@ _IMAGE_TYPES = (
     (b"\x89PNG\r\n\x1a\n", "image/png", "png"),
 )
 _OTP = re.compile(r"[0-9]+")
+_URL_SAFE = "!$%&'()*+,/:;=?@[]~"
 
 
 async def _image(source: DocumentSource, field: str) -> FilePart:
@@ -387,6 +388,17 @@ class OtpSignatures:
             raise ValidationError(field, "the signed document's URL is not a valid URL") from None
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValidationError(field, "the signed document's URL is not an http(s) URL")
+        if not parts.netloc.isascii():
+            raise ValidationError(field, "the signed document's URL has a host that is not ASCII")
+        # A path or query with non-ASCII text (or spaces) goes out percent-encoded,
+        # as a browser sends it; what is already encoded stays as it is.
+        url = urlunsplit(
+            parts._replace(
+                path=quote(parts.path, safe=_URL_SAFE),
+                query=quote(parts.query, safe=_URL_SAFE),
+                fragment=quote(parts.fragment, safe=_URL_SAFE),
+            )
+        )
         if (
             parts.scheme == "http"
             and not self._config.allow_insecure
