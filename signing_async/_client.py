@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any
 
+from . import _providers
 from ._core.bounds import DEFAULT_MAX_ANSWER_SIZE
 from ._core.errors import ConfigurationError
 from ._core.retry import RetryPolicy
@@ -22,9 +23,6 @@ from .transports import AiohttpTransport, Transport
 from .transports._network import network_from_env
 
 __all__ = ["SigningClient"]
-
-C = TypeVar("C")
-N = TypeVar("N")
 
 
 class SigningClient:
@@ -52,9 +50,11 @@ class SigningClient:
             errors, tokens): past it reading stops and the call raises
             :class:`ResponseDecodeError`. 16 MiB by default.
         token_store: Where OAuth tokens are cached (in memory by default).
+        **configs: The config of any other registered provider, by its name.
 
     Raises:
         ConfigurationError: ``max_answer_size`` is not a positive integer.
+        TypeError: A keyword argument names no registered provider.
     """
 
     def __init__(
@@ -68,18 +68,22 @@ class SigningClient:
         timeout: Timeout | None = None,
         max_answer_size: int = DEFAULT_MAX_ANSWER_SIZE,
         token_store: TokenStore | None = None,
+        **configs: Any,
     ) -> None:
-        for value, expected, name in (
-            (danaconnect, DanaConnectConfig, "danaconnect"),
-            (danasign, DanaSignConfig, "danasign"),
-            (sofia, SofiaConfig, "sofia"),
-            (retry, RetryPolicy, "retry"),
-            (timeout, Timeout, "timeout"),
-        ):
-            require_instance(value, expected, name)
-        self._danaconnect = danaconnect
-        self._danasign = danasign
-        self._sofia = sofia
+        # Any registered provider's config comes by its name; the built-in
+        # ones are spelled out above for type checkers and readers.
+        configs.update(danaconnect=danaconnect, danasign=danasign, sofia=sofia)
+        for name, value in configs.items():
+            try:
+                provider = _providers.lookup(name)
+            except KeyError:
+                raise TypeError(
+                    f"SigningClient() got an unexpected keyword argument {name!r}"
+                ) from None
+            require_instance(value, provider.config, name)
+        require_instance(retry, RetryPolicy, "retry")
+        require_instance(timeout, Timeout, "timeout")
+        self._configs: dict[str, Any] = configs
         self._session = CoreSession(
             transport if transport is not None else AiohttpTransport(),
             retry=retry or RetryPolicy(),
@@ -106,78 +110,72 @@ class SigningClient:
         """
         env = os.environ if environ is None else environ
         configs: dict[str, Any] = {}
-        if env.get("SIGNING_DANACONNECT_CLIENT_ID"):
-            configs["danaconnect"] = DanaConnectConfig(
-                client_id=env["SIGNING_DANACONNECT_CLIENT_ID"],
-                client_secret=_required(env, "SIGNING_DANACONNECT_CLIENT_SECRET"),
-                channel=_required(env, "SIGNING_DANACONNECT_CHANNEL"),
-                subdomain=env.get("SIGNING_DANACONNECT_SUBDOMAIN"),
-                base_url=env.get("SIGNING_DANACONNECT_BASE_URL")
-                or "https://biometric.danaconnect.com",
-                download_base_url=env.get("SIGNING_DANACONNECT_DOWNLOAD_URL"),
-            )
-        if env.get("SIGNING_DANASIGN_SERVER_URL"):
-            configs["danasign"] = DanaSignConfig(
-                server_url=env["SIGNING_DANASIGN_SERVER_URL"],
-                api_token=_required(env, "SIGNING_DANASIGN_API_TOKEN"),
-            )
-        if env.get("SIGNING_SOFIA_CLIENT_ID"):
-            configs["sofia"] = SofiaConfig(
-                client_id=env["SIGNING_SOFIA_CLIENT_ID"],
-                client_secret=_required(env, "SIGNING_SOFIA_CLIENT_SECRET"),
-                tenant_id=_required(env, "SIGNING_SOFIA_TENANT_ID"),
-                base_url=env.get("SIGNING_SOFIA_BASE_URL") or "https://sandbox-sofiapp.bio.credit",
-                # Any string may come from the environment; SofiaConfig rejects a wrong one.
-                upload_encoding=env.get("SIGNING_SOFIA_UPLOAD_ENCODING") or "multipart",  # type: ignore[arg-type]
-            )
+        for provider in _providers.providers():
+            config = provider.config_from_env(env)
+            if config is not None:
+                configs[provider.name] = config
         if "transport" not in kwargs:
             kwargs["transport"] = AiohttpTransport(**network_from_env(env))
         return cls(**configs, **kwargs)
 
-    def _namespace(
-        self, name: str, config: C | None, argument: str, make: Callable[[CoreSession, C], N]
-    ) -> N:
+    def _namespace(self, name: str) -> Any:
         if self._session.closed:
             raise ConfigurationError("the client is closed; create a new SigningClient")
         namespace = self._namespaces.get(name)
         if namespace is None:
+            provider = _providers.namespace_owner(name)
+            assert provider is not None, name
+            config = self._configs.get(provider.name)
             if config is None:
-                raise ConfigurationError(f"client.{name} needs SigningClient({argument}(...))")
+                raise ConfigurationError(
+                    f"client.{name} needs SigningClient({provider.argument}(...))"
+                )
+            make = provider.namespaces[name]
             namespace = self._namespaces[name] = make(self._session, config)
-        result: N = namespace
-        return result
+        return namespace
+
+    def __getattr__(self, name: str) -> Any:
+        # The namespaces of providers registered beyond the built-in ones
+        # (which have typed properties below).
+        if not name.startswith("_") and _providers.namespace_owner(name) is not None:
+            return self._namespace(name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     @property
     def circuits(self) -> Circuits:
         """DANAconnect biometric circuits."""
-        return self._namespace(
-            "circuits", self._danaconnect, "danaconnect=DanaConnectConfig", Circuits
-        )
+        namespace: Circuits = self._namespace("circuits")
+        return namespace
 
     @property
     def contacts(self) -> Contacts:
         """DANAsign contacts."""
-        return self._namespace("contacts", self._danasign, "danasign=DanaSignConfig", Contacts)
+        namespace: Contacts = self._namespace("contacts")
+        return namespace
 
     @property
     def documents(self) -> Documents:
         """DANAsign documents."""
-        return self._namespace("documents", self._danasign, "danasign=DanaSignConfig", Documents)
+        namespace: Documents = self._namespace("documents")
+        return namespace
 
     @property
     def templates(self) -> Templates:
         """DANAsign templates."""
-        return self._namespace("templates", self._danasign, "danasign=DanaSignConfig", Templates)
+        namespace: Templates = self._namespace("templates")
+        return namespace
 
     @property
     def api_tokens(self) -> ApiTokens:
         """DANAsign API-token sessions and whoami."""
-        return self._namespace("api_tokens", self._danasign, "danasign=DanaSignConfig", ApiTokens)
+        namespace: ApiTokens = self._namespace("api_tokens")
+        return namespace
 
     @property
     def otp_signatures(self) -> OtpSignatures:
         """S.O.F.I.A. OTP signatures."""
-        return self._namespace("otp_signatures", self._sofia, "sofia=SofiaConfig", OtpSignatures)
+        namespace: OtpSignatures = self._namespace("otp_signatures")
+        return namespace
 
     async def aclose(self) -> None:
         """Close the transport (and its connections). Calling it twice is harmless."""
@@ -193,10 +191,3 @@ class SigningClient:
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
-
-
-def _required(env: Mapping[str, str], name: str) -> str:
-    value = env.get(name)
-    if not value:
-        raise ConfigurationError(f"environment variable {name} is not set")
-    return value

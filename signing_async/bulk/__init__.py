@@ -24,6 +24,8 @@ from .._core.bulk import (
 from ._manifest import (
     CSV_TYPES,
     FILE_FIELDS,
+    csv_types,
+    file_fields,
     read_csv,
     read_jsonl,
     read_manifest,
@@ -41,6 +43,8 @@ __all__ = [
     "JobStatus",
     "SqliteJournalStore",
     "UncertainItem",
+    "csv_types",
+    "file_fields",
     "read_csv",
     "read_jsonl",
     "read_manifest",

@@ -12,13 +12,19 @@ a PDF, an invalid e-mail) fail when the single-item method validates them.
 
 from __future__ import annotations
 
+import collections.abc
 import csv
 import json
 import os
+import types
+import typing
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import attrs
+
+from .. import _providers
 from .._core.bulk import InvalidItem
 from .._core.errors import ValidationError
 from .._core.sources import Document
@@ -26,18 +32,13 @@ from .._core.sources import Document
 __all__ = [
     "CSV_TYPES",
     "FILE_FIELDS",
+    "csv_types",
+    "file_fields",
     "read_csv",
     "read_jsonl",
     "read_manifest",
     "read_manifest_numbered",
 ]
-
-FILE_FIELDS: Mapping[str, tuple[str, ...]] = {
-    "circuits": ("docs",),
-    "documents": ("file",),
-    "otp_signatures": ("user_selfie", "image_front", "image_back", "document_sign"),
-}
-"""The fields holding document paths, per bulk namespace (``client.<name>.*_many``)."""
 
 Row = dict[str, Any]
 
@@ -86,36 +87,75 @@ def boolean(text: str) -> bool:
     raise ValueError(f"expected true or false, not {text!r}")
 
 
-_BOX: Mapping[str, Convert] = {
-    "page": integer,
-    "x": number,
-    "y": number,
-    "w": number,
-    "h": number,
-}
+def file_fields(request_type: type[Any]) -> tuple[str, ...]:
+    """The fields of a request model that hold documents (typed with a document source).
 
-CSV_TYPES: Mapping[str, Mapping[str, Convert]] = {
-    "circuits": {},
-    "documents": {
-        **{f"placeholders.*.widgets.*.{name}": convert for name, convert in _BOX.items()},
-        **{f"prefill.*.{name}": convert for name, convert in _BOX.items()},
-        "prefill.*.options.font_size": number,
-        "signers.*.identity_verification.enabled": boolean,
-        "signers.*.identity_verification.require_document": boolean,
-        "signers.*.identity_verification.threshold": integer,
-        "settings.send_in_order": boolean,
-        "settings.allow_modifications": boolean,
-        "settings.automatic_reminders": boolean,
-        "settings.time_to_complete_days": integer,
-    },
-    "otp_signatures": {},
-}
-"""The CSV columns that are not text, per bulk namespace, for :func:`read_csv`'s ``types``.
+    These are the fields whose paths a manifest gives relative to its folder.
+    """
+    return tuple(name for name, hint in _hints(request_type).items() if Document in _flatten(hint))
 
-A pattern is a dotted column name with ``*`` for any list position
-(``placeholders.*.widgets.*.page`` matches ``placeholders.0.widgets.1.page``).
-JSON Lines manifests carry their own types and need none of this.
-"""
+
+def csv_types(request_type: type[Any]) -> dict[str, Convert]:
+    """The CSV columns of a request model that are not text, with their converters.
+
+    Read from the model's attrs fields, nested models and lists of them
+    included: ``bool`` fields take :func:`boolean`, ``int`` ones
+    :func:`integer`, ``float`` ones :func:`number`. A list position is
+    ``*`` (``placeholders.*.widgets.*.page``).
+    """
+    found: dict[str, Convert] = {}
+    _collect(request_type, "", found)
+    return found
+
+
+def _hints(cls: type[Any]) -> dict[str, Any]:
+    hints = typing.get_type_hints(cls)
+    return {field.name: hints[field.name] for field in attrs.fields(cls)}
+
+
+def _flatten(hint: Any) -> list[Any]:
+    # The members of a union (X | Mapping | None), each other union flattened too.
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        return [member for arg in typing.get_args(hint) for member in _flatten(arg)]
+    return [hint]
+
+
+def _collect(cls: type[Any], prefix: str, found: dict[str, Convert]) -> None:
+    for name, hint in _hints(cls).items():
+        _collect_hint(hint, f"{prefix}{name}", found)
+
+
+def _collect_hint(hint: Any, column: str, found: dict[str, Convert]) -> None:
+    for member in _flatten(hint):
+        origin = typing.get_origin(member)
+        if member is bool:
+            found[column] = boolean
+        elif member is int:
+            found[column] = integer
+        elif member is float:
+            found[column] = number
+        elif isinstance(member, type) and attrs.has(member):
+            _collect(member, f"{column}.", found)
+        elif origin in (tuple, list, collections.abc.Sequence):
+            # tuple[X, ...] and Sequence[X]: every position is X.
+            _collect_hint(typing.get_args(member)[0], f"{column}.*", found)
+
+
+def _bulk_tables() -> tuple[dict[str, tuple[str, ...]], dict[str, dict[str, Convert]]]:
+    specs = [spec for _, spec in _providers.bulk_specs()]
+    return (
+        {spec.namespace: file_fields(spec.request_type) for spec in specs},
+        {spec.namespace: csv_types(spec.request_type) for spec in specs},
+    )
+
+
+FILE_FIELDS: Mapping[str, tuple[str, ...]]
+CSV_TYPES: Mapping[str, Mapping[str, Convert]]
+FILE_FIELDS, CSV_TYPES = _bulk_tables()
+"""Per bulk namespace of the built-in providers (``client.<name>.*_many``): the
+fields holding document paths (:func:`file_fields`), and the CSV columns that
+are not text (:func:`csv_types`, for :func:`read_csv`'s ``types``). JSON Lines
+manifests carry their own types and need no CSV types."""
 
 
 def read_manifest(

@@ -29,6 +29,7 @@ from typing import IO, Any
 import anyio
 import click
 
+from .. import _providers
 from .._client import SigningClient
 from .._core.bulk import (
     DEFAULT_CONNECT_FAILURES,
@@ -40,7 +41,7 @@ from .._core.bulk import (
     OnUncertain,
 )
 from .._core.errors import ConfigurationError, ValidationError
-from ..bulk import CSV_TYPES, FILE_FIELDS, read_manifest_numbered
+from ..bulk import csv_types, file_fields, read_manifest_numbered
 from ..transports import AiohttpTransport
 from ..transports._network import network_from_env
 from ._common import FAILED, STOPPED, USAGE, json_option, run_async
@@ -52,27 +53,27 @@ __all__ = ["bulk_send", "companion", "default_journal"]
 Start = Callable[..., BulkRun[Any]]
 
 
-def _documents(client: SigningClient) -> Start:
-    return client.documents.create_many
+class _ProviderChoice(click.Choice):  # type: ignore[type-arg]
+    """The providers with a bulk method, read from the registry when the command runs."""
+
+    def __init__(self) -> None:
+        super().__init__([])
+
+    @property  # type: ignore[override]
+    def choices(self) -> list[str]:
+        return sorted({provider.name for provider, _ in _providers.bulk_specs()})
+
+    @choices.setter
+    def choices(self, _: object) -> None:
+        pass  # click.Choice.__init__ assigns it; the registry decides
 
 
-def _circuits(client: SigningClient) -> Start:
-    return client.circuits.start_many
+def _provider_help() -> str:
+    return (
+        "; ".join(f"{provider.name}: {spec.label}" for provider, spec in _providers.bulk_specs())
+        + "."
+    )
 
-
-def _otp_signatures(client: SigningClient) -> Start:
-    return client.otp_signatures.create_many
-
-
-# provider -> (bulk namespace, what is sent, its environment variables, the bulk
-# method, the result's field holding the provider's id)
-_PROVIDERS: dict[str, tuple[str, str, str, Callable[[SigningClient], Start], str]] = {
-    "danasign": ("documents", "documents", "SIGNING_DANASIGN_*", _documents, "document_id"),
-    "danaconnect": ("circuits", "circuits", "SIGNING_DANACONNECT_*", _circuits, "circuit_id"),
-    "sofia": (
-        "otp_signatures", "OTP signatures", "SIGNING_SOFIA_*", _otp_signatures, "transaction_id",
-    ),
-}  # fmt: skip
 
 JOURNAL_SUFFIX = ".journal.db"
 
@@ -235,9 +236,9 @@ class _ManifestError(Exception):
 )
 @click.option(
     "--provider",
-    type=click.Choice(sorted(_PROVIDERS)),
+    type=_ProviderChoice(),
     required=True,
-    help="danasign: documents; danaconnect: circuits; sofia: OTP signatures.",
+    help=_provider_help(),
 )
 @click.option(
     "--concurrency",
@@ -317,7 +318,8 @@ async def bulk_send(
            unreachable; the items not sent stay pending
       130  interrupted (Ctrl-C)
     """
-    namespace, label, variables, method, id_field = _PROVIDERS[provider]
+    spec = _providers.bulk_spec(provider)
+    variables = f"{_providers.lookup(provider).env_prefix}*"
     try:
         manifest, journal, failures, results = _locate(manifest, journal, failures, results)
     except click.BadParameter as exc:
@@ -331,7 +333,7 @@ async def bulk_send(
         out.error(f"{exc} (see the README for the {variables} environment variables)")
         return USAGE
     try:
-        start = method(client)
+        start: Start = getattr(getattr(client, spec.namespace), spec.method)
     except ConfigurationError as exc:
         await client.aclose()
         out.error(f"{exc}: set the {variables} environment variables (see the README)")
@@ -339,7 +341,7 @@ async def bulk_send(
     lines = _Lines()
     try:
         numbered = read_manifest_numbered(
-            manifest, files=FILE_FIELDS[namespace], types=CSV_TYPES[namespace]
+            manifest, files=file_fields(spec.request_type), types=csv_types(spec.request_type)
         )
         rows = lines.items(numbered)
         # The first row is read now, so a broken header is reported before a
@@ -356,11 +358,11 @@ async def bulk_send(
             out,
             start,
             _guarded(items),
-            label=label,
+            label=spec.label,
             total=total,
             manifest=manifest,
             lines=lines,
-            id_field=id_field,
+            id_field=spec.id_field,
             journal=journal,
             failures=failures,
             results=results,

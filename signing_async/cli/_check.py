@@ -23,22 +23,16 @@ from typing import Any
 import attrs
 import click
 
+from .. import _providers
 from .._client import SigningClient
 from .._core.errors import ConfigurationError, SigningError
 from ..sofia._config import DEFAULT_BASE_URL
 from ..transports import AiohttpTransport, Request
 from ..transports._network import network_from_env
-from ._common import FAILED, USAGE, Provider, client_from_env, json_option, run_async
+from ._common import FAILED, USAGE, client_from_env, json_option, run_async
 from ._output import Output
 
 __all__ = ["check"]
-
-# provider -> (display name, the variable that switches it on)
-_SWITCHES: dict[Provider, tuple[str, str]] = {
-    "danaconnect": ("DANAconnect", "SIGNING_DANACONNECT_CLIENT_ID"),
-    "danasign": ("DANAsign", "SIGNING_DANASIGN_SERVER_URL"),
-    "sofia": ("S.O.F.I.A.", "SIGNING_SOFIA_CLIENT_ID"),
-}
 
 
 @attrs.frozen
@@ -82,7 +76,7 @@ def _raw_keys(models: Iterable[Any]) -> list[str]:
     return [str(key) for model in models for key in getattr(model, "raw", {})]
 
 
-async def _danaconnect(client: SigningClient) -> list[Finding]:
+async def _danaconnect(client: SigningClient, env: Mapping[str, str]) -> list[Finding]:
     async def token() -> tuple[str, Iterable[str]]:
         # On purpose outside the token cache: this is the one call being checked.
         answer = await client.circuits._request_token()
@@ -94,7 +88,7 @@ async def _danaconnect(client: SigningClient) -> list[Finding]:
     return [await _run("DANAconnect", "token request", token)]
 
 
-async def _danasign(client: SigningClient) -> list[Finding]:
+async def _danasign(client: SigningClient, env: Mapping[str, str]) -> list[Finding]:
     async def whoami() -> tuple[str, Iterable[str]]:
         who = await client.api_tokens.whoami()
         scopes = ", ".join(who.scopes) or "none listed"
@@ -122,7 +116,7 @@ def _page_seen(what: str, items: tuple[Any, ...], total: int | None, more: bool)
     return f"{len(items)} {what} ({total_text}{', more pages' if more else ''})"
 
 
-async def _sofia(env: Mapping[str, str]) -> list[Finding]:
+async def _sofia(client: SigningClient, env: Mapping[str, str]) -> list[Finding]:
     async def credentials() -> tuple[str, Iterable[str]]:
         # client_from_env already refused missing or invalid ones.
         return (
@@ -146,6 +140,14 @@ async def _sofia(env: Mapping[str, str]) -> list[Finding]:
         await _run("S.O.F.I.A.", "credentials present", credentials),
         await _run("S.O.F.I.A.", "host reachable", reachable),
     ]
+
+
+_PROBES: dict[str, Callable[[SigningClient, Mapping[str, str]], Awaitable[list[Finding]]]] = {
+    "danaconnect": _danaconnect,
+    "danasign": _danasign,
+    "sofia": _sofia,
+}
+"""The read-only checks of each provider, by its registered name."""
 
 
 def _line(finding: Finding) -> str:
@@ -174,29 +176,26 @@ async def check(out: Output) -> int:
     Exit status: 0 every check passed, 1 one failed, 2 no provider configured.
     """
     env = os.environ
-    configured = [provider for provider, (_, switch) in _SWITCHES.items() if env.get(switch)]
+    # The providers this command knows how to probe, as the registry describes them.
+    known = [provider for provider in _providers.providers() if provider.name in _PROBES]
+    configured = [provider for provider in known if env.get(provider.env_switch)]
     if not configured:
-        switches = ", ".join(switch for _, switch in _SWITCHES.values())
+        switches = ", ".join(provider.env_switch for provider in known)
         out.error(
             f"no provider is configured: set {switches} and their companions (see the README)"
         )
         return USAGE
     findings: list[Finding] = []
     for provider in configured:
-        name = _SWITCHES[provider][0]
+        name = provider.display
         try:
-            client = client_from_env(provider)
+            client = client_from_env(provider.name)
         except ConfigurationError as exc:
             findings.append(Finding(name, "configuration", False, 0.0, error=str(exc)))
             _report(out, findings[-1])
             continue
         async with client:
-            if provider == "danaconnect":
-                found = await _danaconnect(client)
-            elif provider == "danasign":
-                found = await _danasign(client)
-            else:
-                found = await _sofia(env)
+            found = await _PROBES[provider.name](client, env)
         for finding in found:
             _report(out, finding)
         findings.extend(found)

@@ -6,11 +6,12 @@ import functools
 import os
 import sys
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Literal, NoReturn, ParamSpec, TypeVar
+from typing import Any, NoReturn, ParamSpec, TypeVar
 
 import anyio
 import click
 
+from .. import _providers
 from .._client import SigningClient
 from .._core.errors import ConfigurationError, SigningError, ValidationError
 from ._output import Output
@@ -48,15 +49,8 @@ json_option = click.option(
 )
 
 
-Provider = Literal["danaconnect", "danasign", "sofia"]
-
-# Per provider: its name, the prefix of its variables, and the variable that
-# switches it on in SigningClient.from_env.
-_PROVIDERS: dict[Provider, tuple[str, str, str]] = {
-    "danaconnect": ("DANAconnect", "SIGNING_DANACONNECT_", "SIGNING_DANACONNECT_CLIENT_ID"),
-    "danasign": ("DANAsign", "SIGNING_DANASIGN_", "SIGNING_DANASIGN_SERVER_URL"),
-    "sofia": ("S.O.F.I.A.", "SIGNING_SOFIA_", "SIGNING_SOFIA_CLIENT_ID"),
-}
+Provider = str
+"""A registered provider's name (``"danaconnect"``, ``"danasign"``, ``"sofia"``, ...)."""
 
 
 def client_from_env(provider: Provider, environ: Mapping[str, str] | None = None) -> SigningClient:
@@ -66,14 +60,15 @@ def client_from_env(provider: Provider, environ: Mapping[str, str] | None = None
     another provider does not stop this command.
 
     Args:
-        provider: ``"danaconnect"``, ``"danasign"`` or ``"sofia"``.
+        provider: A registered provider's name (``"danaconnect"``, ...).
         environ: The variables; the process environment by default.
 
     Raises:
         ConfigurationError: The provider is not configured (the message names
             the variable to set) or its variables are incomplete or invalid.
     """
-    name, prefix, switch = _PROVIDERS[provider]
+    registered = _providers.lookup(provider)
+    name, prefix, switch = registered.display, registered.env_prefix, registered.env_switch
     env = os.environ if environ is None else environ
     # The provider's own variables, and the network's (proxy, CA bundle) that all share.
     own = {

@@ -3,5 +3,13 @@
 from ._circuits import Circuits
 from ._config import DanaConnectConfig
 from ._models import Circuit, CircuitRequest, CircuitSigner
+from ._provider import DANACONNECT
 
-__all__ = ["Circuit", "CircuitRequest", "CircuitSigner", "Circuits", "DanaConnectConfig"]
+__all__ = [
+    "DANACONNECT",
+    "Circuit",
+    "CircuitRequest",
+    "CircuitSigner",
+    "Circuits",
+    "DanaConnectConfig",
+]

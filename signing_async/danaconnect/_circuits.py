@@ -2,29 +2,27 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from .._core.auth import BearerTokenAuth, HeaderAuth, basic_credentials
 from .._core.bodies import Base64, form_body, json_body
 from .._core.bulk import (
     DEFAULT_CONNECT_FAILURES,
+    BulkOptions,
     BulkProgress,
     BulkRun,
     InvalidItem,
     OnUncertain,
-    call_arguments,
-    journal_record,
-    run_bulk,
 )
 from .._core.coerce import build
 from .._core.endpoint import SEND_JSON, Endpoint, what
 from .._core.errors import ValidationError
-from .._core.serde import converter, decode
+from .._core.provider import BulkSpec, field_key, run_many
+from .._core.serde import converter
 from .._core.session import Call, CoreSession
 from .._core.sources import DocumentSource, document_sources, load_source
 from .._core.streaming import ByteStream, DownloadedFile
@@ -37,12 +35,11 @@ from ._errors import ERRORS, PROVIDER
 from ._models import AccessTokenAnswer, Circuit, CircuitRequest, CircuitSigner
 from ._zip_check import zip_problem
 
-__all__ = ["Circuits"]
+__all__ = ["START_MANY", "Circuits"]
 
 CircuitItem = CircuitRequest | Mapping[str, Any]
 """One item of :meth:`Circuits.start_many`: a request object or ``start``'s keyword arguments."""
 
-_START_KEYS = ("id", "signer", "docs")
 _DOWNLOAD_ZIP = {"Accept": "application/zip", "Content-Type": "application/zip"}
 
 
@@ -189,26 +186,18 @@ class Circuits:
             A :class:`~signing_async.BulkRun`: iterate it for one
             :class:`~signing_async.BulkOutcome` per item, as items finish.
         """
-        # The engine answers InvalidItem rows itself; key and send only see circuits.
-        circuits = cast("Iterable[CircuitItem] | AsyncIterable[CircuitItem]", items)
-        return run_bulk(
-            circuits,
-            key=_item_key,
-            send=self._start_item,
-            concurrency=concurrency,
-            journal=journal,
-            on_uncertain=on_uncertain,
-            progress=progress,
-            stop_after_connect_failures=stop_after_connect_failures,
-            encode_result=journal_record,
-            decode_result=_load_circuit,
-            kind="DANAconnect circuits",
+        return run_many(
+            self,
+            START_MANY,
+            items,
+            BulkOptions(
+                concurrency=concurrency,
+                journal=journal,
+                on_uncertain=on_uncertain,
+                progress=progress,
+                stop_after_connect_failures=stop_after_connect_failures,
+            ),
             transport=self._endpoint.transport,
-        )
-
-    async def _start_item(self, item: CircuitItem) -> Circuit:
-        return await self.start(
-            **call_arguments(item, CircuitRequest, required=_START_KEYS, method="start")
         )
 
     def _download_call(self, circuit_id: str, timeout: Timeout | None) -> Call:
@@ -282,23 +271,23 @@ class Circuits:
         )
 
 
-def _item_key(item: CircuitItem) -> str:
-    if isinstance(item, CircuitRequest):
-        return require_id(item.id, "id")
-    if isinstance(item, Mapping):
-        return require_id(item.get("id"), "id")
-    raise ValidationError(
-        "item", f"expected a CircuitRequest or a mapping, not {type(item).__name__}"
-    )
-
-
-def _load_circuit(stored: str) -> Circuit:
-    return decode(json.loads(stored), Circuit, what="a circuit recorded in the journal")
-
-
 def _signer(signer: CircuitSigner | Mapping[str, str]) -> CircuitSigner:
     built = build(CircuitSigner, signer, "signer")
     require_text(built.name, "signer.name")
     require_email(built.email, "signer.email")
     require_text(built.nif, "signer.nif")
     return built
+
+
+START_MANY = BulkSpec(
+    namespace="circuits",
+    method="start_many",
+    operation="start",
+    request_type=CircuitRequest,
+    result_type=Circuit,
+    key=field_key(CircuitRequest, "id"),
+    label="circuits",
+    provider=PROVIDER,
+    id_field="circuit_id",
+)
+"""How :meth:`Circuits.start_many` sends: each item through :meth:`Circuits.start`."""

@@ -23,6 +23,7 @@ from ._models import (
     TemplateWidget,
     WhoAmI,
 )
+from ._provider import DANASIGN
 from ._requests import (
     Bcc,
     DocumentMetadata,
@@ -41,6 +42,7 @@ from ._requests import (
 from ._templates import Templates
 
 __all__ = [
+    "DANASIGN",
     "ApiSession",
     "ApiTokens",
     "BatchResult",

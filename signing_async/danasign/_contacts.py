@@ -12,6 +12,7 @@ import attrs
 from .._core.bodies import json_body
 from .._core.bulk import (
     DEFAULT_CONNECT_FAILURES,
+    BulkOptions,
     BulkProgress,
     BulkRun,
     InvalidItem,
@@ -201,11 +202,13 @@ class Contacts:
             key=_item_key,
             send_batch=self._create_batch_items,
             batch_size=batch_size,
-            concurrency=concurrency,
-            journal=journal,
-            on_uncertain=on_uncertain,
-            progress=progress,
-            stop_after_connect_failures=stop_after_connect_failures,
+            options=BulkOptions(
+                concurrency=concurrency,
+                journal=journal,
+                on_uncertain=on_uncertain,
+                progress=progress,
+                stop_after_connect_failures=stop_after_connect_failures,
+            ),
             encode_result=_store_contact,
             decode_result=_load_contact,
             kind="DANAsign contacts",

@@ -2,27 +2,23 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import AsyncIterable, Callable, Iterable, Mapping
-from typing import Any, cast
-
-import attrs
+from typing import Any
 
 from .._core.bodies import Base64, json_body
 from .._core.bulk import (
     DEFAULT_CONNECT_FAILURES,
+    BulkOptions,
     BulkProgress,
     BulkRun,
     InvalidItem,
     OnUncertain,
-    call_arguments,
-    journal_record,
-    run_bulk,
 )
 from .._core.errors import ValidationError
 from .._core.pagination import AsyncPager
-from .._core.serde import decode, encode
+from .._core.provider import BulkSpec, run_many
+from .._core.serde import encode
 from .._core.session import CoreSession
 from .._core.sources import DocumentSource, load_source
 from .._core.timeouts import Timeout
@@ -39,6 +35,7 @@ from ._checks import (
 )
 from ._config import DanaSignConfig
 from ._endpoint import DanaSignEndpoint
+from ._errors import PROVIDER
 from ._models import CreatedDocument, DocumentStatus, DocumentSummary, TemplateDocument
 from ._pdf import check_boxes_fit, page_sizes
 from ._requests import (
@@ -53,15 +50,12 @@ from ._requests import (
     Widget,
 )
 
-__all__ = ["DocumentItem", "Documents"]
+__all__ = ["CREATE_MANY", "DocumentItem", "Documents"]
 
 _DEFAULT_FILENAME = "document.pdf"
 
 DocumentItem = DocumentRequest | Mapping[str, Any]
 """One item of :meth:`Documents.create_many`: a request object or ``create``'s keyword arguments."""
-
-_CREATE_KEYS = frozenset(field.name for field in attrs.fields(DocumentRequest))
-_REQUIRED_KEYS = ("file", "title", "signers", "placeholders")
 
 
 class Documents:
@@ -252,26 +246,18 @@ class Documents:
             A :class:`~signing_async.BulkRun`: iterate it for one
             :class:`~signing_async.BulkOutcome` per item, as items finish.
         """
-        # The engine answers InvalidItem rows itself; key and send only see documents.
-        documents = cast("Iterable[DocumentItem] | AsyncIterable[DocumentItem]", items)
-        return run_bulk(
-            documents,
-            key=_item_key,
-            send=self._create_item,
-            concurrency=concurrency,
-            journal=journal,
-            on_uncertain=on_uncertain,
-            progress=progress,
-            stop_after_connect_failures=stop_after_connect_failures,
-            encode_result=journal_record,
-            decode_result=_load_document,
-            kind="DANAsign documents",
+        return run_many(
+            self,
+            CREATE_MANY,
+            items,
+            BulkOptions(
+                concurrency=concurrency,
+                journal=journal,
+                on_uncertain=on_uncertain,
+                progress=progress,
+                stop_after_connect_failures=stop_after_connect_failures,
+            ),
             transport=self._endpoint.transport,
-        )
-
-    async def _create_item(self, item: DocumentItem) -> CreatedDocument:
-        return await self.create(
-            **call_arguments(item, DocumentRequest, required=_REQUIRED_KEYS, method="create")
         )
 
     async def create_from_template(
@@ -333,10 +319,6 @@ def _item_key(item: DocumentItem) -> str | None:
     return check_metadata(metadata).external_id
 
 
-def _load_document(stored: str) -> CreatedDocument:
-    return decode(json.loads(stored), CreatedDocument, what="a document recorded in the journal")
-
-
 def _boxes(
     placeholders: Iterable[Placeholder], prefill: Iterable[Prefill]
 ) -> Iterable[tuple[str, Widget | Prefill]]:
@@ -345,3 +327,17 @@ def _boxes(
             yield f"placeholders[{index}].widgets[{number}]", widget
     for index, item in enumerate(prefill):
         yield f"prefill[{index}]", item
+
+
+CREATE_MANY = BulkSpec(
+    namespace="documents",
+    method="create_many",
+    operation="create",
+    request_type=DocumentRequest,
+    result_type=CreatedDocument,
+    key=_item_key,
+    label="documents",
+    provider=PROVIDER,
+    id_field="document_id",
+)
+"""How :meth:`Documents.create_many` sends: each item through :meth:`Documents.create`."""

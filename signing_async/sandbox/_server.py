@@ -18,11 +18,9 @@ from aiohttp import web
 # The sandbox is tooling: it sits above the providers and imports the client
 # and their configs directly (they never import the sandbox).
 from .._client import SigningClient
-from ..danaconnect import DanaConnectConfig
-from ..danasign import DanaSignConfig
-from ..sofia import SofiaConfig
 from ._app import make_app
 from ._danaconnect import DANACONNECT, complete
+from ._emulations import configs, credential_lines
 from ._faults import Fault, FaultSet
 from ._log import LoggedRequest
 from ._sofia import SOFIA
@@ -225,25 +223,7 @@ class Sandbox:
         Returns:
             A ``signing_async.SigningClient``; use it with ``async with``.
         """
-        credentials = self.credentials
-        options: dict[str, Any] = {
-            "danaconnect": DanaConnectConfig(
-                client_id=credentials.danaconnect_client_id,
-                client_secret=credentials.danaconnect_client_secret,
-                channel=credentials.channel,
-                base_url=self.url,
-                download_base_url=self.url,
-            ),
-            "danasign": DanaSignConfig(
-                server_url=self.url, api_token=credentials.danasign_api_token
-            ),
-            "sofia": SofiaConfig(
-                client_id=credentials.sofia_client_id,
-                client_secret=credentials.sofia_client_secret,
-                tenant_id=credentials.sofia_tenant_id,
-                base_url=self.url,
-            ),
-        }
+        options: dict[str, Any] = configs(self.url, self.credentials)
         options.update(overrides)
         return SigningClient(**options)
 
@@ -299,17 +279,9 @@ async def serve(
         async with Sandbox(host, port, token_lifetime=token_lifetime, seed=seed) as sandbox:
             for fault in faults:
                 sandbox.faults.add(fault)
-            credentials = sandbox.credentials
             lines = [
                 f"sandbox listening on {sandbox.url} (storage host {sandbox.storage_url})",
-                f"danaconnect: client_id={credentials.danaconnect_client_id} "
-                f"client_secret={credentials.danaconnect_client_secret} "
-                f"channel={credentials.channel}",
-                f"danasign: api_token={credentials.danasign_api_token} "
-                f"readonly_token={credentials.danasign_readonly_token}",
-                f"sofia: client_id={credentials.sofia_client_id} "
-                f"client_secret={credentials.sofia_client_secret} "
-                f"tenant_id={credentials.sofia_tenant_id}",
+                *credential_lines(sandbox.credentials),
             ]
             print("\n".join(lines), file=stream, flush=True)
             if ready_path is not None:

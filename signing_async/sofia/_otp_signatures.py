@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import AsyncIterable, Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any, cast
-from urllib.parse import urljoin, urlsplit
+from typing import Any
+from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 import attrs
 
@@ -16,16 +15,15 @@ from .._core.auth import NO_AUTH, HeaderAuth, basic_credentials
 from .._core.bodies import Base64, FilePart, json_body, multipart_body
 from .._core.bulk import (
     DEFAULT_CONNECT_FAILURES,
+    BulkOptions,
     BulkProgress,
     BulkRun,
     InvalidItem,
     OnUncertain,
-    call_arguments,
-    journal_record,
-    run_bulk,
 )
 from .._core.endpoint import SEND_JSON, Endpoint, what
 from .._core.errors import ValidationError
+from .._core.provider import BulkSpec, field_key, run_many
 from .._core.session import CoreSession
 from .._core.sources import Blob, DocumentSource, load_source
 from .._core.timeouts import Timeout
@@ -37,13 +35,11 @@ from ._models import OtpSignature, OtpSignatureRequest, SignedDownload, decode_r
 from ._requests import NewOtpSignature
 from ._signed_pdf import SignedPdfCheck
 
-__all__ = ["OtpSignatureItem", "OtpSignatures"]
+__all__ = ["CREATE_MANY", "OtpSignatureItem", "OtpSignatures"]
 
 OtpSignatureItem = NewOtpSignature | Mapping[str, Any]
 """One item of :meth:`OtpSignatures.create_many`: a request object or ``create``'s arguments."""
 
-_CREATE_KEYS = frozenset(field.name for field in attrs.fields(NewOtpSignature))
-_REQUIRED_KEYS = ("transaction_id", "user_selfie", "image_front", "document_sign", "phone", "email")
 
 _IMAGE_TYPES = (
     (b"\xff\xd8\xff", "image/jpeg", "jpg"),
@@ -51,6 +47,7 @@ _IMAGE_TYPES = (
 )
 _OTP = re.compile(r"[0-9]+")
 _ACCEPT_PDF = {"Accept": "application/pdf"}
+_URL_SAFE = "!$%&'()*+,/:;=?@[]~"
 
 
 async def _image(source: DocumentSource, field: str) -> FilePart:
@@ -223,26 +220,18 @@ class OtpSignatures:
             A :class:`~signing_async.BulkRun`: iterate it for one
             :class:`~signing_async.BulkOutcome` per item, as items finish.
         """
-        # The engine answers InvalidItem rows itself; key and send only see requests.
-        requests = cast("Iterable[OtpSignatureItem] | AsyncIterable[OtpSignatureItem]", items)
-        return run_bulk(
-            requests,
-            key=_item_key,
-            send=self._create_item,
-            concurrency=concurrency,
-            journal=journal,
-            on_uncertain=on_uncertain,
-            progress=progress,
-            stop_after_connect_failures=stop_after_connect_failures,
-            encode_result=journal_record,
-            decode_result=_load_request,
-            kind="S.O.F.I.A. OTP signatures",
+        return run_many(
+            self,
+            CREATE_MANY,
+            items,
+            BulkOptions(
+                concurrency=concurrency,
+                journal=journal,
+                on_uncertain=on_uncertain,
+                progress=progress,
+                stop_after_connect_failures=stop_after_connect_failures,
+            ),
             transport=self._endpoint.transport,
-        )
-
-    async def _create_item(self, item: OtpSignatureItem) -> OtpSignatureRequest:
-        return await self.create(
-            **call_arguments(item, NewOtpSignature, required=_REQUIRED_KEYS, method="create")
         )
 
     async def sign(
@@ -394,6 +383,17 @@ class OtpSignatures:
             raise ValidationError(field, "the signed document's URL is not a valid URL") from None
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValidationError(field, "the signed document's URL is not an http(s) URL")
+        if not parts.netloc.isascii():
+            raise ValidationError(field, "the signed document's URL has a host that is not ASCII")
+        # A path or query with non-ASCII text (or spaces) goes out percent-encoded,
+        # as a browser sends it; what is already encoded stays as it is.
+        url = urlunsplit(
+            parts._replace(
+                path=quote(parts.path, safe=_URL_SAFE),
+                query=quote(parts.query, safe=_URL_SAFE),
+                fragment=quote(parts.fragment, safe=_URL_SAFE),
+            )
+        )
         if (
             parts.scheme == "http"
             and not self._config.allow_insecure
@@ -407,15 +407,20 @@ class OtpSignatures:
         return url
 
 
-def _item_key(item: OtpSignatureItem) -> str:
-    if isinstance(item, NewOtpSignature):
-        return require_id(item.transaction_id, "transaction_id")
-    if isinstance(item, Mapping):
-        return require_id(item.get("transaction_id"), "transaction_id")
-    raise ValidationError(
-        "item", f"expected a NewOtpSignature or a mapping, not {type(item).__name__}"
-    )
+def _load_request(data: object) -> OtpSignatureRequest:
+    return decode_request(data, what="a signature request recorded in the journal")
 
 
-def _load_request(stored: str) -> OtpSignatureRequest:
-    return decode_request(json.loads(stored), what="a signature request recorded in the journal")
+CREATE_MANY = BulkSpec(
+    namespace="otp_signatures",
+    method="create_many",
+    operation="create",
+    request_type=NewOtpSignature,
+    result_type=OtpSignatureRequest,
+    key=field_key(NewOtpSignature, "transaction_id"),
+    label="OTP signatures",
+    provider=PROVIDER,
+    id_field="transaction_id",
+    load=_load_request,
+)
+"""How :meth:`OtpSignatures.create_many` sends: each item through :meth:`OtpSignatures.create`."""

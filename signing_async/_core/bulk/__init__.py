@@ -11,11 +11,12 @@ from ._items import InvalidItem
 from ._journal import Journal
 from ._outcome import BulkOutcome, Status
 from ._progress import BulkProgress
-from ._run import BulkRun, run_bulk, run_bulk_batches
+from ._run import BulkOptions, BulkRun, run_bulk, run_bulk_batches
 from ._status import JobStatus, JournalStore, SqliteJournalStore, UncertainItem
 
 __all__ = [
     "DEFAULT_CONNECT_FAILURES",
+    "BulkOptions",
     "BulkOutcome",
     "BulkProgress",
     "BulkRun",

@@ -20,6 +20,7 @@ from types import TracebackType
 from typing import Any, Generic, Literal, TypeVar
 
 import anyio
+import attrs
 from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
@@ -28,7 +29,7 @@ from ._engine import Engine, OnUncertain
 from ._outcome import BulkOutcome
 from ._progress import BulkProgress
 
-__all__ = ["BulkRun", "run_bulk", "run_bulk_batches"]
+__all__ = ["BulkOptions", "BulkRun", "run_bulk", "run_bulk_batches"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -199,22 +200,44 @@ class BulkRun(Generic[R]):
             await self._close_rounds()
 
 
+@attrs.frozen
+class BulkOptions:
+    """How a bulk run goes: the caller's choices, the same for every ``*_many`` method.
+
+    Attributes:
+        concurrency: Items (batches) in flight at most.
+        journal: A SQLite file recording every key's state, so a rerun skips
+            what is done and never sends twice what may have been created.
+        on_uncertain: ``"report"`` the keys a previous run left uncertain
+            (the default) or ``"resend"`` them.
+        progress: Called with the counts after every change.
+        stop_after_connect_failures: Consecutive connection failures that
+            stop the run (:class:`BulkStopped`); None never stops for them.
+            A refusal of the credentials or of access always stops it.
+    """
+
+    concurrency: int = 8
+    journal: str | os.PathLike[str] | None = None
+    on_uncertain: OnUncertain = "report"
+    progress: Callable[[BulkProgress], object] | None = None
+    stop_after_connect_failures: int | None = DEFAULT_CONNECT_FAILURES
+
+
+_DEFAULTS = BulkOptions()
+
+
 def run_bulk(
     items: Iterable[T] | AsyncIterable[T],
     *,
     key: Callable[[T], str | None],
     send: Callable[[T], Awaitable[R]],
-    concurrency: int = 8,
-    journal: str | os.PathLike[str] | None = None,
-    on_uncertain: OnUncertain = "report",
-    progress: Callable[[BulkProgress], object] | None = None,
+    options: BulkOptions = _DEFAULTS,
     encode_result: Callable[[R], str] = json.dumps,
     decode_result: Callable[[str], R] = json.loads,
     kind: str = "bulk",
-    stop_after_connect_failures: int | None = DEFAULT_CONNECT_FAILURES,
     transport: object = None,
 ) -> BulkRun[R]:
-    """Send every item with ``send``, at most ``concurrency`` at a time.
+    """Send every item with ``send``, at most ``options.concurrency`` at a time.
 
     Args:
         items: The items, an iterable or async iterable, pulled lazily. An
@@ -225,18 +248,10 @@ def run_bulk(
             fails the item.
         send: The single-item call. It must go through the core session,
             which tells the journal the moment its request leaves.
-        concurrency: Items in flight at most.
-        journal: A SQLite file recording every key's state, so a rerun skips
-            what is done and never sends twice what may have been created.
-        on_uncertain: ``"report"`` the keys a previous run left uncertain
-            (the default) or ``"resend"`` them.
-        progress: Called with the counts after every change.
+        options: Concurrency, journal, progress and the circuit breaker.
         encode_result: A succeeded result as JSON text, for the journal.
         decode_result: The inverse, for skipped items' results.
         kind: What the job sends; a journal of another kind is refused.
-        stop_after_connect_failures: Consecutive connection failures that
-            stop the run (:class:`BulkStopped`); None never stops for them.
-            A refusal of the credentials or of access always stops it.
         transport: The transport the requests go through. If it has an
             ``ensure_connections(count)`` method, it is called with
             ``concurrency`` when the run starts, so that the connection pool
@@ -259,14 +274,10 @@ def run_bulk(
         key=key,
         send_batch=send_one,
         batch_size=1,
-        concurrency=concurrency,
-        journal=journal,
-        on_uncertain=on_uncertain,
-        progress=progress,
+        options=options,
         encode_result=encode_result,
         decode_result=decode_result,
         kind=kind,
-        stop_after_connect_failures=stop_after_connect_failures,
         transport=transport,
     )
 
@@ -277,14 +288,10 @@ def run_bulk_batches(
     key: Callable[[T], str | None],
     send_batch: Callable[[Sequence[T]], Awaitable[Sequence[R | Exception]]],
     batch_size: int,
-    concurrency: int = 8,
-    journal: str | os.PathLike[str] | None = None,
-    on_uncertain: OnUncertain = "report",
-    progress: Callable[[BulkProgress], object] | None = None,
+    options: BulkOptions = _DEFAULTS,
     encode_result: Callable[[R], str] = json.dumps,
     decode_result: Callable[[str], R] = json.loads,
     kind: str = "bulk",
-    stop_after_connect_failures: int | None = DEFAULT_CONNECT_FAILURES,
     transport: object = None,
 ) -> BulkRun[R]:
     """Like :func:`run_bulk`, for an endpoint that takes up to ``batch_size`` items per request.
@@ -299,14 +306,14 @@ def run_bulk_batches(
         key=key,
         send_batch=send_batch,
         batch_size=batch_size,
-        concurrency=concurrency,
-        journal=journal,
-        on_uncertain=on_uncertain,
-        progress=progress,
+        concurrency=options.concurrency,
+        journal=options.journal,
+        on_uncertain=options.on_uncertain,
+        progress=options.progress,
         encode_result=encode_result,
         decode_result=decode_result,
         kind=kind,
-        stop_after_connect_failures=stop_after_connect_failures,
+        stop_after_connect_failures=options.stop_after_connect_failures,
         transport=transport,
     )
     return BulkRun(engine)

@@ -19,7 +19,7 @@ from signing_async import (
     PermissionDeniedError,
     ValidationError,
 )
-from signing_async._core.bulk import BulkRun, run_bulk
+from signing_async._core.bulk import BulkOptions, BulkRun, run_bulk
 from signing_async._core.validation import require_text
 
 MODES = ["stream", "rounds"]
@@ -35,7 +35,9 @@ def items() -> list[dict[str, Any]]:
 
 
 def start(api: FakeApi, **options: Any) -> BulkRun[dict[str, Any]]:
-    return run_bulk(items(), key=key_of, send=api.send, kind="fake items", **options)
+    return run_bulk(
+        items(), key=key_of, send=api.send, kind="fake items", options=BulkOptions(**options)
+    )
 
 
 async def consume(run: BulkRun[Any], mode: str) -> tuple[list[BulkOutcome[Any]], Exception | None]:
@@ -151,8 +153,8 @@ async def test_items_refused_before_sending_do_not_reset_the_count() -> None:
     api.default_fault = "connect"
     rows: list[dict[str, Any]] = [{"key": f"k{i}", "invalid": i % 2 == 1} for i in range(COUNT)]
     run = run_bulk(
-        rows, key=key_of, send=api.send, kind="fake items", concurrency=1,
-        stop_after_connect_failures=3,
+        rows, key=key_of, send=api.send, kind="fake items",
+        options=BulkOptions(concurrency=1, stop_after_connect_failures=3),
     )  # fmt: skip
 
     outcomes, error = await consume(run, "stream")

@@ -33,7 +33,7 @@ from signing_async import (
     TransportError,
     ValidationError,
 )
-from signing_async._core.bulk import BulkRun, run_bulk, run_bulk_batches
+from signing_async._core.bulk import BulkOptions, BulkRun, run_bulk, run_bulk_batches
 from signing_async._core.error_mapping import ErrorMapper
 from signing_async._core.session import Call, CoreSession
 from signing_async._core.validation import require_text
@@ -52,7 +52,9 @@ def make_items(count: int, start: int = 0) -> list[Item]:
 
 
 def start(api: FakeApi, items: Any, **options: Any) -> BulkRun[dict[str, Any]]:
-    return run_bulk(items, key=key_of, send=api.send, kind="fake items", **options)
+    return run_bulk(
+        items, key=key_of, send=api.send, kind="fake items", options=BulkOptions(**options)
+    )
 
 
 async def collect(run: BulkRun[Any], mode: str = "stream") -> list[BulkOutcome[Any]]:
@@ -233,7 +235,12 @@ async def test_a_key_is_optional_without_a_journal_and_required_with_one(tmp_pat
     assert [o.status for o in free] == ["succeeded", "succeeded"]
 
     journaled = await collect(
-        run_bulk(items, key=lambda item: None, send=api.send, journal=tmp_path / "j.db")
+        run_bulk(
+            items,
+            key=lambda item: None,
+            send=api.send,
+            options=BulkOptions(journal=tmp_path / "j.db"),
+        )
     )
     assert [o.status for o in journaled] == ["failed", "failed"]
     assert "needs its key when a journal is used" in str(journaled[0].error)
@@ -345,8 +352,7 @@ async def test_an_item_claimed_but_not_yet_sent_is_sent_on_rerun(tmp_path: Path)
                 items,
                 key=key_of,
                 send=slow_to_prepare,
-                concurrency=2,
-                journal=journal,
+                options=BulkOptions(concurrency=2, journal=journal),
                 kind="fake items",
             )
             task_group.start_soon(collect, run)
@@ -518,7 +524,9 @@ async def test_a_journal_of_another_job_or_in_use_is_refused(tmp_path: Path) -> 
     api = FakeApi()
     await collect(start(api, make_items(1), journal=journal))
 
-    other = run_bulk(make_items(1), key=key_of, send=api.send, journal=journal, kind="other")
+    other = run_bulk(
+        make_items(1), key=key_of, send=api.send, options=BulkOptions(journal=journal), kind="other"
+    )
     with pytest.raises(ConfigurationError, match="belongs to a 'fake items' job"):
         await collect(other)
 
@@ -546,9 +554,9 @@ def test_bad_options_are_refused() -> None:
         raise AssertionError("nothing may be sent")
 
     with pytest.raises(ValidationError, match="concurrency"):
-        run_bulk([], key=key_of, send=never, concurrency=0)
+        run_bulk([], key=key_of, send=never, options=BulkOptions(concurrency=0))
     with pytest.raises(ValidationError, match="on_uncertain"):
-        run_bulk([], key=key_of, send=never, on_uncertain="maybe")  # type: ignore[arg-type]
+        run_bulk([], key=key_of, send=never, options=BulkOptions(on_uncertain="maybe"))  # type: ignore[arg-type]
 
 
 async def test_batches_are_journaled_together(tmp_path: Path) -> None:
@@ -577,8 +585,8 @@ async def test_batches_are_journaled_together(tmp_path: Path) -> None:
         ]
 
     run = run_bulk_batches(
-        make_items(7), key=key_of, send_batch=send_batch, batch_size=3, concurrency=1,
-        journal=journal,
+        make_items(7), key=key_of, send_batch=send_batch, batch_size=3,
+        options=BulkOptions(concurrency=1, journal=journal),
     )  # fmt: skip
     outcomes = by_key(await collect(run))
 

@@ -1,0 +1,249 @@
+"""What a provider is, in one object: :class:`Provider` and its :class:`BulkSpec` s.
+
+Each provider package builds one :class:`Provider` and the package-level
+registry (``signing_async._providers``) lists them; the client, the CLI, the
+manifest reader and the sandbox read it instead of keeping tables of their
+own. Nothing here knows a provider's name: the core only defines the shape.
+
+A :class:`BulkSpec` turns into a namespace's ``*_many`` method through
+:func:`run_many`: the key, the single-item call, the journal's encoding and
+decoding, and the job's kind all come from the spec, so a namespace's bulk
+method is one line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import AsyncIterable, Callable, Iterable, Mapping
+from typing import Any, Generic, TypeVar
+
+import attrs
+
+from .bulk import (
+    DEFAULT_CONNECT_FAILURES,
+    BulkOptions,
+    BulkProgress,
+    BulkRun,
+    OnUncertain,
+    call_arguments,
+    journal_record,
+    run_bulk,
+)
+from .error_mapping import ErrorMapper
+from .errors import ConfigurationError, ValidationError
+from .serde import decode
+from .validation import require_id
+
+__all__ = ["BulkSpec", "Provider", "bulk_method", "field_key", "require_env", "run_many"]
+
+R = TypeVar("R")
+
+
+@attrs.frozen
+class BulkSpec(Generic[R]):
+    """How one namespace sends many items: the wiring of its ``*_many`` method.
+
+    Attributes:
+        namespace: The namespace's attribute on the client (``"circuits"``).
+        method: The bulk method's name (``"start_many"``).
+        operation: The single-item method each item goes to (``"start"``);
+            an item is its ``request_type`` or a mapping of its keyword arguments.
+        request_type: The attrs class naming the single-item call's
+            arguments: its fields without a default are required in a mapping;
+            the manifest reader derives file fields and CSV types from it.
+        result_type: What the single-item call returns (decoded back from the journal).
+        key: The item's natural key (None when it has none). It may raise
+            :class:`ValidationError`, which fails the item.
+        label: What is sent, in words (``"circuits"``, ``"OTP signatures"``).
+        provider: The provider's display name; with ``label`` it names the job's kind.
+        id_field: The result's field holding the provider's id (results files).
+        load: Turns a journal record (parsed JSON) back into a result; a plain
+            decode into ``result_type`` by default.
+    """
+
+    namespace: str
+    method: str
+    operation: str
+    request_type: type[Any]
+    result_type: type[R]
+    key: Callable[[Any], str | None]
+    label: str
+    provider: str
+    id_field: str
+    load: Callable[[Any], R] | None = None
+
+    @property
+    def kind(self) -> str:
+        """The job's kind, kept in its journal (``"DANAconnect circuits"``)."""
+        return f"{self.provider} {self.label}"
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        """The arguments an item's mapping must carry: the request fields without a default."""
+        return tuple(
+            field.name
+            for field in attrs.fields(self.request_type)
+            if field.default is attrs.NOTHING
+        )
+
+    def decode_result(self, stored: str) -> R:
+        """A result recorded in the journal, as the single-item call returned it."""
+        data = json.loads(stored)
+        if self.load is not None:
+            return self.load(data)
+        return decode(data, self.result_type, what=f"a {self.kind} result recorded in the journal")
+
+
+def run_many(
+    namespace: object,
+    spec: BulkSpec[R],
+    items: Iterable[Any] | AsyncIterable[Any],
+    options: BulkOptions,
+    *,
+    transport: object = None,
+) -> BulkRun[R]:
+    """The ``*_many`` method of ``namespace`` that ``spec`` describes, run on ``items``.
+
+    Args:
+        namespace: The namespace object whose ``spec.operation`` sends one item.
+        spec: The wiring.
+        items: Request objects or mappings of the single-item call's
+            keyword arguments (:class:`~signing_async.InvalidItem` s are
+            answered by the engine itself).
+        options: Concurrency, journal, progress and the circuit breaker.
+        transport: The client's transport, whose connection pool the run
+            grows to ``options.concurrency`` (see :func:`run_bulk`).
+
+    Returns:
+        The run, to iterate.
+    """
+    single: Callable[..., Any] = getattr(namespace, spec.operation)
+    required = spec.required
+
+    async def send(item: Any) -> R:
+        arguments = call_arguments(
+            item, spec.request_type, required=required, method=spec.operation
+        )
+        result: R = await single(**arguments)
+        return result
+
+    return run_bulk(
+        items,
+        key=spec.key,
+        send=send,
+        options=options,
+        encode_result=journal_record,
+        decode_result=spec.decode_result,
+        kind=spec.kind,
+        transport=transport,
+    )
+
+
+def bulk_method(spec: BulkSpec[R]) -> Callable[..., BulkRun[R]]:
+    """A namespace's ``*_many`` method made from ``spec``, for a class body.
+
+    Example:
+        >>> class Cards:
+        ...     create_many = bulk_method(CREATE_MANY)
+
+    The method takes the items and the keywords of every ``*_many`` method
+    (``concurrency``, ``journal``, ``on_uncertain``, ``progress``,
+    ``stop_after_connect_failures``). The built-in namespaces spell theirs
+    out, for their signatures and docstrings, and delegate to :func:`run_many`.
+    """
+
+    def many(
+        self: object,
+        items: Iterable[Any] | AsyncIterable[Any],
+        *,
+        concurrency: int = 8,
+        journal: str | os.PathLike[str] | None = None,
+        on_uncertain: OnUncertain = "report",
+        progress: Callable[[BulkProgress], object] | None = None,
+        stop_after_connect_failures: int | None = DEFAULT_CONNECT_FAILURES,
+    ) -> BulkRun[R]:
+        options = BulkOptions(
+            concurrency=concurrency,
+            journal=journal,
+            on_uncertain=on_uncertain,
+            progress=progress,
+            stop_after_connect_failures=stop_after_connect_failures,
+        )
+        return run_many(self, spec, items, options)
+
+    many.__name__ = spec.method
+    many.__doc__ = f"Send many {spec.label}, each through ``{spec.operation}``, never one twice."
+    return many
+
+
+def field_key(request_type: type[Any], name: str) -> Callable[[Any], str]:
+    """A key function reading the id field ``name`` of a request object or a mapping.
+
+    The key is checked as an id (:func:`require_id`): a bad one fails its item.
+    """
+
+    def key(item: Any) -> str:
+        if isinstance(item, request_type):
+            return require_id(getattr(item, name), name)
+        if isinstance(item, Mapping):
+            return require_id(item.get(name), name)
+        raise ValidationError(
+            "item",
+            f"expected a {request_type.__name__} or a mapping, not {type(item).__name__}",
+        )
+
+    return key
+
+
+@attrs.frozen
+class Provider:
+    """Everything the rest of the house needs to know about one provider.
+
+    Attributes:
+        name: The ``SigningClient`` keyword argument and CLI name (``"danaconnect"``).
+        display: The name messages use (``"DANAconnect"``).
+        config: The config class ``SigningClient(name=...)`` takes.
+        errors: The error mapping of its answers.
+        env_prefix: The prefix of its environment variables (``"SIGNING_DANACONNECT_"``).
+        env_switch: The variable whose presence switches the provider on in
+            ``SigningClient.from_env``.
+        from_env: The config built from the environment (called once the
+            switch is set); raises :class:`ConfigurationError` when incomplete.
+        namespaces: Each namespace's attribute on the client and class; the
+            class is built with ``(session, config)``.
+        bulk: The bulk methods of its namespaces.
+    """
+
+    name: str
+    display: str
+    config: type[Any]
+    errors: ErrorMapper
+    env_prefix: str
+    env_switch: str
+    from_env: Callable[[Mapping[str, str]], Any]
+    namespaces: Mapping[str, type[Any]]
+    bulk: tuple[BulkSpec[Any], ...] = ()
+
+    @property
+    def argument(self) -> str:
+        """How the client's constructor takes its config, for messages."""
+        return f"{self.name}={self.config.__name__}"
+
+    def config_from_env(self, env: Mapping[str, str]) -> Any:
+        """Its config from ``env``, or None when its switch variable is not set."""
+        if not env.get(self.env_switch):
+            return None
+        return self.from_env(env)
+
+
+def require_env(env: Mapping[str, str], name: str) -> str:
+    """The value of a required environment variable.
+
+    Raises:
+        ConfigurationError: It is unset or empty (the message names it).
+    """
+    value = env.get(name)
+    if not value:
+        raise ConfigurationError(f"environment variable {name} is not set")
+    return value
