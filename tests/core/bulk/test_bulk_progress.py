@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from signing_async import BulkProgress, MockTransport, Response, RetryPolicy, Timeout
-from signing_async._core.bulk import run_bulk
+from signing_async._core.bulk import BulkOptions, run_bulk
 from signing_async._core.error_mapping import ErrorMapper
 from signing_async._core.session import Call, CoreSession
 from signing_async.transports import StreamBody
@@ -42,7 +42,12 @@ async def test_progress_is_told_per_item_and_per_mib_not_per_chunk() -> None:
         return await session.json(call)
 
     seen: list[BulkProgress] = []
-    run = run_bulk(list(sizes), key=str, send=send, concurrency=1, progress=seen.append)
+    run = run_bulk(
+        list(sizes),
+        key=str,
+        send=send,
+        options=BulkOptions(concurrency=1, progress=seen.append),
+    )
     async with run as outcomes:
         statuses = [outcome.status async for outcome in outcomes]
 
