@@ -10,7 +10,8 @@ names. The layers, and what each may not import:
 - a provider (``danaconnect``, ``danasign``, ``sofia``): another provider,
   transports, tooling, the top level;
 - tooling (``bulk``, ``cli``, ``fleet``, ``sandbox``) and the top level
-  (``__init__``, ``_client``), which assembles everything: anything.
+  (``__init__``, ``_client``, the provider registry ``_providers``), which
+  assembles everything: anything.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ ROOT = Path(__file__).parents[1] / PACKAGE
 PROVIDERS = frozenset({"danaconnect", "danasign", "sofia"})
 TOOLING = frozenset({"bulk", "cli", "fleet", "sandbox"})
 CORE = frozenset({"_core", "_version"})
-TOP = frozenset({"", "_client"})  # "": the package's own __init__
+TOP = frozenset({"", "_client", "_providers"})  # "": the package's own __init__
 TRANSPORTS = frozenset({"transports"})
 
 
