@@ -23,6 +23,15 @@ MINIMAL_PDF = (
 
 
 @pytest.fixture
+def anyio_backend() -> str:
+    """The event loop of every async test and fixture (anyio's plugin, auto mode).
+
+    ``tests/trio/`` overrides it to run its tests on trio as well.
+    """
+    return "asyncio"
+
+
+@pytest.fixture
 def pdf_bytes() -> bytes:
     """The bytes of a minimal valid PDF."""
     return MINIMAL_PDF

@@ -32,6 +32,10 @@ BENCHMARKS = [
 QUICK_BULK_COUNT = 6
 QUICK_BULK_CONCURRENCY = 4
 
+# The whole benchmark suite in child processes: part of every full run (CI
+# included), and deselected locally with ``-m "not bench_smoke"``.
+pytestmark = pytest.mark.bench_smoke
+
 
 def run_quick(base: Path, *options: str) -> dict[str, Any]:
     out, scratch = base / "results", base / "scratch"

@@ -1,17 +1,14 @@
-"""Helpers of the bulk-send tests: the CLI as a subprocess, job folders, manifests."""
+"""Helpers of the bulk-send tests: the CLI in process, job folders, manifests."""
 
 from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import anyio
-
+from ..cli_run import CliResult, run_cli_async
 from ..sandbox_child import ROOT, child_env, control
 
 EXAMPLES = ROOT / "examples" / "bulk"
@@ -30,13 +27,9 @@ def danasign_env(url: str) -> dict[str, str]:
     )
 
 
-async def bulk_send(
-    *args: str | Path, env: Mapping[str, str]
-) -> subprocess.CompletedProcess[bytes]:
-    """Run ``signing-async bulk-send ARGS`` to the end (stdout is a pipe: plain mode)."""
-    command = [sys.executable, "-m", "signing_async.cli", "bulk-send", *map(str, args)]
-    with anyio.fail_after(60):  # a hang guard, not a speed check
-        return await anyio.run_process(command, env=dict(env), check=False)
+async def bulk_send(*args: str | Path, env: Mapping[str, str]) -> CliResult:
+    """Run ``signing-async bulk-send ARGS`` to the end, in process (stdout captured: plain mode)."""
+    return await run_cli_async("bulk-send", *args, env=env)
 
 
 async def sent_ids(url: str) -> list[str | None]:

@@ -7,23 +7,19 @@ a terminal) while the test's loop serves the sandbox.
 from __future__ import annotations
 
 import contextlib
-import json
 import shutil
 import socket
 import sqlite3
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
-from typing import Any
 
-import anyio
 import pytest
-from click.testing import CliRunner, Result
 
-from signing_async.cli._app import cli
 from signing_async.sandbox import Fault, Sandbox
 from signing_async.sandbox.danasign import DANASIGN
 
-from .cli_support import EXAMPLES, document_row, read_jsonl, write_jsonl
+from ..cli_run import CliResult, run_cli_async
+from .cli_support import EXAMPLES, document_row, environment, read_jsonl, write_jsonl
 
 ROUTE = "danasign.createdocument"
 
@@ -42,18 +38,9 @@ def danasign(sb: Sandbox, **overrides: str) -> dict[str, str]:
     }
 
 
-async def invoke(*args: str | Path, env: Mapping[str, str] | None = None) -> Result:
-    """``signing-async ARGS`` in a worker thread, stdout captured (plain mode)."""
-
-    def run() -> Result:
-        return CliRunner().invoke(cli, [str(arg) for arg in args], env=dict(env or {}))
-
-    with anyio.fail_after(120):  # a hang guard, not a speed check
-        return await anyio.to_thread.run_sync(run)
-
-
-def json_lines(result: Result) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in result.stdout.splitlines()]
+async def invoke(*args: str | Path, env: Mapping[str, str] | None = None) -> CliResult:
+    """``signing-async ARGS`` in process: this environment without SIGNING_*, plus ``env``."""
+    return await run_cli_async(*args, env=environment(**(env or {})))
 
 
 def job(folder: Path, count: int) -> Path:
@@ -96,8 +83,8 @@ async def test_a_wrong_token_stops_the_run_and_a_rerun_with_the_right_one_sends_
         again = await invoke("bulk-send", manifest, "--provider", "danasign", env=danasign(sb))
         created = {f"doc-{i}": sb.created_count(f"doc-{i}") for i in range(30)}
 
-    assert stopped.exit_code == 3, stopped.output
-    *items, summary = json_lines(stopped)
+    assert stopped.returncode == 3, stopped
+    *items, summary = stopped.json_lines()
     # Only what was already on its way was sent: at most one request per worker.
     assert 1 <= refused <= 4
     assert len(items) == refused
@@ -110,11 +97,11 @@ async def test_a_wrong_token_stops_the_run_and_a_rerun_with_the_right_one_sends_
     # The journal: the refused items failed, the others are pending or not even read.
     assert sorted(after_stop.values()).count("failed") == refused
     assert set(after_stop.values()) <= {"failed", "pending"}
-    (counts,) = json_lines(status)
+    (counts,) = status.json_lines()
     assert counts["failed"] == refused
     assert counts["uncertain"] == counts["in_flight"] == counts["succeeded"] == 0
 
-    assert again.exit_code == 0, again.output
+    assert again.returncode == 0, again
     assert "succeeded\t30" in again.stdout.splitlines()
     assert set(created.values()) == {1}  # every document exactly once
 
@@ -133,7 +120,7 @@ async def test_an_unreachable_server_stops_the_run_after_the_threshold(tmp_path:
         again = await invoke("bulk-send", manifest, "--provider", "danasign", env=danasign(sb))
         created = {f"doc-{i}": sb.created_count(f"doc-{i}") for i in range(20)}
 
-    assert stopped.exit_code == 3, stopped.output
+    assert stopped.returncode == 3, stopped
     assert "3 requests in a row could not connect" in stopped.stderr
     assert "17 items not sent stay pending" in stopped.stderr
     lines = stopped.stdout.splitlines()
@@ -143,7 +130,7 @@ async def test_an_unreachable_server_stops_the_run_after_the_threshold(tmp_path:
     assert sorted(after_stop.values()) == ["failed"] * 3  # the rest was never read
     assert [(r["key"], r["line"]) for r in failures] == [("doc-0", 1), ("doc-1", 2), ("doc-2", 3)]
 
-    assert again.exit_code == 0, again.output
+    assert again.returncode == 0, again
     assert set(created.values()) == {1}
     assert not (tmp_path / "job.jsonl.failures.jsonl").exists()  # it described the last run
 
@@ -186,8 +173,8 @@ async def test_json_prints_one_line_per_item_with_its_1_based_line_and_provider_
         documents = sb.app[DANASIGN].documents.values()
         ids = {key: [d.document_id for d in documents if d.external_id == key] for key in "acd"}
 
-    assert result.exit_code == 1, result.output
-    *items, summary = json_lines(result)
+    assert result.returncode == 1, result
+    *items, summary = result.json_lines()
     by_key = {item["key"]: item for item in items}
     assert sorted((i["index"], i["key"], i["line"], i["status"]) for i in items) == [
         (0, "a", 2, "succeeded"),
@@ -226,7 +213,7 @@ async def test_companion_files_follow_the_journal_and_appear_only_when_needed(
                              "--journal", folder / "other.db", env=env)  # fmt: skip
         sent = len(sb.requests_for(ROUTE))
 
-    assert (jsonl.exit_code, csv.exit_code, other.exit_code) == (0, 0, 0)
+    assert (jsonl.returncode, csv.returncode, other.returncode) == (0, 0, 0)
     # Two manifests, two journals: the CSV was not "skipped" as done by the JSONL job.
     assert "succeeded\t3" in csv.stdout.splitlines()
     assert sent == 9
@@ -251,7 +238,7 @@ async def test_a_journal_named_as_earlier_versions_did_is_not_silently_ignored(
     async with sandbox() as sb:
         result = await invoke("bulk-send", manifest, "--provider", "danasign", env=danasign(sb))
         sent = len(sb.requests_for(ROUTE))
-    assert result.exit_code == 2
+    assert result.returncode == 2
     assert "--journal" in result.stderr
     assert str(tmp_path / "job.journal.db") in result.stderr
     assert sent == 0
@@ -276,14 +263,14 @@ async def test_bulk_status_lists_uncertain_items_and_records_a_decision(tmp_path
         rerun = await invoke("bulk-send", manifest, "--provider", "danasign", "--json", env=env)
         created = {f"doc-{i}": sb.created_count(f"doc-{i}") for i in range(4)}
 
-    assert first.exit_code == 1
+    assert first.returncode == 1
     lines = counts.stdout.splitlines()
-    assert counts.exit_code == 0
+    assert counts.returncode == 0
     assert lines[0] == "state\titems"
     assert {"uncertain\t2", "succeeded\t2", "total\t4", "pending\t0"} <= set(lines)
     assert "--resolve KEY=succeeded|failed" in counts.stdout
 
-    status, *uncertain = json_lines(listed)
+    status, *uncertain = listed.json_lines()
     assert (status["event"], status["uncertain"], status["kind"]) == (
         "status", 2, "DANAsign documents",
     )  # fmt: skip
@@ -293,11 +280,11 @@ async def test_bulk_status_lists_uncertain_items_and_records_a_decision(tmp_path
     ]
     assert all(u["sent_at"].startswith("20") and "T" in u["sent_at"] for u in uncertain)
 
-    assert resolved.exit_code == 0, resolved.output
+    assert resolved.returncode == 0, resolved
     assert "doc-0: resolved as succeeded; a rerun skips it" in resolved.stdout
     assert "uncertain\t0" in resolved.stdout.splitlines()
-    assert rerun.exit_code == 0, rerun.output
-    outcomes = {i["key"]: i["status"] for i in json_lines(rerun) if i["event"] == "item"}
+    assert rerun.returncode == 0, rerun
+    outcomes = {i["key"]: i["status"] for i in rerun.json_lines() if i["event"] == "item"}
     assert outcomes == {"doc-0": "skipped", "doc-1": "succeeded", "doc-2": "skipped",
                         "doc-3": "skipped"}  # fmt: skip
     # doc-1 was said not to exist, so it was sent again: the operator's call.
@@ -322,7 +309,7 @@ async def test_bulk_status_refuses_bad_decisions(
         await invoke("bulk-send", manifest, "--provider", "danasign", env=danasign(sb))
     before = states(journal)
     result = await invoke("bulk-status", journal, *args)
-    assert result.exit_code == 2
+    assert result.returncode == 2
     assert problem in result.stderr
     assert states(journal) == before
 
@@ -331,10 +318,10 @@ async def test_bulk_status_of_a_missing_or_foreign_file_is_bad_usage(tmp_path: P
     (tmp_path / "notes.db").write_text("not a database " * 50)
     missing = await invoke("bulk-status", tmp_path / "nowhere.db")
     foreign = await invoke("bulk-status", tmp_path / "notes.db")
-    assert (missing.exit_code, foreign.exit_code) == (2, 2)
+    assert (missing.returncode, foreign.returncode) == (2, 2)
     assert "no journal at" in missing.stderr
     neither = await invoke("bulk-status")
-    assert neither.exit_code == 2
+    assert neither.returncode == 2
     assert "give the journal once" in neither.stderr
     assert "is not a journal" in foreign.stderr
     assert not (tmp_path / "nowhere.db").exists()  # nothing created

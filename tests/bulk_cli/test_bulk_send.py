@@ -1,4 +1,4 @@
-"""``signing-async bulk-send`` as a subprocess, against a sandbox in another process."""
+"""``signing-async bulk-send`` in process, against a sandbox in another process."""
 
 from __future__ import annotations
 
@@ -32,8 +32,8 @@ async def test_a_clean_run_exits_0_and_a_rerun_skips_everything(tmp_path: Path) 
         again = await bulk_send(manifest, "--provider", "danasign", "--json", env=env)
         after_again = await sent_ids(url)
 
-    assert first.returncode == 0, first.stderr.decode()
-    lines = first.stdout.decode().splitlines()
+    assert first.returncode == 0, first.stderr
+    lines = first.stdout.splitlines()
     assert any(line.startswith("documents: 3/3 done (100%): 3 ok, 0 failed") for line in lines)
     assert "succeeded\t3" in lines
     assert "failed\t0" in lines
@@ -47,8 +47,8 @@ async def test_a_clean_run_exits_0_and_a_rerun_skips_everything(tmp_path: Path) 
     ]
     assert all(r["id"] and r["id"] == r["result"]["document_id"] for r in first_results)
 
-    assert again.returncode == 0, again.stderr.decode()
-    *items, summary = [json.loads(line) for line in again.stdout.decode().splitlines()]
+    assert again.returncode == 0, again.stderr
+    *items, summary = [json.loads(line) for line in again.stdout.splitlines()]
     assert summary == {
         "event": "summary",
         "manifest": str(manifest),
@@ -91,7 +91,7 @@ async def test_bad_rows_exit_1_and_land_in_the_failures_file(tmp_path: Path) -> 
 
     assert result.returncode == 1
     assert sorted(sent) == ["good-1", "good-2"]  # bad rows never reach the server
-    lines = result.stdout.decode().splitlines()
+    lines = result.stdout.splitlines()
     assert "succeeded\t2" in lines
     assert "failed\t4" in lines
     failures = job / "mixed.jsonl.failures.jsonl"
@@ -132,14 +132,12 @@ async def test_a_big_run_prints_a_few_progress_lines_and_json_counts(tmp_path: P
         )  # fmt: skip
 
     assert plain.returncode == 1
-    progress = [
-        line for line in plain.stdout.decode().splitlines() if line.startswith("documents:")
-    ]
+    progress = [line for line in plain.stdout.splitlines() if line.startswith("documents:")]
     assert 2 <= len(progress) <= 11  # about every 10 %, not one line per item
     assert progress[-1].startswith("documents: 40/40 done (100%): 39 ok, 1 failed, 0 uncertain")
 
     assert json_run.returncode == 1
-    *items, summary = [json.loads(line) for line in json_run.stdout.decode().splitlines()]
+    *items, summary = [json.loads(line) for line in json_run.stdout.splitlines()]
     assert len(items) == 40
     assert (summary["total"], summary["succeeded"], summary["failed"]) == (40, 39, 1)
     assert summary["failures_file"] == str(failures)
@@ -164,8 +162,8 @@ async def test_an_unconfirmed_document_is_uncertain_and_never_resent(tmp_path: P
     assert first.returncode == 1
     (record,) = read_jsonl(manifest.with_name("documents.jsonl.failures.jsonl"))
     assert (record["key"], record["status"]) == ("contract-2025-001", "uncertain")
-    assert "uncertain\t1" in first.stdout.decode().splitlines()
-    assert "--on-uncertain resend" in first.stdout.decode()
+    assert "uncertain\t1" in first.stdout.splitlines()
+    assert "--on-uncertain resend" in first.stdout
 
     assert again.returncode == 1
     summary = json.loads(again.stdout.splitlines()[-1])
@@ -194,15 +192,15 @@ async def test_bad_usage_exits_2(tmp_path: Path) -> None:
     bad_header = await bulk_send(broken_csv, "--provider", "danasign", env=nowhere)
 
     assert no_provider.returncode == 2
-    assert "--provider" in no_provider.stderr.decode()
+    assert "--provider" in no_provider.stderr
     assert unconfigured.returncode == 2
-    assert "SIGNING_DANASIGN_*" in unconfigured.stderr.decode()
+    assert "SIGNING_DANASIGN_*" in unconfigured.stderr
     assert no_folder.returncode == 2
-    assert "no such folder" in no_folder.stderr.decode()
+    assert "no such folder" in no_folder.stderr
     assert bad_journal.returncode == 2
-    assert "is not a journal" in bad_journal.stderr.decode()
+    assert "is not a journal" in bad_journal.stderr
     assert bad_header.returncode == 2
-    assert "column 'file' appears twice" in bad_header.stderr.decode()
+    assert "column 'file' appears twice" in bad_header.stderr
     # Bad usage leaves no file behind: no journal, no failures file.
     assert names(manifest.parent) == ["documents.csv", "documents.jsonl", "pdfs"]
     assert names(tmp_path) == ["broken.csv", "job", "not-a-journal.db"]

@@ -8,33 +8,18 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import anyio
 from aiohttp import web
 from aiohttp.test_utils import TestServer
-from click.testing import CliRunner, Result
 
-from signing_async.cli._app import cli
 from signing_async.sandbox import Sandbox
 
-EVERY_VARIABLE = (
-    "SIGNING_DANACONNECT_CLIENT_ID", "SIGNING_DANACONNECT_CLIENT_SECRET",
-    "SIGNING_DANACONNECT_CHANNEL", "SIGNING_DANACONNECT_BASE_URL",
-    "SIGNING_DANACONNECT_DOWNLOAD_URL", "SIGNING_DANASIGN_SERVER_URL",
-    "SIGNING_DANASIGN_API_TOKEN", "SIGNING_SOFIA_CLIENT_ID", "SIGNING_SOFIA_CLIENT_SECRET",
-    "SIGNING_SOFIA_TENANT_ID", "SIGNING_SOFIA_BASE_URL",
-)  # fmt: skip
+from ..cli_run import CliResult, run_cli_async
+from .cli_support import environment
 
 
-async def check(env: dict[str, str], *args: str) -> Result:
-    # Unset every SIGNING_* variable the test does not give (None removes it).
-    full: dict[str, str | None] = dict.fromkeys(EVERY_VARIABLE)
-    full.update(env)
-
-    def run() -> Result:
-        return CliRunner().invoke(cli, ["check", *args], env=full)
-
-    with anyio.fail_after(60):  # a hang guard, not a speed check
-        return await anyio.to_thread.run_sync(run)
+async def check(env: dict[str, str], *args: str) -> CliResult:
+    """``signing-async check ARGS`` in process: no SIGNING_* variable but those of ``env``."""
+    return await run_cli_async("check", *args, env=environment(**env))
 
 
 async def test_every_check_passes_against_the_sandbox() -> None:
@@ -56,7 +41,7 @@ async def test_every_check_passes_against_the_sandbox() -> None:
         result = await check(env)
         writes = [e.route for e in sb.requests if e.method not in ("GET", "HEAD")]
 
-    assert result.exit_code == 0, result.output
+    assert result.returncode == 0, result
     lines = result.stdout.splitlines()
     assert [line.split(" (")[0] for line in lines] == [
         "ok   DANAconnect: token request",
@@ -69,7 +54,7 @@ async def test_every_check_passes_against_the_sandbox() -> None:
     assert "3 templates (total 3)" in lines[2]
     assert writes == ["danaconnect.token"]  # the only POST: asking for a token
     for secret in (c.danasign_api_token, c.danaconnect_client_secret, c.sofia_client_secret):
-        assert secret not in result.output
+        assert secret not in result.stdout + result.stderr
 
 
 @asynccontextmanager
@@ -146,12 +131,12 @@ async def test_unknown_fields_and_failures_are_named_against_independent_fakes()
         unreachable = await check({**env, "SIGNING_SOFIA_BASE_URL":
                                    f"http://127.0.0.1:{closed_port()}"}, "--json")  # fmt: skip
 
-    assert plain.exit_code == 1  # contacts were refused
+    assert plain.returncode == 1  # contacts were refused
     token, who, templates, contacts, credentials, host = plain.stdout.splitlines()
     assert token.startswith("ok   DANAconnect: token request (")
     assert "a Bearer token valid 1800 s" in token
     assert token.endswith("fields the SDK does not know: refresh_hint, scope")
-    assert "tok-123" not in plain.output
+    assert "tok-123" not in plain.stdout + plain.stderr
     assert who.endswith("user ops@acme.example; scopes: documents:read;"
                         " fields the SDK does not know: planTier")  # fmt: skip
     assert templates.endswith("1 templates (total 1); fields the SDK does not know: Folder")
@@ -164,7 +149,7 @@ async def test_unknown_fields_and_failures_are_named_against_independent_fakes()
     assert "HTTP 404 from GET" in host
     assert {"path": "/", "authorization": False} in seen  # S.O.F.I.A.'s host: no credentials
 
-    assert unreachable.exit_code == 1
+    assert unreachable.returncode == 1
     findings = [json.loads(line) for line in unreachable.stdout.splitlines()]
     last = findings[-1]
     assert (last["event"], last["check"], last["ok"]) == ("check", "host reachable", False)
@@ -174,5 +159,5 @@ async def test_unknown_fields_and_failures_are_named_against_independent_fakes()
 
 async def test_nothing_configured_is_bad_usage() -> None:
     result = await check({})
-    assert result.exit_code == 2
+    assert result.returncode == 2
     assert "no provider is configured" in result.stderr

@@ -1,4 +1,6 @@
-"""Helpers for the CLI tests: running the command, and a sandbox server in a child process.
+"""Helpers for the CLI tests: the command's environment, and a sandbox server in a child process.
+
+The command itself runs through :mod:`tests.cli_run` (in process, or as a child).
 
 (A unique module name: conftest is not importable safely.)
 """
@@ -17,9 +19,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import attrs
-
 import signing_async
+from tests.cli_run import CliResult, run_cli, run_cli_process
+
+__all__ = ["CliResult", "SandboxProcess", "base_env", "run_cli", "run_cli_process", "run_python"]
 
 # The checkout under test: children import the same code as the tests do.
 ROOT = Path(signing_async.__file__).resolve().parents[1]
@@ -44,74 +47,6 @@ def base_env(**extra: str) -> dict[str, str]:
     )
     env.update(extra)
     return env
-
-
-@attrs.frozen
-class CliResult:
-    """What one run of the command line did."""
-
-    returncode: int
-    stdout: str
-    stderr: str
-
-    @property
-    def lines(self) -> list[str]:
-        """Standard output, line by line."""
-        return self.stdout.splitlines()
-
-    def json_lines(self) -> list[Any]:
-        """Standard output parsed as JSON lines (fails the test if one is not JSON)."""
-        return [json.loads(line) for line in self.lines]
-
-    def fields(self) -> dict[str, str]:
-        """A plain result's ``key: value`` lines as a mapping."""
-        pairs = (line.partition(": ") for line in self.lines)
-        return {key: value for key, sep, value in pairs if sep}
-
-    def single_error(self, status: int = 1) -> str:
-        """The one ``error: ...`` line on stderr of a failed run, without the prefix.
-
-        Args:
-            status: The exit status the run must have ended with (2: bad usage).
-        """
-        assert self.returncode == status, self
-        assert "Traceback" not in self.stderr, self.stderr
-        lines = self.stderr.splitlines()
-        assert len(lines) == 1, lines
-        assert lines[0].startswith("error: "), lines
-        return lines[0].removeprefix("error: ")
-
-
-def secrets_in(env: Mapping[str, str]) -> list[str]:
-    """The secret values among the SIGNING_* variables (tokens and client secrets)."""
-    return [
-        value
-        for key, value in env.items()
-        if key.startswith("SIGNING_") and key.endswith(("_SECRET", "_TOKEN")) and value
-    ]
-
-
-def run_cli(*args: str | Path, env: Mapping[str, str], cwd: Path | None = None) -> CliResult:
-    """Run ``python -m signing_async.cli ARGS`` with stdout piped (plain mode).
-
-    Every run is also checked for leaked secrets: no token or client secret of
-    ``env`` may appear in what the command printed, whatever happened.
-    """
-    completed = subprocess.run(  # noqa: S603 - this interpreter, fixed module, test arguments
-        [sys.executable, "-m", "signing_async.cli", *map(str, args)],
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        env=dict(env),
-        cwd=cwd,
-        check=False,
-        timeout=LIMIT,
-    )
-    result = CliResult(completed.returncode, completed.stdout, completed.stderr)
-    for secret in secrets_in(env):
-        assert secret not in result.stdout, f"a secret leaked to stdout: {result.stdout!r}"
-        assert secret not in result.stderr, f"a secret leaked to stderr: {result.stderr!r}"
-    return result
 
 
 def run_python(code: str) -> CliResult:

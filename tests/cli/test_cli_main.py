@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from cli_helpers import base_env, run_cli, run_python
+from cli_helpers import base_env, run_cli_process, run_python
 
 import signing_async
 
@@ -30,11 +30,12 @@ def test_another_failed_import_is_not_blamed_on_the_extra() -> None:
 
 
 def test_version_and_help() -> None:
-    version = run_cli("--version", env=base_env())
+    # In a process of its own: ``python -m signing_async.cli`` end to end.
+    version = run_cli_process("--version", env=base_env())
     assert version.returncode == 0, version.stderr
     assert version.stdout.strip() == f"signing-async, version {signing_async.__version__}"
 
-    helped = run_cli("--help", env=base_env())
+    helped = run_cli_process("--help", env=base_env())
     assert helped.returncode == 0, helped.stderr
     section = helped.stdout.partition("Commands:")[2]
     listed = {line.split()[0] for line in section.splitlines() if line.strip()}

@@ -331,3 +331,38 @@ async def test_a_chunk_boundary_read_on_its_own_is_not_the_end() -> None:
         server.close()
         await server.wait_closed()
     assert chunks == [b"hello", b" world"]
+
+
+async def test_an_owned_session_reads_with_a_buffer_of_at_least_a_mebibyte(
+    serve: Serve, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # aiohttp's own 64 KiB read buffer caps download speed. Seen on the
+    # answer aiohttp really read into: each session the transport creates
+    # gets a trace that records its responses' buffer limits.
+    limits: list[tuple[int, int]] = []
+
+    async def on_request_end(
+        session: aiohttp.ClientSession,
+        context: types.SimpleNamespace,
+        params: aiohttp.TraceRequestEndParams,
+    ) -> None:
+        limits.append(params.response.content.get_read_buffer_limits())
+
+    trace = aiohttp.TraceConfig()
+    trace.on_request_end.append(on_request_end)
+    real_session = aiohttp.ClientSession
+
+    def traced_session(*args: object, **kwargs: object) -> aiohttp.ClientSession:
+        return real_session(*args, trace_configs=[trace], **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(aiohttp, "ClientSession", traced_session)
+    base = await serve(echo_app())
+    transport = sa.AiohttpTransport()
+    try:
+        status, _ = await send(transport, sa.Request("GET", f"{base}/a"))
+    finally:
+        await transport.aclose()
+
+    assert status == 200
+    ((low_water, _),) = limits
+    assert low_water >= 1 << 20

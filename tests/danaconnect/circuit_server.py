@@ -1,4 +1,7 @@
-"""A loopback DANAconnect emulator for bulk tests: token + start_circuit only.
+"""A loopback DANAconnect emulator, independent of the sandbox: token, start_circuit, download.
+
+The one hand-written DANAconnect of the suite (beside the sandbox), for
+faults the sandbox cannot stage.
 
 It counts, per circuit ``id``, the requests received and the circuits created,
 checks each request as the real API would (a Bearer token, the documents'
@@ -12,16 +15,24 @@ Base64 and sizes), and injects faults scripted per id, one per attempt:
 - ``"drop-created"``: created, then the connection is dropped;
 - ``"drop"``: the connection is dropped, nothing created;
 - ``"hold-created"``: created, then no answer until :meth:`release`;
-- ``"hold"``: no answer until :meth:`release`, nothing created.
+- ``"hold"``: no answer until :meth:`release`, nothing created;
+- ``"400-long"``: a 400 whose error body (300 KB) is longer than a client reads.
 
 Ids without a script (or whose script is used up) may instead draw a fault
 from a random ``mix`` (seeded), each attempt, after a random ``latency``.
+
+Downloads serve :attr:`CircuitServer.zip_bytes` for any circuit id, except
+that each request first takes the next of :attr:`CircuitServer.download_faults`:
+``"drop"`` (no answer), ``"503"`` (with ``Retry-After: 0``), ``"409"`` (not
+completed), ``"truncate"`` (half the body, then the connection is dropped),
+``"stall"`` (half the body, then nothing until :meth:`release`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import random
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -81,6 +92,16 @@ class CircuitServer:
         self.total = 0
         self._changed = asyncio.Condition()
         self._released = asyncio.Event()
+        self.tokens = 0
+        self.bodies: list[bytes] = []  # every start_circuit body, as received
+        self.uploads: list[
+            tuple[str | None, str | None]
+        ] = []  # its Content-Length, Transfer-Encoding
+        self.documents: dict[str, dict[str, bytes]] = {}  # per circuit id, its documents decoded
+        self.on_token: Callable[[], object] | None = None  # run as each token is handed out
+        self.zip_bytes = b"PK\x05\x06" + bytes(18)  # an empty ZIP unless a test sets one
+        self.download_faults: list[str] = []
+        self.downloads = 0
         self._runner: web.AppRunner | None = None
         self.base_url = ""
 
@@ -101,6 +122,9 @@ class CircuitServer:
         app = web.Application(client_max_size=64 << 20)
         app.router.add_post("/oauth2/token", self._token)
         app.router.add_post("/api/v1/biometric/start_circuit/{channel}", self._start_circuit)
+        app.router.add_get(
+            "/api/v1/biometric/document_circuit/{channel}/circuit/{circuit}", self._download
+        )
         self._runner = web.AppRunner(app, shutdown_timeout=1.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -133,18 +157,31 @@ class CircuitServer:
             self._changed.notify_all()
 
     async def _token(self, request: web.Request) -> web.Response:
-        assert request.headers["Authorization"].startswith("Basic ")
+        expected = base64.b64encode(b"bulk-client:bulk-secret").decode()
+        if request.headers.get("Authorization") != f"Basic {expected}":
+            return web.json_response({"error": "invalid_client"}, status=401)
+        self.tokens += 1
+        if self.on_token is not None:
+            self.on_token()
         return web.json_response({"access_token": "tok-1", "expires_in": 3600})
 
     async def _start_circuit(self, request: web.Request) -> web.StreamResponse:
         if request.headers.get("Authorization") != "Bearer tok-1":
             return web.json_response({"error": "invalid token"}, status=401)
-        body = await request.json()
+        raw = await request.read()
+        self.bodies.append(raw)
+        self.uploads.append(
+            (request.headers.get("Content-Length"), request.headers.get("Transfer-Encoding"))
+        )
+        body = json.loads(raw)
         circuit_id = body["id"]
+        documents: dict[str, bytes] = {}
         for doc in body["docs"]:
             content = base64.b64decode(doc["content"], validate=True)
             if not content.startswith(b"%PDF-") or len(content) != doc["size"]:
                 return web.json_response({"error": "bad document"}, status=400)
+            documents[doc["name"]] = content
+        self.documents[circuit_id] = documents
         self.received[circuit_id] += 1
         steps = self.faults.get(circuit_id) or []
         fault = steps.pop(0) if steps else self._draw()
@@ -166,6 +203,29 @@ class CircuitServer:
             self.completed += 1
             await self._notify()
 
+    async def _download(self, request: web.Request) -> web.StreamResponse:
+        self.downloads += 1
+        fault = self.download_faults.pop(0) if self.download_faults else "ok"
+        if request.headers.get("Authorization") != "Bearer tok-1":
+            return web.json_response({"error": "invalid token"}, status=401)
+        if fault == "drop":
+            return await self._hold_and_drop(request, fault)
+        if fault == "503":
+            return web.json_response({"error": "busy"}, status=503, headers={"Retry-After": "0"})
+        if fault == "409":
+            return web.json_response({"error": "circuit not completed"}, status=409)
+        response = web.StreamResponse(
+            headers={"Content-Type": "application/zip", "Content-Length": str(len(self.zip_bytes))}
+        )
+        await response.prepare(request)
+        if fault in ("truncate", "stall"):
+            await response.write(self.zip_bytes[: len(self.zip_bytes) // 2])
+            return await self._hold_and_drop(request, "hold" if fault == "stall" else "drop")
+        for start in range(0, len(self.zip_bytes), 64 * 1024):
+            await response.write(self.zip_bytes[start : start + 64 * 1024])
+        await response.write_eof()
+        return response
+
     def _draw(self) -> str:
         point = self._random.random()
         for fault, probability in self.mix:
@@ -175,9 +235,13 @@ class CircuitServer:
             point -= probability
         return "ok"
 
-    async def _answer(self, request: web.Request, circuit_id: str, fault: str) -> web.Response:
+    async def _answer(
+        self, request: web.Request, circuit_id: str, fault: str
+    ) -> web.StreamResponse:
         if fault in ("503", "400"):
             return web.json_response({"error": f"fault {fault}"}, status=int(fault))
+        if fault == "400-long":
+            return web.json_response({"error": "refused: " + "x" * 300_000}, status=400)
         if fault == "429":
             return web.json_response(
                 {"error": "slow down"}, status=429, headers={"Retry-After": "0"}
@@ -197,7 +261,7 @@ class CircuitServer:
             {"circuitId": f"circ-{circuit_id}", "link": f"{self.base_url}/sign/{circuit_id}"}
         )
 
-    async def _hold_and_drop(self, request: web.Request, fault: str) -> web.Response:
+    async def _hold_and_drop(self, request: web.Request, fault: str) -> web.StreamResponse:
         if fault.startswith("hold"):
             self.held += 1
             await self._notify()

@@ -226,21 +226,6 @@ async def test_progress_counts_every_item(make_client: MakeClient) -> None:
     assert last.bytes_sent > 2 * len(PDF)  # two PDFs went out, Base64 inside JSON
 
 
-@pytest.mark.parametrize("concurrency", [1, 4])
-async def test_create_many_through_the_sandbox(concurrency: int) -> None:
-    async with Sandbox(seed=7) as sb, sb.client() as client:
-        items = (item(index) for index in range(12))
-        outcomes = await collect(client.documents.create_many(items, concurrency=concurrency))
-        max_in_flight = sb.max_in_flight("danasign.createdocument")
-        counts = {f"doc-{index}": sb.created_count(f"doc-{index}") for index in range(12)}
-
-    assert {outcome.status for outcome in outcomes.values()} == {"succeeded"}
-    assert counts == {f"doc-{index}": 1 for index in range(12)}
-    assert 1 <= max_in_flight <= concurrency
-    documents = [outcome.result for outcome in outcomes.values()]
-    assert len({document.document_id for document in documents if document}) == 12
-
-
 async def test_a_refusal_of_access_fails_the_item_and_stops_the_run() -> None:
     async with Sandbox() as sb, sb.client() as client:
         sb.faults.add(Fault(route="danasign.createdocument", status=403, times=1))

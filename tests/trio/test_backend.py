@@ -9,5 +9,5 @@ pytestmark = pytest.mark.anyio
 
 
 async def test_runs_on_the_backend_it_is_named_after(anyio_backend: str) -> None:
-    # pytest-asyncio's auto mode would run the [trio] variant on asyncio: see conftest.py.
+    # Were pytest-asyncio in auto mode, it would run the [trio] variant on asyncio.
     assert sniffio.current_async_library() == anyio_backend

@@ -24,16 +24,8 @@ import pytest
 
 import signing_async as sa
 
-from .conftest import (
-    CHANNEL,
-    CLIENT_ID,
-    CLIENT_SECRET,
-    FIRST_CIRCUIT,
-    PDF,
-    FakeDanaConnect,
-    big_pdf,
-    zip_of,
-)
+from ..danaconnect.circuit_server import CircuitServer
+from .conftest import PDF, big_pdf, zip_of
 
 pytestmark = pytest.mark.anyio
 
@@ -73,11 +65,13 @@ def no_unfinished_generators() -> Iterator[None]:
 
 
 async def test_token_start_and_download(
-    anyio_backend: str, config: sa.DanaConnectConfig, danaconnect: FakeDanaConnect, tmp_path: Path
+    anyio_backend: str, config: sa.DanaConnectConfig, danaconnect: CircuitServer, tmp_path: Path
 ) -> None:
     contract = big_pdf(2_500_000)  # several Base64 pieces up, several chunks down
     (tmp_path / "contract.pdf").write_bytes(contract)
     target = tmp_path / "signed.zip"
+    expected = zip_of({"contract.pdf": contract, "annex.pdf": PDF})
+    danaconnect.zip_bytes = expected
     with anyio.fail_after(WAIT):
         async with client(config) as sdk:
             circuit = await sdk.circuits.start(
@@ -87,17 +81,18 @@ async def test_token_start_and_download(
             )
             downloaded = await sdk.circuits.download_to(circuit.circuit_id, target)
 
-    assert circuit.circuit_id == str(FIRST_CIRCUIT)
+    assert circuit.circuit_id == "circ-order-1"
     assert circuit.link is not None
-    assert circuit.link.endswith(f"/sign/{FIRST_CIRCUIT}")
-    assert danaconnect.token_requests == 1
-    assert danaconnect.circuits[circuit.circuit_id] == {"contract.pdf": contract, "annex.pdf": PDF}
+    assert circuit.link.endswith("/sign/order-1")
+    assert danaconnect.tokens == 1
+    assert danaconnect.created == {"order-1": 1}
+    assert danaconnect.documents["order-1"] == {"contract.pdf": contract, "annex.pdf": PDF}
     ((content_length, transfer_encoding),) = danaconnect.uploads
     assert content_length is not None
     assert int(content_length) > len(contract) * 4 // 3
     assert transfer_encoding is None
 
-    expected = zip_of({"contract.pdf": contract, "annex.pdf": PDF})
+    assert danaconnect.downloads == 1
     assert downloaded.path == target
     assert downloaded.size == len(expected)
     assert downloaded.sha256 == hashlib.sha256(expected).hexdigest()
@@ -108,7 +103,7 @@ async def test_token_start_and_download(
 
 
 async def test_concurrent_calls_on_a_cold_cache_fetch_one_token(
-    anyio_backend: str, config: sa.DanaConnectConfig, danaconnect: FakeDanaConnect
+    anyio_backend: str, config: sa.DanaConnectConfig, danaconnect: CircuitServer
 ) -> None:
     circuits: list[sa.Circuit] = []
 
@@ -120,14 +115,15 @@ async def test_concurrent_calls_on_a_cold_cache_fetch_one_token(
             for index in range(8):
                 group.start_soon(start, index)
 
-    assert danaconnect.token_requests == 1
+    assert danaconnect.tokens == 1
     assert len({circuit.circuit_id for circuit in circuits}) == 8
-    assert len(danaconnect.circuits) == 8
+    assert sum(danaconnect.created.values()) == 8
 
 
 async def test_an_early_exit_from_a_download_frees_the_connection(
-    anyio_backend: str, config: sa.DanaConnectConfig, tmp_path: Path
+    anyio_backend: str, config: sa.DanaConnectConfig, danaconnect: CircuitServer, tmp_path: Path
 ) -> None:
+    danaconnect.zip_bytes = zip_of({"contract.pdf": big_pdf(2_000_000)})
     # One connection in the pool: if leaving the download early kept it, the
     # next call would wait for it forever (and fail_after would fail the test).
     transport = sa.HttpxTransport(limits=httpx.Limits(max_connections=1))
@@ -146,13 +142,14 @@ async def test_an_early_exit_from_a_download_frees_the_connection(
 
 
 async def test_a_dropped_download_fails_leaving_nothing(
-    anyio_backend: str, config: sa.DanaConnectConfig, danaconnect: FakeDanaConnect, tmp_path: Path
+    anyio_backend: str, config: sa.DanaConnectConfig, danaconnect: CircuitServer, tmp_path: Path
 ) -> None:
+    danaconnect.download_faults.append("truncate")
     with anyio.fail_after(WAIT), pytest.raises(sa.TransportError) as caught:
         async with client(config) as sdk:
-            await sdk.circuits.download_to("dropped", tmp_path / "signed.zip")
+            await sdk.circuits.download_to("circ-1", tmp_path / "signed.zip")
     assert not isinstance(caught.value, sa.RequestTimeout)
-    assert danaconnect.downloads == {"dropped": 1}
+    assert danaconnect.downloads == 1
     assert listing(tmp_path) == []
 
 
@@ -164,19 +161,21 @@ async def test_a_dropped_download_fails_leaving_nothing(
 async def test_a_stalled_download_times_out(
     anyio_backend: str,
     config: sa.DanaConnectConfig,
-    danaconnect: FakeDanaConnect,
+    danaconnect: CircuitServer,
     tmp_path: Path,
     deadlines: sa.Timeout,
 ) -> None:
+    danaconnect.zip_bytes = zip_of({"contract.pdf": big_pdf(200_000)})
+    danaconnect.download_faults.append("stall")
     with anyio.fail_after(WAIT), pytest.raises(sa.RequestTimeout):
         async with client(config, retry=sa.RetryPolicy(max_retries=0)) as sdk:
-            await sdk.circuits.download_to("stalled", tmp_path / "signed.zip", timeout=deadlines)
-    assert danaconnect.downloads == {"stalled": 1}
+            await sdk.circuits.download_to("circ-1", tmp_path / "signed.zip", timeout=deadlines)
+    assert danaconnect.downloads == 1
     assert listing(tmp_path) == []
 
 
 async def test_wrong_credentials_are_an_authentication_error(
-    anyio_backend: str, config: sa.DanaConnectConfig, danaconnect: FakeDanaConnect
+    anyio_backend: str, config: sa.DanaConnectConfig, danaconnect: CircuitServer
 ) -> None:
     wrong = sa.DanaConnectConfig(
         client_id=config.client_id,
@@ -190,12 +189,13 @@ async def test_wrong_credentials_are_an_authentication_error(
             await sdk.circuits.start(id="order-1", signer=SIGNER, docs=PDF)
     assert caught.value.status == 401
     assert "not-the-secret" not in str(caught.value)
-    assert danaconnect.circuits == {}
+    assert danaconnect.bodies == []
 
 
 async def test_a_long_error_body_is_read_in_part_and_closed(
-    anyio_backend: str, config: sa.DanaConnectConfig
+    anyio_backend: str, config: sa.DanaConnectConfig, danaconnect: CircuitServer
 ) -> None:
+    danaconnect.faults["refused-at-length"] = ["400-long"]
     with anyio.fail_after(WAIT), no_unfinished_generators():
         async with client(config) as sdk:
             with pytest.raises(sa.BadRequestError) as caught:
@@ -203,17 +203,17 @@ async def test_a_long_error_body_is_read_in_part_and_closed(
             # The connection went back (closed): the next call goes through.
             circuit = await sdk.circuits.start(id="order-2", signer=SIGNER, docs=PDF)
     assert "refused: xxx" in str(caught.value)
-    assert circuit.circuit_id == str(FIRST_CIRCUIT)
+    assert circuit.circuit_id == "circ-order-2"
 
 
 @pytest.mark.parametrize("anyio_backend", ["trio"])
 async def test_the_default_transport_under_trio_points_to_httpx(
-    anyio_backend: str, config: sa.DanaConnectConfig, danaconnect: FakeDanaConnect
+    anyio_backend: str, config: sa.DanaConnectConfig, danaconnect: CircuitServer
 ) -> None:
     with pytest.raises(sa.ConfigurationError, match="HttpxTransport"):
         async with sa.SigningClient(danaconnect=config) as sdk:
             await sdk.circuits.start(id="order-1", signer=SIGNER, docs=PDF)
-    assert danaconnect.token_requests == 0
+    assert danaconnect.tokens == 0
 
 
 async def test_an_unreachable_server_is_a_connect_error_after_retries(
@@ -223,9 +223,9 @@ async def test_an_unreachable_server_is_a_connect_error_after_retries(
         bound.bind(("127.0.0.1", 0))
         url = f"http://127.0.0.1:{bound.getsockname()[1]}"
         config = sa.DanaConnectConfig(
-            client_id=CLIENT_ID,
-            client_secret=CLIENT_SECRET,
-            channel=CHANNEL,
+            client_id="trio-client",
+            client_secret="trio-Secret-7c1f",
+            channel="acme",
             base_url=url,
             download_base_url=url,
         )

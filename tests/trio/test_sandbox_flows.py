@@ -45,7 +45,7 @@ PLACEHOLDERS = [
 
 def on_backend(anyio_backend: str) -> None:
     """Fail unless the test runs on the event loop its id names."""
-    # pytest-asyncio's auto mode would run the [trio] variant on asyncio: see conftest.py.
+    # Were pytest-asyncio in auto mode, it would run the [trio] variant on asyncio.
     assert sniffio.current_async_library() == anyio_backend
 
 

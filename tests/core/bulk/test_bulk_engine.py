@@ -371,6 +371,8 @@ async def test_breaking_out_of_a_bare_async_for_leaves_nothing_running(tmp_path:
     journal = tmp_path / "run.db"
     api = FakeApi()
     pulled = 0
+    # The test runner's own tasks, this test's included: anything more is left over.
+    tasks_before = asyncio.all_tasks()
 
     def generate() -> Iterator[Item]:
         nonlocal pulled
@@ -390,7 +392,7 @@ async def test_breaking_out_of_a_bare_async_for_leaves_nothing_running(tmp_path:
     gc.collect()  # a bare loop left with break releases the journal when the run is collected
 
     assert api.in_flight == 0
-    assert asyncio.all_tasks() == {asyncio.current_task()}
+    assert asyncio.all_tasks() == tasks_before
     assert pulled == 4  # one round of four
     assert journal_rows(journal) == {f"k{index}": ("succeeded", 1) for index in range(4)}
     for _ in range(3):
@@ -418,6 +420,7 @@ async def test_leaving_async_with_early_finishes_what_was_sent(tmp_path: Path) -
     journal = tmp_path / "run.db"
     api = FakeApi()
     pulled = 0
+    tasks_before = asyncio.all_tasks()  # the test runner's, this test's included
 
     def generate() -> Iterator[Item]:
         nonlocal pulled
@@ -430,7 +433,7 @@ async def test_leaving_async_with_early_finishes_what_was_sent(tmp_path: Path) -
             break
 
     assert api.in_flight == 0
-    assert asyncio.all_tasks() == {asyncio.current_task()}
+    assert asyncio.all_tasks() == tasks_before
     assert pulled <= 1 + 4 + 4  # consumed, buffered, in the workers' hands
     rows = journal_rows(journal)
     assert len(rows) == pulled
@@ -442,6 +445,7 @@ async def test_an_exception_in_the_loop_cancels_the_run_and_keeps_the_journal_tr
 ) -> None:
     journal = tmp_path / "run.db"
     api = FakeApi({"k5": ["hold"], "k6": ["hold"]})
+    tasks_before = asyncio.all_tasks()  # the test runner's, this test's included
 
     async def buggy_consumer() -> None:
         async with start(api, make_items(30), concurrency=3, journal=journal) as outcomes:
@@ -452,7 +456,7 @@ async def test_an_exception_in_the_loop_cancels_the_run_and_keeps_the_journal_tr
     with pytest.raises(KeyError):
         await buggy_consumer()
 
-    assert asyncio.all_tasks() == {asyncio.current_task()}
+    assert asyncio.all_tasks() == tasks_before
     rows = journal_rows(journal)
     assert rows["k5"] == ("in_flight", 1)
     assert rows["k6"] == ("in_flight", 1)
