@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import os
 import sys
@@ -115,7 +116,10 @@ def run_async(func: Callable[..., Awaitable[int | None]]) -> Callable[..., None]
             # the user's to fix, not a bug: one line, no traceback.
             out.error(_describe(exc))
             raise SystemExit(FAILED) from None
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, asyncio.CancelledError):
+            # On Python 3.10, anyio's runner answers Ctrl-C by cancelling the
+            # main task, and the run ends in CancelledError, not KeyboardInterrupt;
+            # nothing else cancels that task from outside.
             hint = out.interrupt_hint
             out.error(f"interrupted: {hint()}" if hint is not None else "interrupted")
             raise SystemExit(INTERRUPTED) from None

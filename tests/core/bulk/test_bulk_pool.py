@@ -44,7 +44,8 @@ class Gate:
         self.peak = max(self.peak, self.holding)
         if self.holding >= self.target:
             self.full.set()
-        with contextlib.suppress(TimeoutError):
+        # asyncio.TimeoutError: on Python 3.10 it is not yet the builtin TimeoutError.
+        with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(self.full.wait(), self.patience)
         self.holding -= 1
         await answer_json(writer, 200, CREATED)
