@@ -14,7 +14,6 @@ method is one line.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import AsyncIterable, Callable, Iterable, Mapping
 from typing import Any, Generic, TypeVar
 
@@ -25,6 +24,7 @@ from .bulk import (
     BulkOptions,
     BulkProgress,
     BulkRun,
+    JournalOption,
     OnUncertain,
     call_arguments,
     journal_record,
@@ -158,10 +158,11 @@ def bulk_method(spec: BulkSpec[R]) -> Callable[..., BulkRun[R]]:
         items: Iterable[Any] | AsyncIterable[Any],
         *,
         concurrency: int = 8,
-        journal: str | os.PathLike[str] | None = None,
+        journal: JournalOption = None,
         on_uncertain: OnUncertain = "report",
         progress: Callable[[BulkProgress], object] | None = None,
         stop_after_connect_failures: int | None = DEFAULT_CONNECT_FAILURES,
+        job: str | None = None,
     ) -> BulkRun[R]:
         options = BulkOptions(
             concurrency=concurrency,
@@ -169,6 +170,7 @@ def bulk_method(spec: BulkSpec[R]) -> Callable[..., BulkRun[R]]:
             on_uncertain=on_uncertain,
             progress=progress,
             stop_after_connect_failures=stop_after_connect_failures,
+            job=job,
         )
         return run_many(self, spec, items, options)
 

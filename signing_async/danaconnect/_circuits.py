@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -16,6 +15,7 @@ from .._core.bulk import (
     BulkProgress,
     BulkRun,
     InvalidItem,
+    JournalOption,
     OnUncertain,
 )
 from .._core.coerce import build
@@ -149,10 +149,11 @@ class Circuits:
         items: Iterable[CircuitItem | InvalidItem] | AsyncIterable[CircuitItem | InvalidItem],
         *,
         concurrency: int = 8,
-        journal: str | os.PathLike[str] | None = None,
+        journal: JournalOption = None,
         on_uncertain: OnUncertain = "report",
         progress: Callable[[BulkProgress], object] | None = None,
         stop_after_connect_failures: int | None = DEFAULT_CONNECT_FAILURES,
+        job: str | None = None,
     ) -> BulkRun[Circuit]:
         """Start many circuits, at most ``concurrency`` at a time, never one twice.
 
@@ -181,6 +182,8 @@ class Circuits:
                 the credentials or of access always stops it. The run then
                 raises :class:`~signing_async.BulkStopped` after the outcomes
                 so far; the items not sent stay pending in the journal.
+            job: The job's name when ``journal`` is a ``postgresql://`` DSN
+                (see :class:`~signing_async.fleet.PostgresJournal`).
 
         Returns:
             A :class:`~signing_async.BulkRun`: iterate it for one
@@ -196,6 +199,7 @@ class Circuits:
                 on_uncertain=on_uncertain,
                 progress=progress,
                 stop_after_connect_failures=stop_after_connect_failures,
+                job=job,
             ),
             transport=self._endpoint.transport,
         )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import AsyncIterable, Callable, Iterable, Mapping, Sequence
 from typing import Any, cast
 
@@ -16,6 +15,7 @@ from .._core.bulk import (
     BulkProgress,
     BulkRun,
     InvalidItem,
+    JournalOption,
     OnUncertain,
     run_bulk_batches,
 )
@@ -132,10 +132,11 @@ class Contacts:
         *,
         batch_size: int = 50,
         concurrency: int = 8,
-        journal: str | os.PathLike[str] | None = None,
+        journal: JournalOption = None,
         on_uncertain: OnUncertain = "report",
         progress: Callable[[BulkProgress], object] | None = None,
         stop_after_connect_failures: int | None = DEFAULT_CONNECT_FAILURES,
+        job: str | None = None,
     ) -> BulkRun[NewContact]:
         """Create many contacts through the batch endpoint, ``batch_size`` per request.
 
@@ -190,6 +191,8 @@ class Contacts:
                 the credentials or of access always stops it. The run then
                 raises :class:`~signing_async.BulkStopped` after the outcomes
                 so far; the items not sent stay pending in the journal.
+            job: The job's name when ``journal`` is a ``postgresql://`` DSN
+                (see :class:`~signing_async.fleet.PostgresJournal`).
 
         Returns:
             A :class:`~signing_async.BulkRun` of outcomes whose ``result`` is
@@ -208,6 +211,7 @@ class Contacts:
                 on_uncertain=on_uncertain,
                 progress=progress,
                 stop_after_connect_failures=stop_after_connect_failures,
+                job=job,
             ),
             encode_result=_store_contact,
             decode_result=_load_contact,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterable, Callable, Iterable, Mapping
 from typing import Any
 
@@ -13,6 +12,7 @@ from .._core.bulk import (
     BulkProgress,
     BulkRun,
     InvalidItem,
+    JournalOption,
     OnUncertain,
 )
 from .._core.errors import ValidationError
@@ -203,10 +203,11 @@ class Documents:
         items: Iterable[DocumentItem | InvalidItem] | AsyncIterable[DocumentItem | InvalidItem],
         *,
         concurrency: int = 8,
-        journal: str | os.PathLike[str] | None = None,
+        journal: JournalOption = None,
         on_uncertain: OnUncertain = "report",
         progress: Callable[[BulkProgress], object] | None = None,
         stop_after_connect_failures: int | None = DEFAULT_CONNECT_FAILURES,
+        job: str | None = None,
     ) -> BulkRun[CreatedDocument]:
         """Create and send many documents, at most ``concurrency`` at a time, never one twice.
 
@@ -241,6 +242,8 @@ class Documents:
                 the credentials or of access always stops it. The run then
                 raises :class:`~signing_async.BulkStopped` after the outcomes
                 so far; the items not sent stay pending in the journal.
+            job: The job's name when ``journal`` is a ``postgresql://`` DSN
+                (see :class:`~signing_async.fleet.PostgresJournal`).
 
         Returns:
             A :class:`~signing_async.BulkRun`: iterate it for one
@@ -256,6 +259,7 @@ class Documents:
                 on_uncertain=on_uncertain,
                 progress=progress,
                 stop_after_connect_failures=stop_after_connect_failures,
+                job=job,
             ),
             transport=self._endpoint.transport,
         )

@@ -19,6 +19,7 @@ from .._core.bulk import (
     BulkProgress,
     BulkRun,
     InvalidItem,
+    JournalOption,
     OnUncertain,
 )
 from .._core.endpoint import SEND_JSON, Endpoint, what
@@ -181,10 +182,11 @@ class OtpSignatures:
         | AsyncIterable[OtpSignatureItem | InvalidItem],
         *,
         concurrency: int = 8,
-        journal: str | os.PathLike[str] | None = None,
+        journal: JournalOption = None,
         on_uncertain: OnUncertain = "report",
         progress: Callable[[BulkProgress], object] | None = None,
         stop_after_connect_failures: int | None = DEFAULT_CONNECT_FAILURES,
+        job: str | None = None,
     ) -> BulkRun[OtpSignatureRequest]:
         """Request many signatures, at most ``concurrency`` at a time, never one twice.
 
@@ -215,6 +217,8 @@ class OtpSignatures:
                 the credentials or of access always stops it. The run then
                 raises :class:`~signing_async.BulkStopped` after the outcomes
                 so far; the items not sent stay pending in the journal.
+            job: The job's name when ``journal`` is a ``postgresql://`` DSN
+                (see :class:`~signing_async.fleet.PostgresJournal`).
 
         Returns:
             A :class:`~signing_async.BulkRun`: iterate it for one
@@ -230,6 +234,7 @@ class OtpSignatures:
                 on_uncertain=on_uncertain,
                 progress=progress,
                 stop_after_connect_failures=stop_after_connect_failures,
+                job=job,
             ),
             transport=self._endpoint.transport,
         )

@@ -10,6 +10,7 @@ import pytest
 from danasign_helpers import MakeClient, body, reply
 
 import signing_async as sa
+from signing_async.bulk import SqliteJournalStore
 from signing_async.sandbox import Fault, Sandbox, samples
 from signing_async.transports import RecordedRequest
 
@@ -202,17 +203,23 @@ async def test_unconfirmed_documents_are_uncertain_and_never_resent_unless_asked
     assert {key: outcome.status for key, outcome in second.items()} == {
         "doc-0": "skipped",
         "doc-1": "uncertain",
-        "doc-2": "succeeded",
+        "doc-2": "failed",  # refused for what it holds (400): reported again, not resent
         "doc-3": "uncertain",
-        "doc-4": "succeeded",
+        "doc-4": "succeeded",  # a transient failure: sent again
     }
     assert "on_uncertain='resend'" in str(second["doc-1"].error)
-    assert attempts == {"doc-0": 1, "doc-1": 1, "doc-2": 2, "doc-3": 1, "doc-4": 4}
+    assert "refused it in an earlier run" in str(second["doc-2"].error)
+    assert attempts == {"doc-0": 1, "doc-1": 1, "doc-2": 1, "doc-3": 1, "doc-4": 4}
 
+    # A person fixed the document and says so: the next run sends it.
+    store = await SqliteJournalStore.open(journal)
+    await store.resolve("doc-2", "failed")
+    await store.aclose()
     third = await collect(
         client.documents.create_many(items, journal=journal, on_uncertain="resend")
     )
     assert third["doc-1"].status == third["doc-3"].status == "succeeded"
+    assert third["doc-2"].status == "succeeded"
     assert attempts == {"doc-0": 1, "doc-1": 2, "doc-2": 2, "doc-3": 2, "doc-4": 4}
 
 

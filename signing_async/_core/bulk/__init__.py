@@ -8,7 +8,7 @@ from ._adapt import call_arguments, journal_record
 from ._breaker import DEFAULT_CONNECT_FAILURES, BulkStopped, StopReason
 from ._engine import OnUncertain
 from ._items import InvalidItem
-from ._journal import Journal
+from ._journal import Journal, JournalOption, JournalSource
 from ._outcome import BulkOutcome, Status
 from ._progress import BulkProgress
 from ._run import BulkOptions, BulkRun, run_bulk, run_bulk_batches
@@ -24,6 +24,8 @@ __all__ = [
     "InvalidItem",
     "JobStatus",
     "Journal",
+    "JournalOption",
+    "JournalSource",
     "JournalStore",
     "OnUncertain",
     "SqliteJournalStore",

@@ -23,7 +23,6 @@ iterates, :class:`BulkRun`, and the functions that start a run are in
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Sequence
 from typing import Any, Generic, Literal, TypeVar
 
@@ -34,10 +33,10 @@ from ..errors import TransportError, ValidationError
 from ..observe import observe_sends
 from ._breaker import DEFAULT_CONNECT_FAILURES, Breaker, BulkStopped
 from ._items import InvalidItem, ItemSource
-from ._journal import Claim, Entry, Journal, open_journal
+from ._journal import Claim, Entry, Journal, JournalOption, open_journal
 from ._outcome import BulkOutcome
 from ._progress import BulkProgress
-from ._verdict import Verdict, verdict
+from ._verdict import Verdict, refused, verdict
 
 __all__ = ["Engine", "OnUncertain"]
 
@@ -123,7 +122,7 @@ class Engine(Generic[T, R]):
         send_batch: Callable[[Sequence[T]], Awaitable[Sequence[R | Exception]]],
         batch_size: int,
         concurrency: int,
-        journal: str | os.PathLike[str] | None,
+        journal: JournalOption,
         on_uncertain: OnUncertain,
         progress: Callable[[BulkProgress], object] | None,
         encode_result: Callable[[R], str],
@@ -131,6 +130,7 @@ class Engine(Generic[T, R]):
         kind: str,
         stop_after_connect_failures: int | None = DEFAULT_CONNECT_FAILURES,
         transport: object = None,
+        job: str | None = None,
     ) -> None:
         if not isinstance(concurrency, int) or concurrency < 1:
             raise ValidationError("concurrency", f"must be a positive integer, not {concurrency!r}")
@@ -150,6 +150,7 @@ class Engine(Generic[T, R]):
         self._batch_size = batch_size
         self.concurrency = concurrency
         self._journal_path = journal
+        self._job = job
         self._on_uncertain = on_uncertain
         self._progress = progress
         self._encode = encode_result
@@ -183,7 +184,10 @@ class Engine(Generic[T, R]):
         if ensure_connections is not None:
             ensure_connections(self.concurrency)
         self._journal = await open_journal(
-            self._journal_path, kind=self._kind, resend_uncertain=self._on_uncertain == "resend"
+            self._journal_path,
+            kind=self._kind,
+            resend_uncertain=self._on_uncertain == "resend",
+            job=self._job,
         )
 
     async def close(self) -> None:
@@ -284,17 +288,24 @@ class Engine(Generic[T, R]):
             if isinstance(admitted, _Job):
                 jobs.append(admitted)
                 continue
-            self._tally([admitted])
-            await emit(admitted)
+            if admitted is None:
+                self.count(elsewhere=1)  # a live peer sharing the journal sends it
+            else:
+                self._tally([admitted])
+                await emit(admitted)
             instant += 1
             if instant_limit is not None and instant >= instant_limit:
                 break
         return jobs
 
-    def _admit(self, index: int, item: T | InvalidItem) -> Awaitable[_Job[T] | BulkOutcome[R]]:
-        """Decide what becomes of a pulled item: send it, or an outcome right away.
+    def _admit(
+        self, index: int, item: T | InvalidItem
+    ) -> Awaitable[_Job[T] | BulkOutcome[R] | None]:
+        """Decide what becomes of a pulled item: send it, an outcome right away, or nothing.
 
-        Its key is claimed at the call; the decision is the awaitable's result.
+        Its key is claimed at the call; the decision is the awaitable's
+        result: None when a live peer sharing the journal holds the key (the
+        peer sends it and reports it).
         """
         if isinstance(item, InvalidItem):
             return _ready(BulkOutcome(item.key, index, "failed", error=item.error()))
@@ -311,10 +322,20 @@ class Engine(Generic[T, R]):
 
     async def _claimed(
         self, index: int, key: str, item: T, pending: Awaitable[Claim]
-    ) -> _Job[T] | BulkOutcome[R]:
+    ) -> _Job[T] | BulkOutcome[R] | None:
         claim = await pending
         if claim.decision == "send":
             return _Job(index, key, item, was_uncertain=claim.was_uncertain)
+        if claim.decision == "peer":
+            return None
+        if claim.decision == "refused":
+            error = ValidationError(
+                "item",
+                f"{key!r}: the provider refused it in an earlier run ({claim.error}); it was"
+                " not sent again. Fix the item, then resolve the key as failed"
+                " (signing-async bulk-status --resolve KEY=failed) to send it",
+            )
+            return BulkOutcome(key, index, "failed", error=error)
         if claim.decision == "duplicate":
             error = ValidationError(
                 "key",
@@ -391,7 +412,8 @@ class Engine(Generic[T, R]):
             outcome: BulkOutcome[R] = BulkOutcome(job.key, job.index, status, error=answer)
             if job.key is None or self._journal is None:
                 return outcome, None
-            return outcome, Entry(job.key, status, error=_describe(answer))
+            rejected = status == "failed" and sent and refused(answer)
+            return outcome, Entry(job.key, status, error=_describe(answer), refused=rejected)
         outcome = BulkOutcome(job.key, job.index, "succeeded", result=answer)
         if job.key is None or self._journal is None:
             return outcome, None  # nothing to journal: no result to encode

@@ -16,7 +16,11 @@ items whose requests are about to leave share one sync; each still waits for
 its own mark to be on disk before its request goes.
 
 Rerunning with the same journal: ``succeeded`` keys are skipped (their
-stored result is returned), ``pending`` and ``failed`` ones are sent again,
+stored result is returned), ``pending`` ones are sent again, and so are
+``failed`` ones whose failure was transient (a 503, a 429, a refused
+connection, an item that never left); a ``failed`` one that the provider
+refused for what it holds (a 400, a 404, a 409: ``refused`` is set) is
+reported failed again without sending, until a person resolves it.
 ``in_flight`` and ``uncertain`` ones are reported uncertain and not sent
 unless the run resends uncertain items.
 
@@ -47,7 +51,9 @@ Schema (version 1; ``signing-async bulk-status`` reads it, see
   many times the request was sent), ``run`` (a random id of the run that
   last read the key), ``item_index`` (its 0-based position in that run's
   input), ``updated_at`` (ISO 8601, UTC: when the state last changed; for
-  ``in_flight``, when the request left).
+  ``in_flight``, when the request left), ``refused`` (1 when a ``failed``
+  item was refused by the provider for what it holds: not sent again; a
+  column added to older files when a run opens them).
 """
 
 from __future__ import annotations
@@ -59,16 +65,26 @@ import sqlite3
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any, Literal, Protocol, TypeVar
+from typing import Any, Literal, Protocol, TypeVar, Union, runtime_checkable
 
 import anyio
 import attrs
 
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, ValidationError
 from ..sources import file_path
 from ._group import GroupCommit
+from ._pg_schema import is_dsn
 
-__all__ = ["Claim", "Entry", "Journal", "MemoryJournal", "SqliteJournal", "open_journal"]
+__all__ = [
+    "Claim",
+    "Entry",
+    "Journal",
+    "JournalOption",
+    "JournalSource",
+    "MemoryJournal",
+    "SqliteJournal",
+    "open_journal",
+]
 
 T = TypeVar("T")
 
@@ -82,7 +98,7 @@ _HEADER_SIZE = 100
 _APPLICATION_ID_OFFSET = 68  # a big-endian 32-bit integer in the database header
 _WAL_FORMAT = 2  # header bytes 18 and 19 (read and write format): 2 in WAL mode
 
-Decision = Literal["send", "skip", "uncertain", "duplicate"]
+Decision = Literal["send", "skip", "uncertain", "duplicate", "refused", "peer"]
 FinalState = Literal["succeeded", "failed", "uncertain"]
 
 
@@ -92,10 +108,12 @@ class Claim:
 
     Attributes:
         decision: ``send`` it, ``skip`` it (done before), report it ``uncertain``
-            (sent before, no answer recorded), or fail it as a ``duplicate``
-            of an earlier item of this run.
+            (sent before, no answer recorded), fail it as a ``duplicate``
+            of an earlier item of this run, fail it again because the
+            provider ``refused`` it in an earlier run, or leave it to the
+            ``peer`` (another live process sharing the journal) that holds it.
         result: For ``skip``: the result recorded when it succeeded.
-        error: For ``uncertain``: the error recorded, if any.
+        error: For ``uncertain`` and ``refused``: the error recorded, if any.
         state: The state the row was found in.
         since: When the row last changed (ISO 8601, UTC).
         first_index: For ``duplicate``: the index of the item that claimed the key first.
@@ -113,12 +131,19 @@ class Claim:
 
 @attrs.frozen
 class Entry:
-    """An item's final state, as written to the journal."""
+    """An item's final state, as written to the journal.
+
+    Attributes:
+        refused: For ``failed``: the provider refused the item for what it
+            holds (a 400, a 404…), so sending it again would be refused
+            again; a later run reports it instead of sending it.
+    """
 
     key: str
     state: FinalState
     result: str | None = None
     error: str | None = None
+    refused: bool = False
 
 
 class Journal(Protocol):
@@ -210,9 +235,14 @@ CREATE TABLE IF NOT EXISTS items (
     attempts INTEGER NOT NULL DEFAULT 0,
     run TEXT NOT NULL,
     item_index INTEGER NOT NULL,
-    updated_at TEXT NOT NULL
+    updated_at TEXT NOT NULL,
+    refused INTEGER NOT NULL DEFAULT 0
 );
 """
+
+_REFUSED_COLUMN = "ALTER TABLE items ADD COLUMN refused INTEGER NOT NULL DEFAULT 0"
+"""Added to a journal written before the column existed (same schema version:
+a reader that does not know the column reads the rest as before)."""
 
 _FIRST_SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -313,8 +343,9 @@ class SqliteJournal:
         ).rowcount
         if inserted:
             return _SEND
-        state, result, error, run, first_index, since = db.execute(
-            "SELECT state, result, error, run, item_index, updated_at FROM items WHERE key = ?",
+        state, result, error, refused, run, first_index, since = db.execute(
+            "SELECT state, result, error, refused, run, item_index, updated_at"
+            " FROM items WHERE key = ?",
             (key,),
         ).fetchone()
         if run == self._run:
@@ -329,6 +360,8 @@ class SqliteJournal:
             if self._resend:
                 return Claim("send", state=state, since=since, was_uncertain=True)
             return Claim("uncertain", error=error, state=state, since=since)
+        if state == "failed" and refused:
+            return Claim("refused", error=error, state=state, since=since)
         db.execute(
             "UPDATE items SET state = 'pending', updated_at = ? WHERE key = ?", (_now(), key)
         )
@@ -367,8 +400,9 @@ def _mark_in_flight(db: sqlite3.Connection, keys: Sequence[str]) -> None:
 def _finish(db: sqlite3.Connection, entries: Sequence[Entry]) -> None:
     now = _now()
     db.executemany(
-        "UPDATE items SET state = ?, result = ?, error = ?, updated_at = ? WHERE key = ?",
-        [(entry.state, entry.result, entry.error, now, entry.key) for entry in entries],
+        "UPDATE items SET state = ?, result = ?, error = ?, refused = ?, updated_at = ?"
+        " WHERE key = ?",
+        [(e.state, e.result, e.error, int(e.refused), now, e.key) for e in entries],
     )
 
 
@@ -515,6 +549,9 @@ def _connect(path: Path, kind: str) -> sqlite3.Connection:
             # executescript() would commit first; run the statements inside the transaction.
             for statement in _statements():
                 db.execute(statement)
+            columns = {row[1] for row in db.execute("PRAGMA table_info(items)")}
+            if "refused" not in columns:
+                db.execute(_REFUSED_COLUMN)
             found = dict(db.execute("SELECT name, value FROM meta").fetchall())
             if not found:
                 db.executemany(
@@ -547,11 +584,54 @@ def _connect(path: Path, kind: str) -> sqlite3.Connection:
     return db
 
 
+@runtime_checkable
+class JournalSource(Protocol):
+    """A journal given as an object that each run opens.
+
+    :class:`~signing_async.fleet.PostgresJournal` is one.
+    """
+
+    async def open_run(self, *, kind: str, resend_uncertain: bool) -> Journal:
+        """Open the journal for one run of a job that sends ``kind``."""
+        ...
+
+
+JournalOption = Union[str, "os.PathLike[str]", JournalSource, None]
+"""What ``journal=`` takes: a SQLite file, a ``postgresql://`` DSN (with ``job=``), a
+:class:`JournalSource`, or None (memory only)."""
+
+
 async def open_journal(
-    journal: str | os.PathLike[str] | None, *, kind: str, resend_uncertain: bool
+    journal: JournalOption, *, kind: str, resend_uncertain: bool, job: str | None = None
 ) -> Journal:
-    """The SQLite journal at ``journal``, or a memory-only one when it is None."""
+    """The journal ``journal`` names, opened for one run.
+
+    Args:
+        journal: None (a memory-only journal), a :class:`JournalSource`, a
+            ``postgresql://`` DSN (the PostgreSQL journal of ``job``), or the
+            path of the SQLite file.
+        kind: What the job sends; a journal of another kind is refused.
+        resend_uncertain: Send again the items a previous run left uncertain.
+        job: The job's name in a PostgreSQL journal given as a DSN.
+
+    Raises:
+        ConfigurationError: The journal cannot be used (see each kind).
+        ValidationError: A DSN without ``job``, or ``job`` with a SQLite file.
+    """
     if journal is None:
+        if job is not None:
+            raise ValidationError("job", "names a job in a PostgreSQL journal; give journal= too")
         return MemoryJournal()
+    if isinstance(journal, JournalSource):
+        return await journal.open_run(kind=kind, resend_uncertain=resend_uncertain)
+    if is_dsn(journal):
+        if job is None:
+            raise ValidationError("job", "a PostgreSQL journal needs the job's name (job=...)")
+        from ._pg_journal import PostgresJournal
+
+        source = PostgresJournal(str(journal), job=job)
+        return await source.open_run(kind=kind, resend_uncertain=resend_uncertain)
+    if job is not None:
+        raise ValidationError("job", "names a job in a PostgreSQL journal, not in a SQLite file")
     path = file_path(journal, "journal")
     return await SqliteJournal.open(path, kind=kind, resend_uncertain=resend_uncertain)

@@ -22,6 +22,9 @@ class BulkProgress:
         uncertain: Items that may or may not have been created.
         in_flight: Requests sent whose answer has not arrived yet.
         bytes_sent: Request body bytes handed to the network (retries included).
+        elsewhere: Items left to another live process sharing the journal
+            (a PostgreSQL journal): that process sends and reports them;
+            this run yields no outcome for them and does not count them in ``done``.
         stopped: Why the run stopped early (the circuit breaker tripped: the
             credentials were refused, or the server could not be reached),
             None while it runs normally. Items not yet sent stay pending.
@@ -34,4 +37,5 @@ class BulkProgress:
     uncertain: int = 0
     in_flight: int = 0
     bytes_sent: int = 0
+    elsewhere: int = 0
     stopped: str | None = None

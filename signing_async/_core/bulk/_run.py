@@ -13,7 +13,6 @@ Both are structured: no task outlives the ``async with`` block or the
 from __future__ import annotations
 
 import json
-import os
 from collections import deque
 from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Sequence
 from types import TracebackType
@@ -26,6 +25,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 
 from ._breaker import DEFAULT_CONNECT_FAILURES
 from ._engine import Engine, OnUncertain
+from ._journal import JournalOption
 from ._outcome import BulkOutcome
 from ._progress import BulkProgress
 
@@ -206,21 +206,25 @@ class BulkOptions:
 
     Attributes:
         concurrency: Items (batches) in flight at most.
-        journal: A SQLite file recording every key's state, so a rerun skips
-            what is done and never sends twice what may have been created.
+        journal: Where every key's state is recorded, so a rerun skips what
+            is done and never sends twice what may have been created: a
+            SQLite file, a ``postgresql://`` DSN (with ``job``), or a
+            :class:`~signing_async.fleet.PostgresJournal`.
         on_uncertain: ``"report"`` the keys a previous run left uncertain
             (the default) or ``"resend"`` them.
         progress: Called with the counts after every change.
         stop_after_connect_failures: Consecutive connection failures that
             stop the run (:class:`BulkStopped`); None never stops for them.
             A refusal of the credentials or of access always stops it.
+        job: The job's name, when ``journal`` is a ``postgresql://`` DSN.
     """
 
     concurrency: int = 8
-    journal: str | os.PathLike[str] | None = None
+    journal: JournalOption = None
     on_uncertain: OnUncertain = "report"
     progress: Callable[[BulkProgress], object] | None = None
     stop_after_connect_failures: int | None = DEFAULT_CONNECT_FAILURES
+    job: str | None = None
 
 
 _DEFAULTS = BulkOptions()
@@ -315,5 +319,6 @@ def run_bulk_batches(
         kind=kind,
         stop_after_connect_failures=options.stop_after_connect_failures,
         transport=transport,
+        job=options.job,
     )
     return BulkRun(engine)

@@ -156,11 +156,13 @@ class SqliteJournalStore:
     async def resolve(self, key: str, resolution: Resolution) -> None:
         """Record that ``key`` exists at the provider (``succeeded``) or not (``failed``).
 
-        A rerun then skips a ``succeeded`` item and sends a ``failed`` one.
+        A rerun then skips a ``succeeded`` item and sends a ``failed`` one. A
+        failed item the provider refused, once fixed, is resolved ``failed``
+        too, so that the next run sends it (see :func:`check_resolvable`).
 
         Raises:
             ValidationError: A resolution other than the two, an unknown key,
-                or a key that is not uncertain or in flight.
+                or a key that is neither uncertain, in flight nor refused.
         """
         if resolution not in ("succeeded", "failed"):
             raise ValidationError("resolution", f"must be succeeded or failed, not {resolution!r}")
@@ -169,19 +171,24 @@ class SqliteJournalStore:
             db = self._connection
             try:
                 with _transaction(db):
-                    row = db.execute("SELECT state FROM items WHERE key = ?", (key,)).fetchone()
+                    # SELECT *: a journal written before the refused column has none.
+                    cursor = db.execute("SELECT * FROM items WHERE key = ?", (key,))
+                    names = [column[0] for column in cursor.description]
+                    row = cursor.fetchone()
                     if row is None:
                         raise ValidationError("key", f"{key!r} is not in the journal {self.path}")
-                    if row[0] not in ("uncertain", "in_flight"):
-                        raise ValidationError(
-                            "key", f"{key!r} is {row[0]}, not uncertain: nothing to resolve"
-                        )
+                    found = dict(zip(names, row, strict=True))
+                    check_resolvable(
+                        key, str(found["state"]), bool(found.get("refused")), resolution
+                    )
                     now = _now()
                     db.execute(
                         "UPDATE items SET state = ?, result = NULL, error = ?, updated_at = ?"
                         " WHERE key = ?",
                         (resolution, f"resolved by hand as {resolution} at {now}", now, key),
                     )
+                    if "refused" in found:
+                        db.execute("UPDATE items SET refused = 0 WHERE key = ?", (key,))
             except sqlite3.OperationalError as exc:
                 raise _busy(self.path, exc) from None
 
@@ -190,6 +197,23 @@ class SqliteJournalStore:
     async def aclose(self) -> None:
         """Close the connection. Calling it twice is harmless."""
         await anyio.to_thread.run_sync(self._connection.close, limiter=self._limiter)
+
+
+def check_resolvable(key: str, state: str, refused: bool, resolution: Resolution) -> None:
+    """Refuse a resolution that makes no sense for a row in ``state``.
+
+    An uncertain or in-flight item may be resolved either way. A failed item
+    the provider refused (a rerun reports it without sending it) may be
+    resolved ``failed`` once it is fixed: the next run sends it.
+
+    Raises:
+        ValidationError: Anything else, naming the key and its state.
+    """
+    if state in ("uncertain", "in_flight"):
+        return
+    if state == "failed" and refused and resolution == "failed":
+        return
+    raise ValidationError("key", f"{key!r} is {state}, not uncertain: nothing to resolve")
 
 
 def _text(value: object) -> str | None:

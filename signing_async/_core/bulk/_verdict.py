@@ -10,9 +10,17 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ..errors import APIError, ResponseDecodeError, TransportError, ValidationError
+from ..errors import (
+    STATUS_EFFECTS,
+    APIError,
+    AuthenticationError,
+    PermissionDeniedError,
+    ResponseDecodeError,
+    TransportError,
+    ValidationError,
+)
 
-__all__ = ["Verdict", "verdict"]
+__all__ = ["Verdict", "refused", "verdict"]
 
 Verdict = Literal["failed", "uncertain"]
 
@@ -41,3 +49,23 @@ def verdict(error: Exception, *, sent: bool) -> Verdict:
     if isinstance(error, ResponseDecodeError):
         return "uncertain"  # a 2xx: created, but the answer could not be read
     return "uncertain"  # unknown failure after sending: assume the worst
+
+
+def refused(error: Exception) -> bool:
+    """Whether the provider refused the item for what it holds, so resending it is pointless.
+
+    A 4xx answer is about the item itself (a 400 with a field error, a 404
+    template, a 409 external id), except a refusal of the credentials or of
+    access (:class:`~signing_async.AuthenticationError`,
+    :class:`~signing_async.PermissionDeniedError`, whatever status the
+    provider uses for them) and the statuses that prove nothing was done
+    (408, 429: :data:`~signing_async.errors.STATUS_EFFECTS`). A rerun of the
+    job reports a refused item again instead of sending it; every other
+    failure (a 503, a refused connection, an item that never left) is
+    transient, and a rerun sends it.
+    """
+    if not isinstance(error, APIError) or isinstance(
+        error, (AuthenticationError, PermissionDeniedError)
+    ):
+        return False
+    return 400 <= error.status < 500 and error.status not in STATUS_EFFECTS

@@ -275,26 +275,30 @@ async def test_a_journal_rerun_skips_resends_and_reports_uncertain(tmp_path: Pat
     second = by_key(await collect(start(api, items, journal=journal), "rounds"))
     assert {k: o.status for k, o in second.items()} == {
         "k0": "skipped",
-        "k1": "succeeded",
+        "k1": "failed",  # refused by the provider (400): reported again, not resent
         "k2": "uncertain",
         "k3": "uncertain",
-        "k4": "succeeded",
+        "k4": "succeeded",  # it never left: a rerun sends it
         "k5": "skipped",
     }
     assert second["k0"].result == first["k0"].result  # decoded from the journal
     assert second["k0"].ok
+    assert isinstance(second["k1"].error, ValidationError)
+    assert "refused it in an earlier run" in str(second["k1"].error)
+    assert "HTTP 400" in str(second["k1"].error)
     assert isinstance(second["k2"].error, TransportError)
     assert "on_uncertain='resend'" in str(second["k2"].error)
-    assert api.received == {"k0": 1, "k1": 2, "k2": 1, "k3": 1, "k4": 1, "k5": 1}
+    assert api.received == {"k0": 1, "k1": 1, "k2": 1, "k3": 1, "k4": 1, "k5": 1}
 
     third = by_key(await collect(start(api, items, journal=journal, on_uncertain="resend")))
     assert {k for k, o in third.items() if o.status == "succeeded"} == {"k2", "k3"}
-    assert {k for k, o in third.items() if o.status == "skipped"} == {"k0", "k1", "k4", "k5"}
+    assert {k for k, o in third.items() if o.status == "skipped"} == {"k0", "k4", "k5"}
+    assert third["k1"].status == "failed"
     assert api.created["k2"] == 2  # asked for: resend sends again what may exist
 
-    fourth = await collect(start(api, items, journal=journal))
-    assert all(outcome.status == "skipped" for outcome in fourth)
-    assert sum(api.received.values()) == 9  # 5, then k1 and k4, then k2 and k3
+    fourth = by_key(await collect(start(api, items, journal=journal)))
+    assert {k for k, o in fourth.items() if o.status == "skipped"} == {"k0", "k2", "k3", "k4", "k5"}
+    assert sum(api.received.values()) == 8  # 5, then k4, then k2 and k3
 
 
 async def test_a_resent_uncertain_item_that_fails_stays_uncertain(tmp_path: Path) -> None:

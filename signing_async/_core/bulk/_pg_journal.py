@@ -1,0 +1,329 @@
+"""The PostgreSQL journal: one job shared by any number of processes, nothing sent twice.
+
+The promise is the SQLite journal's (:mod:`._journal`), held across
+processes and machines:
+
+- A request leaves only after its row's ``in_flight`` mark is committed
+  (synchronously: on disk, and on a synchronous standby if there is one).
+- Each process that uses a job holds a PostgreSQL *session advisory lock*
+  while it lives, keyed by a random owner id that it stamps on the rows it
+  claims. The lock dies with the process's connection (``kill -9``, a lost
+  machine), so whether the owner of a row is alive is a question PostgreSQL
+  answers: ``pg_locks``.
+- Claims lock the row (``FOR UPDATE SKIP LOCKED``): processes running the
+  same job over the same items split them. A row claimed by a live peer is
+  neither sent nor reported by another process (the run yields no outcome
+  for it; its owner does). A pending row of a dead owner is claimed again
+  and sent; an in-flight row of a dead owner becomes ``uncertain``.
+- Every write goes through the one connection that holds the lock: if it
+  breaks, the lock is gone and so is every later write, so no request can
+  leave on a claim a peer may already have taken over.
+
+``pg_locks`` is a live view: the set of live owners is read once per
+transaction and every decision of that transaction uses it, so an owner
+dying between two statements cannot leave a row half-decided. Claims,
+marks and outcomes are grouped (:mod:`._group`): the writes of workers that
+ask together share one transaction; outcomes are committed with
+``synchronous_commit = off`` (an outcome lost in a crash makes the item
+uncertain, never sent twice), the in-flight marks are not.
+
+A ``failed`` row is sent again by a later run only if its failure was
+transient (a 503, a 429, a refused connection, an item that never left);
+one the provider refused for what it holds (a 400, a 404, a 409…) is
+reported failed again without sending, until a person resolves it
+(``signing-async bulk-status --resolve KEY=failed``).
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar, cast
+
+import attrs
+
+from ..errors import ConfigurationError, ValidationError
+from ._group import GroupCommit
+from ._journal import Claim, Entry, Journal
+from ._pg_schema import DEFAULT_SCHEMA, OWNER_LOCK_CLASS, valid_schema
+
+__all__ = ["PostgresJournal"]
+
+T = TypeVar("T")
+
+_DEADLOCK_RETRIES = 8
+
+
+@attrs.define
+class _Transaction:
+    """What the operations of one grouped transaction share."""
+
+    connection: Any
+    live: frozenset[int]  # the owners whose lock is held, read once at the start
+
+
+class PostgresJournal:
+    """A bulk job's journal in PostgreSQL, shared by every process that opens the same job.
+
+    Example:
+        >>> journal = PostgresJournal("postgresql://app@db/contracts", job="march-contracts")
+        >>> async with client.documents.create_many(items, journal=journal) as outcomes:
+        ...     ...
+
+    Any number of processes (on any machines) may run the same job at once:
+    they split the items. It needs the ``[fleet]`` extra (psycopg) and runs
+    on asyncio.
+
+    Args:
+        dsn: The database, as a ``postgresql://`` URI.
+        job: The job's name: the rows of one job are one journal.
+        schema: The schema holding the tables (created on first use).
+
+    Attributes:
+        owner: This process's owner id while a run is open (else None).
+        group: The grouping of writes (its ``commits`` count is a benchmark figure).
+    """
+
+    def __init__(self, dsn: str, *, job: str, schema: str = DEFAULT_SCHEMA) -> None:
+        if not isinstance(job, str) or not job.strip():
+            raise ValidationError("job", "must be a non-empty name")
+        self.dsn = dsn
+        self.job = job
+        self.schema = valid_schema(schema)
+        self.owner: int | None = None
+        self._connection: Any = None
+        self._run = uuid.uuid4().hex
+        self._resend = False
+        self._resend_refused = False
+        self.group: GroupCommit[_Transaction] = GroupCommit(self._commit)
+
+    def __repr__(self) -> str:
+        from ._pg import safe_dsn
+
+        return f"PostgresJournal({safe_dsn(self.dsn)!r}, job={self.job!r})"
+
+    # -- lifecycle ---------------------------------------------------------
+
+    async def open_run(self, *, kind: str, resend_uncertain: bool) -> Journal:
+        """Connect, take an owner id, register the job's kind; returns the journal itself.
+
+        Raises:
+            ConfigurationError: The database cannot be reached, or the job
+                belongs to another kind of bulk method.
+        """
+        from ._pg import connect
+
+        if self._connection is not None:
+            raise RuntimeError("this journal is in use by a run already")
+        connection = await connect(self.dsn, self.schema)
+        try:
+            await _register(connection, self.schema, self.job, kind)
+            self.owner = await _take_owner_id(connection)
+        except BaseException:
+            await connection.close()
+            raise
+        self._connection = connection
+        self._run = uuid.uuid4().hex
+        self._resend = resend_uncertain
+        return self
+
+    async def aclose(self) -> None:
+        """Close the connection, which releases the owner lock. Calling it twice is harmless."""
+        connection, self._connection = self._connection, None
+        self.owner = None
+        if connection is not None:
+            await connection.close()
+
+    # -- the Journal protocol ----------------------------------------------
+
+    def claim(self, key: str, index: int) -> Awaitable[Claim]:
+        """Claim ``key`` for this process (queued in call order) and decide what to do with it."""
+        return self._queue(lambda tx: self._claim(tx, key, index))
+
+    def mark_in_flight(self, keys: Sequence[str]) -> Awaitable[None]:
+        """Record, with a synchronous commit, that the requests for ``keys`` are about to leave."""
+        keys = list(keys)
+        return self._queue(lambda tx: self._mark_in_flight(tx, keys), durable=True)
+
+    def finish(self, entries: Sequence[Entry]) -> Awaitable[None]:
+        """Record outcomes (committed with the next group, without waiting for the disk)."""
+        entries = list(entries)
+        return self._queue(lambda tx: self._finish(tx, entries))
+
+    def _queue(
+        self, operation: Callable[[_Transaction], Awaitable[T]], *, durable: bool = False
+    ) -> Awaitable[T]:
+        # The operation returns a coroutine, which _commit awaits inside the
+        # transaction: the queued result is what that coroutine returns.
+        return cast("Awaitable[T]", self.group.submit(operation, durable=durable))
+
+    # -- the transaction ---------------------------------------------------
+
+    async def _commit(
+        self, operations: Sequence[Callable[[_Transaction], Any]], durable: bool
+    ) -> list[Any]:
+        import psycopg
+
+        connection = self._connection
+        if connection is None:
+            raise RuntimeError("the journal is closed")
+        for attempt in range(_DEADLOCK_RETRIES):
+            try:
+                async with connection.transaction():
+                    if not durable:
+                        # Outcomes may wait for the next sync: losing one in a
+                        # crash leaves its row in flight (uncertain), never resent.
+                        await connection.execute("SET LOCAL synchronous_commit = off")
+                    tx = _Transaction(connection, await _live_owners(connection))
+                    return [await operation(tx) for operation in operations]
+            except (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure):
+                # Two processes claiming the same keys in opposite orders: the
+                # server aborted this transaction; nothing of it happened.
+                if attempt == _DEADLOCK_RETRIES - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def _claim(self, tx: _Transaction, key: str, index: int) -> Claim:
+        s, connection = self.schema, tx.connection
+        inserted = await (
+            await connection.execute(
+                f"INSERT INTO {s}.items (job, key, state, owner, run, item_index)"
+                " VALUES (%s, %s, 'pending', %s, %s, %s)"
+                " ON CONFLICT (job, key) DO NOTHING RETURNING 1",
+                (self.job, key, self.owner, self._run, index),
+            )
+        ).fetchone()
+        if inserted is not None:
+            return _SEND
+        row = await (
+            await connection.execute(
+                f"SELECT state, result, error, refused, owner, run, item_index,"
+                f" to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"+00:00\"')"
+                f" FROM {s}.items WHERE job = %s AND key = %s FOR UPDATE SKIP LOCKED",
+                (self.job, key),
+            )
+        ).fetchone()
+        if row is None:
+            return _PEER  # a peer's transaction holds the row: it is deciding it now
+        state, result, error, refused, owner, run, first_index, since = row
+        if run == self._run:
+            return Claim("duplicate", state=state, first_index=first_index)
+        if (
+            state in ("pending", "in_flight")
+            and owner not in (None, self.owner)
+            and owner in tx.live
+        ):
+            return _PEER
+        if state == "succeeded":
+            await self._stamp(tx, key, index)
+            return Claim("skip", result=result, state=state, since=since)
+        if state in ("in_flight", "uncertain"):
+            if self._resend:
+                await self._take(tx, key, index)
+                return Claim("send", state=state, since=since, was_uncertain=True)
+            if state == "in_flight":
+                # Its owner is gone (or was an earlier run of this process):
+                # the request may have reached the provider.
+                error = f"in flight when its process ended (since {since})"
+                await connection.execute(
+                    f"UPDATE {s}.items SET state = 'uncertain', error = %s, owner = NULL,"
+                    " run = %s, item_index = %s, updated_at = clock_timestamp()"
+                    " WHERE job = %s AND key = %s",
+                    (error, self._run, index, self.job, key),
+                )
+            else:
+                await self._stamp(tx, key, index)
+            return Claim("uncertain", error=error, state=state, since=since)
+        if state == "failed" and refused:
+            await self._stamp(tx, key, index)
+            return Claim("refused", error=error, state=state, since=since)
+        await self._take(tx, key, index)  # pending (its owner gone), or a transient failure
+        return Claim("send", error=error, state=state, since=since)
+
+    async def _stamp(self, tx: _Transaction, key: str, index: int) -> None:
+        """Mark the row as read by this run, so a second item with the key is a duplicate."""
+        await tx.connection.execute(
+            f"UPDATE {self.schema}.items SET run = %s, item_index = %s WHERE job = %s AND key = %s",
+            (self._run, index, self.job, key),
+        )
+
+    async def _take(self, tx: _Transaction, key: str, index: int) -> None:
+        await tx.connection.execute(
+            f"UPDATE {self.schema}.items SET state = 'pending', owner = %s, run = %s,"
+            " item_index = %s, updated_at = clock_timestamp() WHERE job = %s AND key = %s",
+            (self.owner, self._run, index, self.job, key),
+        )
+
+    async def _mark_in_flight(self, tx: _Transaction, keys: list[str]) -> None:
+        cursor = await tx.connection.execute(
+            f"UPDATE {self.schema}.items SET state = 'in_flight', attempts = attempts + 1,"
+            " updated_at = clock_timestamp()"
+            " WHERE job = %s AND key = ANY(%s) AND owner = %s AND state = 'pending'",
+            (self.job, keys, self.owner),
+        )
+        if cursor.rowcount != len(set(keys)):
+            # Never expected: a claim is only taken from a dead owner. Refuse
+            # to send rather than risk a second copy.
+            raise RuntimeError(
+                f"the journal no longer holds the claim of {len(set(keys)) - cursor.rowcount}"
+                f" of {len(set(keys))} items; they were not sent"
+            )
+
+    async def _finish(self, tx: _Transaction, entries: list[Entry]) -> None:
+        async with tx.connection.cursor() as cursor:
+            await cursor.executemany(
+                f"UPDATE {self.schema}.items SET state = %s, result = %s, error = %s,"
+                " refused = %s, owner = NULL, updated_at = clock_timestamp()"
+                " WHERE job = %s AND key = %s AND owner = %s",
+                [
+                    (e.state, e.result, e.error, e.refused, self.job, e.key, self.owner)
+                    for e in entries
+                ],
+            )
+
+
+_SEND = Claim("send")
+_PEER = Claim("peer")
+
+
+async def _live_owners(connection: Any) -> frozenset[int]:
+    """The owner ids whose process holds its lock now (one read of the live view)."""
+    rows = await (
+        await connection.execute(
+            "SELECT objid::bigint FROM pg_locks WHERE locktype = 'advisory' AND granted"
+            " AND classid = %s AND objsubid = 2"
+            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+            (OWNER_LOCK_CLASS,),
+        )
+    ).fetchall()
+    return frozenset(int(objid) for (objid,) in rows)
+
+
+async def _take_owner_id(connection: Any) -> int:
+    """Hold the advisory lock of a fresh random owner id on ``connection``; return the id."""
+    for _ in range(100):
+        owner = 1 + secrets.randbelow(0x7FFFFFFF)  # never 0: the schema lock's key
+        got = await (
+            await connection.execute(
+                "SELECT pg_try_advisory_lock(%s, %s)", (OWNER_LOCK_CLASS, owner)
+            )
+        ).fetchone()
+        if got and got[0]:
+            return owner
+    raise ConfigurationError("could not take an owner id: 100 random ids were all in use")
+
+
+async def _register(connection: Any, schema: str, job: str, kind: str) -> None:
+    """Record the job's kind, or check that it matches the one recorded."""
+    await connection.execute(
+        f"INSERT INTO {schema}.jobs (job, kind) VALUES (%s, %s) ON CONFLICT (job) DO NOTHING",
+        (job, kind),
+    )
+    row = await (
+        await connection.execute(f"SELECT kind FROM {schema}.jobs WHERE job = %s", (job,))
+    ).fetchone()
+    if row is not None and row[0] != kind:
+        raise ConfigurationError(
+            f"the job {job!r} belongs to a {row[0]!r} run, not {kind!r}: use another job name"
+        )
