@@ -13,8 +13,11 @@ processes and machines:
 - Claims lock the row (``FOR UPDATE SKIP LOCKED``): processes running the
   same job over the same items split them. A row claimed by a live peer is
   neither sent nor reported by another process (the run yields no outcome
-  for it; its owner does). A pending row of a dead owner is claimed again
-  and sent; an in-flight row of a dead owner becomes ``uncertain``.
+  for it; its owner does, the outcome included). A pending row of a dead
+  owner is claimed again and sent; an in-flight row of a dead owner becomes
+  ``uncertain``; a finished row of a dead owner is what a rerun finds (skip,
+  resend or report, as with SQLite). A process's owner lock lasts as long as
+  its run's journal is open.
 - Every write goes through the one connection that holds the lock: if it
   breaks, the lock is gone and so is every later write, so no request can
   leave on a claim a peer may already have taken over.
@@ -209,11 +212,8 @@ class PostgresJournal:
         state, result, error, refused, owner, run, first_index, since = row
         if run == self._run:
             return Claim("duplicate", state=state, first_index=first_index)
-        if (
-            state in ("pending", "in_flight")
-            and owner not in (None, self.owner)
-            and owner in tx.live
-        ):
+        if owner is not None and owner != self.owner and owner in tx.live:
+            # A live peer's run holds it: sends it, or sent and reported it.
             return _PEER
         if state == "succeeded":
             await self._stamp(tx, key, index)
@@ -274,7 +274,7 @@ class PostgresJournal:
         async with tx.connection.cursor() as cursor:
             await cursor.executemany(
                 f"UPDATE {self.schema}.items SET state = %s, result = %s, error = %s,"
-                " refused = %s, owner = NULL, updated_at = clock_timestamp()"
+                " refused = %s, updated_at = clock_timestamp()"
                 " WHERE job = %s AND key = %s AND owner = %s",
                 [
                     (e.state, e.result, e.error, e.refused, self.job, e.key, self.owner)

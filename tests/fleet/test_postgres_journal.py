@@ -1,0 +1,211 @@
+"""The PostgreSQL journal: the SQLite journal's promise, shared by processes, on a real server."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import anyio
+import psycopg
+import pytest
+
+from signing_async import BulkOutcome, BulkProgress, ConfigurationError, ValidationError
+from signing_async._core.bulk import BulkOptions, BulkRun, run_bulk
+from signing_async._core.validation import require_text
+from signing_async.fleet import PostgresJournal
+from tests.core.bulk.bulk_fake_api import FakeApi
+
+KIND = "fake items"
+
+
+def start(api: FakeApi, items: Any, **options: Any) -> BulkRun[dict[str, Any]]:
+    return run_bulk(
+        items,
+        key=lambda item: require_text(item.get("key"), "key"),
+        send=api.send,
+        kind=KIND,
+        options=BulkOptions(**options),
+    )
+
+
+async def collect(run: BulkRun[Any]) -> dict[str | None, BulkOutcome[Any]]:
+    found: dict[str | None, BulkOutcome[Any]] = {}
+    async with run as outcomes:
+        async for outcome in outcomes:
+            assert outcome.key not in found, "one outcome per key"
+            found[outcome.key] = outcome
+    return found
+
+
+def items(count: int) -> list[dict[str, Any]]:
+    return [{"key": f"k{index}"} for index in range(count)]
+
+
+def rows(dsn: str, job: str) -> dict[str, tuple[str, int]]:
+    with psycopg.connect(dsn) as connection:
+        found = connection.execute(
+            "SELECT key, state, attempts FROM signing_async.items WHERE job = %s", (job,)
+        ).fetchall()
+    return {key: (state, attempts) for key, state, attempts in found}
+
+
+def statuses(outcomes: dict[str | None, BulkOutcome[Any]]) -> dict[str | None, str]:
+    return {key: outcome.status for key, outcome in outcomes.items()}
+
+
+async def test_a_rerun_skips_what_succeeded_resends_transient_failures_and_reports_the_rest(
+    dsn: str,
+) -> None:
+    api = FakeApi(
+        {"k1": ["400"], "k2": ["drop-created"], "k3": ["500-created"], "k4": ["connect"] * 3}
+    )
+    journal = PostgresJournal(dsn, job="march")
+
+    first = await collect(start(api, items(6), journal=journal))
+    assert statuses(first) == {
+        "k0": "succeeded",
+        "k1": "failed",
+        "k2": "uncertain",
+        "k3": "uncertain",
+        "k4": "failed",
+        "k5": "succeeded",
+    }
+    assert rows(dsn, "march") == {
+        "k0": ("succeeded", 1),
+        "k1": ("failed", 1),
+        "k2": ("uncertain", 1),
+        "k3": ("uncertain", 1),
+        "k4": ("failed", 1),
+        "k5": ("succeeded", 1),
+    }
+
+    # The same journal object runs again; a DSN string with the job's name is the same journal.
+    second = await collect(start(api, items(6), journal=dsn, job="march"))
+    assert statuses(second) == {
+        "k0": "skipped",
+        "k1": "failed",  # refused by the provider (400): reported again, not resent
+        "k2": "uncertain",
+        "k3": "uncertain",
+        "k4": "succeeded",  # the connection was refused: transient, sent again
+        "k5": "skipped",
+    }
+    assert second["k0"].result == first["k0"].result
+    assert "refused it in an earlier run" in str(second["k1"].error)
+    assert api.received == {"k0": 1, "k1": 1, "k2": 1, "k3": 1, "k4": 4, "k5": 1}
+    assert max(api.created.values()) == 1
+
+    third = await collect(start(api, items(6), journal=journal, on_uncertain="resend"))
+    assert {key for key, status in statuses(third).items() if status == "succeeded"} == {"k2", "k3"}
+
+
+async def test_two_runs_sharing_a_job_split_the_items_and_create_each_once(dsn: str) -> None:
+    api = FakeApi()
+    api.default_fault = "hold"  # both runs are under way before any answer comes
+    count = 40
+    results: list[dict[str | None, BulkOutcome[Any]]] = []
+    progress: list[list[BulkProgress]] = [[], []]
+
+    async def run(number: int) -> None:
+        journal = PostgresJournal(dsn, job="shared")
+        run = start(
+            api, items(count), journal=journal, concurrency=4, progress=progress[number].append
+        )
+        results.append(await collect(run))
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(run, 0)
+        group.start_soon(run, 1)
+        await api.wait_for(lambda: api.held >= 8)
+        await api.release()
+
+    first, second = results
+    # Each key was sent by one run only, and reported by that run only.
+    assert not first.keys() & second.keys()
+    assert first.keys() | second.keys() == {f"k{index}" for index in range(count)}
+    assert all(outcome.status == "succeeded" for outcome in [*first.values(), *second.values()])
+    assert max(api.received.values()) == 1
+    assert sum(api.created.values()) == count
+    # What each run left to the other is counted, not reported.
+    for outcomes, seen in zip(results, progress, strict=True):
+        left = count - len(outcomes)
+        assert seen[-1].done == len(outcomes)
+        assert seen[-1].elsewhere == left
+    assert rows(dsn, "shared") == {f"k{index}": ("succeeded", 1) for index in range(count)}
+
+
+async def claim_and_mark(dsn: str, job: str, pending: Sequence[str], sent: Sequence[str]) -> Any:
+    """A process that claimed ``pending`` and ``sent``, and marked ``sent`` in flight."""
+    journal = PostgresJournal(dsn, job=job)
+    opened = await journal.open_run(kind=KIND, resend_uncertain=False)
+    for index, key in enumerate([*pending, *sent]):
+        assert (await opened.claim(key, index)).decision == "send"
+    await opened.mark_in_flight(list(sent))
+    return opened
+
+
+async def test_a_dead_owners_pending_items_are_sent_and_its_in_flight_ones_are_uncertain(
+    dsn: str,
+) -> None:
+    dead = await claim_and_mark(dsn, "job", pending=["k0", "k1"], sent=["k2", "k3"])
+    await dead.aclose()  # its connection, and with it its lock, is gone: as after kill -9
+
+    api = FakeApi()
+    outcomes = await collect(start(api, items(5), journal=PostgresJournal(dsn, job="job")))
+    assert statuses(outcomes) == {
+        "k0": "succeeded",
+        "k1": "succeeded",
+        "k2": "uncertain",
+        "k3": "uncertain",
+        "k4": "succeeded",
+    }
+    assert "died before the answer" in str(outcomes["k2"].error)
+    assert set(api.received) == {"k0", "k1", "k4"}
+    assert rows(dsn, "job")["k2"] == ("uncertain", 1)
+
+
+async def test_a_live_peers_items_are_neither_sent_nor_reported(dsn: str) -> None:
+    peer = await claim_and_mark(dsn, "job", pending=["k0"], sent=["k1"])
+    try:
+        api = FakeApi()
+        seen: list[BulkProgress] = []
+        outcomes = await collect(
+            start(api, items(3), journal=PostgresJournal(dsn, job="job"), progress=seen.append)
+        )
+        assert statuses(outcomes) == {"k2": "succeeded"}
+        assert set(api.received) == {"k2"}
+        assert seen[-1].elsewhere == 2
+    finally:
+        await peer.aclose()
+    # Once the peer is gone, its pending item is sent, its in-flight one is uncertain.
+    api = FakeApi()
+    outcomes = await collect(start(api, items(3), journal=PostgresJournal(dsn, job="job")))
+    assert statuses(outcomes) == {"k0": "succeeded", "k1": "uncertain", "k2": "skipped"}
+
+
+async def test_a_job_belongs_to_one_kind_of_run(dsn: str) -> None:
+    journal = PostgresJournal(dsn, job="job")
+    await (await journal.open_run(kind="circuits", resend_uncertain=False)).aclose()
+    with pytest.raises(ConfigurationError, match="belongs to a 'circuits' run"):
+        await collect(start(FakeApi(), items(1), journal=journal))
+
+
+async def test_a_dsn_needs_a_job_and_a_job_needs_a_dsn(dsn: str, tmp_path: Any) -> None:
+    with pytest.raises(ValidationError, match="job"):
+        await collect(start(FakeApi(), items(1), journal=dsn))
+    with pytest.raises(ValidationError, match="job"):
+        await collect(start(FakeApi(), items(1), journal=tmp_path / "j.db", job="x"))
+    with pytest.raises(ValidationError, match="job"):
+        PostgresJournal(dsn, job=" ")
+    with pytest.raises(ConfigurationError, match="schema"):
+        PostgresJournal(dsn, job="x", schema="a; DROP TABLE x")
+
+
+async def test_an_unreachable_database_is_a_clear_error_without_the_password(
+    tmp_path: Any,
+) -> None:
+    dsn = f"postgresql://app:s3cret-pw@/db?host={tmp_path}"  # no server listens there
+    with pytest.raises(ConfigurationError) as caught:
+        await collect(start(FakeApi(), items(1), journal=PostgresJournal(dsn, job="j")))
+    assert "cannot connect to PostgreSQL" in str(caught.value)
+    assert "s3cret-pw" not in str(caught.value)
+    assert "s3cret-pw" not in repr(PostgresJournal(dsn, job="j"))
