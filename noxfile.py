@@ -9,8 +9,10 @@ nox itself runs on.
 from __future__ import annotations
 
 import os
+import platform
 import re
 import tempfile
+import zipfile
 from pathlib import Path
 
 import nox
@@ -45,11 +47,44 @@ def _put_pyenv_pythons_on_path() -> None:
 _put_pyenv_pythons_on_path()
 
 
+PGSERVER = "pgserver==0.1.4"
+"""The wheel whose PostgreSQL binaries the fleet tests run (tests/fleet/postgres.py)."""
+
+
+def _postgres_bin(session: nox.Session) -> dict[str, str]:
+    """Where the fleet tests find PostgreSQL when ``pgserver`` has no wheel for this Python.
+
+    pgserver ships wheels up to Python 3.12. Its PostgreSQL binaries do not
+    depend on the Python version: on a newer Python, download the 3.12 wheel
+    once (into nox's cache folder) and unpack its binaries; the tests read
+    the folder from ``SIGNING_TEST_POSTGRES_BIN``.
+    """
+    if session.python in ("3.10", "3.11", "3.12"):
+        return {}
+    cache = Path(".nox") / "_postgres"
+    bin_folder = cache / "pgserver" / "pginstall" / "bin"
+    if not (bin_folder / "pg_ctl").exists():
+        download = cache / "wheel"
+        session.run(
+            "python", "-m", "pip", "download", PGSERVER, "--no-deps", "--only-binary=:all:",
+            "--python-version", "3.12", "--platform", f"manylinux2014_{platform.machine()}",
+            "--dest", str(download),
+        )  # fmt: skip
+        (wheel,) = download.glob("pgserver-*.whl")
+        with zipfile.ZipFile(wheel) as archive:
+            for member in archive.infolist():
+                if member.filename.startswith("pgserver/pginstall/"):
+                    target = Path(archive.extract(member, cache))
+                    # zipfile drops permissions: restore them (executables included).
+                    target.chmod((member.external_attr >> 16) & 0o777 or 0o644)
+    return {"SIGNING_TEST_POSTGRES_BIN": str(bin_folder.resolve())}
+
+
 @nox.session(python=PYTHONS)
 def tests(session: nox.Session) -> None:
     """Run the whole test suite."""
     session.install("-e", ".[test]")
-    session.run("pytest", *session.posargs)
+    session.run("pytest", *session.posargs, env=_postgres_bin(session))
 
 
 @nox.session
