@@ -51,7 +51,7 @@ from ._group import GroupCommit
 from ._journal import Claim, Entry, Journal
 from ._pg_schema import DEFAULT_SCHEMA, OWNER_LOCK_CLASS, valid_schema
 
-__all__ = ["PostgresJournal"]
+__all__ = ["PostgresJournal", "register_job"]
 
 T = TypeVar("T")
 
@@ -121,7 +121,7 @@ class PostgresJournal:
             raise RuntimeError("this journal is in use by a run already")
         connection = await connect(self.dsn, self.schema)
         try:
-            await _register(connection, self.schema, self.job, kind)
+            await register_job(connection, self.schema, self.job, kind)
             self.owner = await _take_owner_id(connection)
         except BaseException:
             await connection.close()
@@ -314,11 +314,18 @@ async def _take_owner_id(connection: Any) -> int:
     raise ConfigurationError("could not take an owner id: 100 random ids were all in use")
 
 
-async def _register(connection: Any, schema: str, job: str, kind: str) -> None:
-    """Record the job's kind, or check that it matches the one recorded."""
+async def register_job(
+    connection: Any, schema: str, job: str, kind: str, *, provider: str | None = None
+) -> None:
+    """Record the job's kind (and provider), or check that it matches the one recorded.
+
+    Raises:
+        ConfigurationError: The job belongs to another kind of bulk method.
+    """
     await connection.execute(
-        f"INSERT INTO {schema}.jobs (job, kind) VALUES (%s, %s) ON CONFLICT (job) DO NOTHING",
-        (job, kind),
+        f"INSERT INTO {schema}.jobs (job, kind, provider) VALUES (%s, %s, %s)"
+        " ON CONFLICT (job) DO UPDATE SET provider = coalesce(jobs.provider, EXCLUDED.provider)",
+        (job, kind, provider),
     )
     row = await (
         await connection.execute(f"SELECT kind FROM {schema}.jobs WHERE job = %s", (job,))

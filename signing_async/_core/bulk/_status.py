@@ -44,6 +44,8 @@ class JobStatus:
         failed: Certainly not created (a rerun sends them again).
         uncertain: Maybe created: check them, then resolve them.
         kind: What the job sends (``DANAsign documents``…), when recorded.
+        uncertain_items: The uncertain and in-flight items, when asked for
+            (``job_status(..., uncertain=True)``); empty otherwise.
     """
 
     total: int
@@ -53,6 +55,24 @@ class JobStatus:
     failed: int
     uncertain: int
     kind: str | None = None
+    uncertain_items: tuple[UncertainItem, ...] = ()
+
+    @classmethod
+    def from_counts(cls, counts: dict[str, int], *, kind: str | None) -> JobStatus:
+        """The status of a job whose rows number ``counts[state]`` in each state."""
+        return cls(
+            total=sum(counts.values()),
+            pending=counts.get("pending", 0),
+            in_flight=counts.get("in_flight", 0),
+            succeeded=counts.get("succeeded", 0),
+            failed=counts.get("failed", 0),
+            uncertain=counts.get("uncertain", 0),
+            kind=kind,
+        )
+
+    def with_uncertain(self, items: tuple[UncertainItem, ...]) -> JobStatus:
+        """The same counts, with the uncertain items listed."""
+        return attrs.evolve(self, uncertain_items=items)
 
 
 @attrs.frozen
@@ -95,7 +115,6 @@ class JournalStore(Protocol):
         ...
 
 
-_STATES = ("pending", "in_flight", "succeeded", "failed", "uncertain")
 
 
 class SqliteJournalStore:
@@ -136,11 +155,7 @@ class SqliteJournalStore:
         """The counts by state."""
         rows = await self._run("SELECT state, count(*) FROM items GROUP BY state")
         counts = {str(state): int(str(count)) for state, count in rows}
-        return JobStatus(
-            total=sum(counts.values()),
-            **{state: counts.get(state, 0) for state in _STATES},
-            kind=self._kind,
-        )
+        return JobStatus.from_counts(counts, kind=self._kind)
 
     async def uncertain(self) -> Sequence[UncertainItem]:
         """The uncertain and in-flight items, oldest first."""
