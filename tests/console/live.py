@@ -94,6 +94,7 @@ def start_chromium(downloads: Path) -> Any:
         options.add_argument(argument)
     # Anything the browser saves lands in a folder the caller made, never here.
     options.add_experimental_option(
-        "prefs", {"download.default_directory": str(downloads), "download.prompt_for_download": False}
+        "prefs",
+        {"download.default_directory": str(downloads), "download.prompt_for_download": False},
     )
     return webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)

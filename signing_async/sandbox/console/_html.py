@@ -69,7 +69,7 @@ def link(href: str, label: str) -> str:
 
 def status_badge(status: str) -> str:
     """A status as a labelled badge; colour follows the status, the word says it."""
-    css = _CLASS_SAFE.sub("", status.lower())
+    css = _CLASS_SAFE.sub("", status.lower().replace(" ", "-"))
     return f'<span class="status status-{css}">{text(status)}</span>'
 
 
