@@ -200,3 +200,20 @@ async def test_a_declined_circuit_cannot_be_downloaded(
     assert "The signer declined these documents." in text
     status, _, _ = await post(http, circuit.link, {"action": "shrug"})
     assert status == 400
+
+
+def test_no_provider_emulation_imports_the_console() -> None:
+    import ast
+    from pathlib import Path
+
+    import signing_async.sandbox as package
+
+    root = Path(package.__file__).parent
+    emulations = [root / "_danaconnect.py", root / "_sofia.py", *(root / "danasign").glob("*.py")]
+    assert len(emulations) > 5
+    for path in emulations:
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                assert "console" not in (node.module or ""), path
+            elif isinstance(node, ast.Import):
+                assert not any("console" in alias.name for alias in node.names), path
