@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 import platform
 import re
+import shutil
+import subprocess
 import tempfile
 import zipfile
 from pathlib import Path
@@ -80,9 +82,31 @@ def _postgres_bin(session: nox.Session) -> dict[str, str]:
     return {"SIGNING_TEST_POSTGRES_BIN": str(bin_folder.resolve())}
 
 
+BROWSER_PACKAGES = ["chromium", "chromium-driver"]
+
+
+def _install_browser(session: nox.Session) -> None:
+    """Install Debian's Chromium and its driver for the console's browser tests, once.
+
+    Only as root on Debian; elsewhere the browser tests fail saying what to
+    install. ``apt-get update`` runs only when the first attempt fails.
+    """
+    if shutil.which("chromium") and shutil.which("chromedriver"):
+        return
+    if not Path("/etc/debian_version").exists() or os.geteuid() != 0:
+        session.warn("Chromium is missing: install chromium and chromium-driver")
+        return
+    install = ["apt-get", "install", "-y", *BROWSER_PACKAGES]
+    # A fixed command line, no input from anywhere.
+    if subprocess.run(install, check=False).returncode != 0:  # noqa: S603
+        session.run("apt-get", "update", external=True)
+        session.run(*install, external=True)
+
+
 @nox.session(python=PYTHONS)
 def tests(session: nox.Session) -> None:
-    """Run the whole test suite."""
+    """Run the whole test suite (the console's tests in Chromium, installed when missing)."""
+    _install_browser(session)
     session.install("-e", ".[test]")
     session.run("pytest", *session.posargs, env=_postgres_bin(session))
 
@@ -129,6 +153,14 @@ def package(session: nox.Session) -> None:
         session.run("python", "-m", "build", "--outdir", scratch)
         dists = sorted(str(path) for path in Path(scratch).iterdir())
         session.run("twine", "check", "--strict", *dists)
+
+
+@nox.session
+def screenshots(session: nox.Session) -> None:
+    """Take the README's screenshot of the sandbox console (docs/images/console.png)."""
+    _install_browser(session)
+    session.install("-e", ".[test]")
+    session.run("python", "docs/screenshots.py", *session.posargs)
 
 
 @nox.session

@@ -9,7 +9,7 @@ from typing import NoReturn
 from aiohttp import web
 from aiohttp.web_urldispatcher import AbstractRoute
 
-from . import _control, _danaconnect, _sofia, danasign
+from . import _control, _danaconnect, _sofia, console, danasign
 from ._faults import Fault, default_error_body, retry_after_headers
 from ._http import (
     MAX_BODY,
@@ -28,6 +28,9 @@ __all__ = ["ConnectionDropped", "drop_connection", "make_app"]
 _PROVIDERS = (_danaconnect, danasign, _sofia)
 
 ROUTE_NAMES = web.AppKey("signing_async_sandbox_route_names", dict[AbstractRoute, str])
+# The console's own pages: served as they are, outside the log and the faults,
+# so watching the sandbox changes nothing it reports.
+CONSOLE_ROUTES = web.AppKey("signing_async_sandbox_console_routes", frozenset[AbstractRoute])
 
 _TRUNCATE_CHUNK = 1 << 20
 
@@ -177,6 +180,8 @@ def _compressed(request: web.Request) -> bool:
 
 @web.middleware
 async def _sandbox_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if request.match_info.route in request.app[CONSOLE_ROUTES]:
+        return await handler(request)
     state = request.app[STATE_KEY]
     route = request.app[ROUTE_NAMES].get(request.match_info.route, "unmatched")
     entry = state.log.start(
@@ -232,6 +237,7 @@ def _all_routes() -> Iterable[RouteSpec]:
     for provider in _PROVIDERS:
         yield from provider.routes()
     yield from _control.routes()
+    yield from console.routes()
 
 
 def make_app(state: SandboxState) -> web.Application:
@@ -247,6 +253,9 @@ def make_app(state: SandboxState) -> web.Application:
     for method, path, handler, name in _all_routes():
         names[app.router.add_route(method, path, handler)] = name
     app[ROUTE_NAMES] = names
+    app[CONSOLE_ROUTES] = frozenset(
+        app.router.add_route(method, path, handler) for method, path, handler in console.pages()
+    )
     state.faults.known_routes = frozenset(names.values())
     for provider in _PROVIDERS:
         provider.setup(app, state)

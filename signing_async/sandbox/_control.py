@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import web
@@ -9,9 +10,9 @@ from aiohttp import web
 from ._faults import Fault
 from ._http import RouteSpec, is_number, json_response
 from ._jsonbody import BodyError, read_small_json
-from ._state import STATE_KEY
+from ._state import STATE_KEY, SandboxState
 
-__all__ = ["routes"]
+__all__ = ["arm_fault", "routes"]
 
 _MAX_TOKEN_LIFETIME = 10 * 365 * 24 * 3600  # ten years
 
@@ -27,11 +28,22 @@ async def _json_object(request: web.Request) -> dict[str, Any]:
     return body
 
 
+def arm_fault(state: SandboxState, data: Mapping[str, Any]) -> Fault:
+    """Arm the fault ``data`` describes (Fault's fields), as ``POST /_sandbox/faults`` does.
+
+    Raises:
+        ValueError: Unknown fields, invalid values or a route the sandbox does
+            not serve; the message names the field.
+    """
+    fault = Fault.from_json(data)
+    state.faults.add(fault)  # refuses a route it does not know
+    return fault
+
+
 async def add_fault(request: web.Request) -> web.StreamResponse:
     """``POST /_sandbox/faults`` — arm a fault described by Fault's fields."""
     try:
-        fault = Fault.from_json(await _json_object(request))
-        request.app[STATE_KEY].faults.add(fault)  # refuses a route it does not know
+        fault = arm_fault(request.app[STATE_KEY], await _json_object(request))
     except BodyError as exc:
         return _error(exc.status, str(exc))
     except (ValueError, OverflowError) as exc:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import html
 import itertools
 import secrets
 import time
@@ -35,7 +34,7 @@ from ._pdf import info_update
 from ._state import SandboxState
 from ._uploads import Invalid, decode_pdf, discard
 
-__all__ = ["DANACONNECT", "DanaConnectState", "routes", "setup"]
+__all__ = ["DANACONNECT", "Circuit", "DanaConnectState", "complete", "decline", "routes", "setup"]
 
 PRODUCER = "signing_async sandbox"
 
@@ -52,6 +51,14 @@ class Circuit:
     created_at: datetime
     completed_at: datetime | None = None
     archive: Path | None = None
+    declined_at: datetime | None = None
+
+    @property
+    def status(self) -> str:
+        """``"completed"``, ``"declined"`` or ``"waiting"`` (for the signer)."""
+        if self.archive is not None:
+            return "completed"
+        return "declined" if self.declined_at is not None else "waiting"
 
 
 class DanaConnectState:
@@ -270,8 +277,26 @@ async def complete(state: DanaConnectState, circuit_id: str) -> bool:
     if circuit is None:
         return False
     if circuit.archive is None:
+        # The control route may overrule a signer who declined.
+        circuit.declined_at = None
         circuit.completed_at = circuit.completed_at or now()
         circuit.archive = await asyncio.to_thread(_build_archive, circuit, state.sandbox.workdir)
+    return True
+
+
+def decline(state: DanaConnectState, circuit_id: str) -> bool:
+    """Act as the signer of ``circuit_id`` who refuses to sign: nothing becomes downloadable.
+
+    A circuit already completed stays completed.
+
+    Returns:
+        False when there is no such circuit.
+    """
+    circuit = state.circuits.get(circuit_id)
+    if circuit is None:
+        return False
+    if circuit.archive is None and circuit.declined_at is None:
+        circuit.declined_at = now()
     return True
 
 
@@ -295,30 +320,14 @@ async def download(request: web.Request) -> web.StreamResponse:
     if circuit is None or circuit.channel != channel:
         return _error(404, "unknown circuit")
     if circuit.archive is None:
+        if circuit.declined_at is not None:
+            return _error(409, "circuit declined by the signer")
         return _error(409, "circuit not completed")
     return SandboxFileResponse(
         circuit.archive,
         content_type="application/zip",
         headers={"Content-Disposition": f'attachment; filename="circuit-{circuit.circuit_id}.zip"'},
     )
-
-
-async def sign_page(request: web.Request) -> web.StreamResponse:
-    """``GET /sign/{circuit_id}`` — the page a circuit's ``link`` points to."""
-    state = request.app[DANACONNECT]
-    circuit = state.circuits.get(request.match_info["circuit_id"])
-    if circuit is None:
-        return web.Response(status=404, text="unknown circuit", content_type="text/plain")
-    circuit_id = html.escape(circuit.circuit_id)
-    status = "completed" if circuit.archive is not None else "waiting for the signer"
-    page = (
-        "<!doctype html><meta charset=utf-8><title>Sandbox circuit</title>"
-        f"<h1>Circuit {circuit_id}</h1><p>Signer: {html.escape(circuit.signer['name'])}</p>"
-        f"<p>Status: {status}</p>"
-        f'<form method=post action="/_sandbox/circuits/{circuit_id}/complete">'
-        "<button>Sign as this signer</button></form>"
-    )
-    return web.Response(text=page, content_type="text/html")
 
 
 def routes() -> list[RouteSpec]:
@@ -337,7 +346,6 @@ def routes() -> list[RouteSpec]:
             download,
             "danaconnect.download",
         ),
-        ("GET", "/sign/{circuit_id}", sign_page, "danaconnect.sign_page"),
         ("POST", "/_sandbox/circuits/{circuit_id}/complete", complete_circuit, "control"),
     ]
 

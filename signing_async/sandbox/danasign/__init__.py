@@ -19,11 +19,35 @@ from ._documents import (
     list_documents,
     set_document_status,
 )
-from ._state import DANASIGN, DOCUMENT_STATUSES, DanaSignState, move_document
+from ._state import (
+    DANASIGN,
+    DOCUMENT_STATUSES,
+    DanaSignState,
+    Document,
+    SigningRefused,
+    decline_as,
+    move_document,
+    sends_in_order,
+    sign_as,
+    waiting_for,
+)
 from ._templates import get_template, list_templates
 from ._tokens import create_session, whoami
 
-__all__ = ["DANASIGN", "DOCUMENT_STATUSES", "DanaSignState", "move_document", "routes", "setup"]
+__all__ = [
+    "DANASIGN",
+    "DOCUMENT_STATUSES",
+    "DanaSignState",
+    "Document",
+    "SigningRefused",
+    "decline_as",
+    "move_document",
+    "routes",
+    "sends_in_order",
+    "setup",
+    "sign_as",
+    "waiting_for",
+]
 
 
 def routes() -> list[RouteSpec]:

@@ -21,7 +21,12 @@ __all__ = [
     "USER",
     "DanaSignState",
     "Document",
+    "SigningRefused",
+    "decline_as",
     "move_document",
+    "sends_in_order",
+    "sign_as",
+    "waiting_for",
 ]
 
 CONTACTS_WRITE = "contacts:write"
@@ -49,6 +54,14 @@ class Document:
     file: Blob | None = None
     template_id: str | None = None
     request: dict[str, Any] = attrs.Factory(dict)
+    # role -> "signed" or "declined", for the signers who acted.
+    signatures: dict[str, str] = attrs.Factory(dict)
+
+    @property
+    def signers(self) -> list[dict[str, Any]]:
+        """The signers as the creation request listed them (role, name, email)."""
+        signers = self.request.get("signers")
+        return [s for s in signers if isinstance(s, dict)] if isinstance(signers, list) else []
 
     def summary(self) -> dict[str, Any]:
         """The entry ``documentlist`` shows."""
@@ -218,3 +231,64 @@ def move_document(document: Document, status: object) -> None:
         raise ValueError(f"status must be one of {', '.join(sorted(DOCUMENT_STATUSES))}")
     document.status = status
     document.updated_at = iso(now())
+
+
+# A signer may act on a document in these states; a draft was never sent.
+_SIGNABLE = frozenset({"sent", "signaturerequest", "inprogress"})
+
+
+class SigningRefused(ValueError):
+    """A signer cannot act on a document now; the message says why."""
+
+
+def sends_in_order(state: DanaSignState, document: Document) -> bool:
+    """Whether signers sign one after another (``settings.sendInOrder`` or the template's)."""
+    settings = document.request.get("settings")
+    if isinstance(settings, dict) and "sendInOrder" in settings:
+        return settings["sendInOrder"] is True
+    template = state.templates.get(document.template_id or "")
+    return bool(template and template.get("SendinOrder"))
+
+
+def waiting_for(state: DanaSignState, document: Document, role: str) -> str | None:
+    """Why ``role`` cannot sign ``document`` now, or ``None`` when it can."""
+    roles = [signer.get("role") for signer in document.signers]
+    if role not in roles:
+        return f"the document has no signer with the role {role!r}"
+    if role in document.signatures:
+        return f"{role} has already {document.signatures[role]}"
+    if document.status not in _SIGNABLE:
+        return f"the document is {document.status}, not waiting for signatures"
+    if sends_in_order(state, document):
+        for earlier in roles[: roles.index(role)]:
+            if earlier not in document.signatures:
+                return f"signers sign in order: {earlier} signs first"
+    return None
+
+
+def sign_as(state: DanaSignState, document: Document, role: str) -> None:
+    """Sign ``document`` as the signer with ``role``, in order when the document says so.
+
+    The document is ``inprogress`` until its last signer signs; then it is
+    ``completed``.
+
+    Raises:
+        SigningRefused: The role cannot sign now (the message says why).
+    """
+    if (reason := waiting_for(state, document, role)) is not None:
+        raise SigningRefused(reason)
+    document.signatures[role] = "signed"
+    everyone = all(s.get("role") in document.signatures for s in document.signers)
+    move_document(document, "completed" if everyone else "inprogress")
+
+
+def decline_as(state: DanaSignState, document: Document, role: str) -> None:
+    """Decline ``document`` as the signer with ``role``: the document is ``declined``.
+
+    Raises:
+        SigningRefused: The role cannot act now (the message says why).
+    """
+    if (reason := waiting_for(state, document, role)) is not None:
+        raise SigningRefused(reason)
+    document.signatures[role] = "declined"
+    move_document(document, "declined")
