@@ -1,0 +1,121 @@
+"""submit, run_worker, job_status and resolve, in one process, against the sandbox."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import anyio
+import psycopg
+import pytest
+
+import signing_async as sa
+from signing_async.fleet import (
+    JobStatus,
+    PostgresJournal,
+    job_status,
+    resolve,
+    run_worker,
+    submit,
+)
+from signing_async.sandbox import Sandbox
+from tests.conftest import MINIMAL_PDF
+
+
+def document(index: int, file: Any) -> dict[str, Any]:
+    return {
+        "file": file,
+        "title": f"Contract {index}",
+        "signers": [{"role": "Client", "name": "Ana", "email": f"ana{index}@example.com"}],
+        "placeholders": [
+            {
+                "role": "Client",
+                "widgets": [{"type": "signature", "page": 1, "x": 10, "y": 10, "w": 90, "h": 30}],
+            }
+        ],
+        "metadata": {"external_id": f"doc-{index}"},
+    }
+
+
+async def wait_until_done(dsn: str, job: str) -> JobStatus:
+    """Poll the job's counts until nothing is pending or in flight."""
+    while True:
+        status = await job_status(dsn, job=job)
+        if status.pending == status.in_flight == 0:
+            return status
+        await anyio.sleep(0.05)
+
+
+async def test_two_workers_send_a_submitted_job_once(
+    dsn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pdf = tmp_path / "contract.pdf"
+    pdf.write_bytes(MINIMAL_PDF)
+    monkeypatch.chdir(tmp_path)  # a relative path is stored absolute, for any worker's folder
+    items = [document(index, Path("contract.pdf")) for index in range(25)]
+    async with Sandbox() as sb:
+        status = await submit(dsn, provider="danasign", items=items, job="march", chunk_size=4)
+        assert (status.total, status.pending) == (25, 25)
+        assert status.kind == "DANAsign documents"
+        # Submitting again adds nothing and queues nothing twice.
+        again = await submit(dsn, provider="danasign", items=items, job="march", chunk_size=4)
+        assert again.total == 25
+
+        async with anyio.create_task_group() as group:
+            for _ in range(2):
+                group.start_soon(lambda: run_worker(dsn, client_factory=sb.client, concurrency=4))
+            done = await wait_until_done(dsn, "march")
+            group.cancel_scope.cancel()
+
+        assert (done.total, done.succeeded) == (25, 25)
+        assert all(sb.created_count(f"doc-{index}") == 1 for index in range(25))
+    with psycopg.connect(dsn) as connection:
+        payload = connection.execute(
+            "SELECT payload FROM signing_async.items WHERE job = 'march' AND key = 'doc-0'"
+        ).fetchone()
+    assert payload is not None
+    assert payload[0]["file"] == str(pdf)
+
+
+async def test_submit_checks_every_item_first_and_stores_nothing_when_one_is_bad(
+    dsn: str, tmp_path: Path
+) -> None:
+    pdf = tmp_path / "contract.pdf"
+    pdf.write_bytes(MINIMAL_PDF)
+    items = [document(0, pdf), document(1, MINIMAL_PDF), document(2, pdf)]
+    with pytest.raises(sa.ValidationError, match="item 1: fleet documents must be paths") as caught:
+        await submit(dsn, provider="danasign", items=items, job="bad")
+    assert caught.value.field == "file"
+    with pytest.raises(sa.ConfigurationError, match="no job 'bad'"):
+        await job_status(dsn, job="bad")  # the job itself was rolled back too
+    with pytest.raises(sa.ValidationError, match="provider"):
+        await submit(dsn, provider="nobody", items=items, job="bad")
+    with pytest.raises(sa.ValidationError, match="item 0"):
+        await submit(dsn, provider="danasign", items=[{"title": "no key"}], job="bad")
+
+
+async def test_an_uncertain_item_is_resolved_by_a_person(dsn: str) -> None:
+    opened = await PostgresJournal(dsn, job="j").open_run(
+        kind="DANAsign documents", resend_uncertain=False
+    )
+    assert (await opened.claim("doc-1", 0)).decision == "send"
+    await opened.mark_in_flight(["doc-1"])
+    await opened.aclose()  # died with the request in flight
+
+    status = await job_status(dsn, job="j", uncertain=True)
+    assert (status.in_flight, status.total) == (1, 1)
+    assert [item.key for item in status.uncertain_items] == ["doc-1"]
+    await resolve(dsn, "j", "doc-1", "succeeded", result={"documentId": "D-1"})
+    status = await job_status(dsn, job="j", uncertain=True)
+    assert (status.succeeded, status.uncertain_items) == (1, ())
+    with pytest.raises(sa.ValidationError, match="not uncertain"):
+        await resolve(dsn, "j", "doc-1", "failed")
+    with pytest.raises(sa.ValidationError, match="not in the job"):
+        await resolve(dsn, "j", "doc-9", "failed")
+    with psycopg.connect(dsn) as connection:
+        row = connection.execute(
+            "SELECT result FROM signing_async.items WHERE job = 'j' AND key = 'doc-1'"
+        ).fetchone()
+    assert row is not None
+    assert json.loads(row[0]) == {"documentId": "D-1"}
