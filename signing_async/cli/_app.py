@@ -11,6 +11,7 @@ from ._check import check
 from ._demo import demo
 from ._resources import circuits, contacts, documents, otp, templates
 from ._sandbox import sandbox
+from ._worker import worker
 
 __all__ = ["cli"]
 
@@ -36,3 +37,4 @@ for command in (demo, sandbox, circuits, documents, contacts, templates, otp):
 cli.add_command(bulk_send)
 cli.add_command(bulk_status)
 cli.add_command(check)
+cli.add_command(worker)

@@ -40,11 +40,12 @@ from .._core.bulk import (
     InvalidItem,
     OnUncertain,
 )
+from .._core.bulk._dsn import is_dsn, safe_dsn
 from .._core.errors import ConfigurationError, ValidationError
 from ..bulk import csv_types, file_fields, read_manifest_numbered
 from ..transports import AiohttpTransport
 from ..transports._network import network_from_env
-from ._common import FAILED, STOPPED, USAGE, json_option, run_async
+from ._common import FAILED, FLEET_EXTRA, STOPPED, USAGE, json_option, run_async, safe_journal
 from ._output import Output, jsonable
 from ._progress import BulkProgressBar
 
@@ -249,9 +250,29 @@ class _ManifestError(Exception):
 )
 @click.option(
     "--journal",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="SQLite journal of the job [default: MANIFEST + .journal.db, beside it,"
-    " e.g. jobs.csv.journal.db].",
+    metavar="FILE|postgresql://...",
+    help="The job's journal: a SQLite file [default: MANIFEST + .journal.db, beside it,"
+    " e.g. jobs.csv.journal.db], or a PostgreSQL database shared with other"
+    " processes (with --job).",
+)
+@click.option(
+    "--job",
+    metavar="NAME",
+    help="The job's name in a PostgreSQL journal: every process given the same"
+    " job shares its items, and none is sent twice.",
+)
+@click.option(
+    "--submit",
+    is_flag=True,
+    help="With a PostgreSQL journal: store the items and queue them for"
+    " `signing-async worker` processes, instead of sending them from here.",
+)
+@click.option(
+    "--chunk-size",
+    type=click.IntRange(min=1),
+    default=100,
+    show_default=True,
+    help="With --submit: items per chunk a worker takes at a time.",
 )
 @click.option(
     "--results",
@@ -287,7 +308,10 @@ async def bulk_send(
     manifest: Path,
     provider: str,
     concurrency: int,
-    journal: Path | None,
+    journal: str | None,
+    job: str | None,
+    submit: bool,
+    chunk_size: int,
     results: Path | None,
     failures: Path | None,
     on_uncertain: OnUncertain,
@@ -320,11 +344,24 @@ async def bulk_send(
     """
     spec = _providers.bulk_spec(provider)
     variables = f"{_providers.lookup(provider).env_prefix}*"
+    shared = journal is not None and is_dsn(journal)
+    if shared and not job:
+        out.error("--job: a PostgreSQL journal holds many jobs: name this one with --job NAME")
+        return USAGE
+    if not shared and (job is not None or submit):
+        out.error(f"{'--job' if job is not None else '--submit'} needs a PostgreSQL --journal")
+        return USAGE
     try:
-        manifest, journal, failures, results = _locate(manifest, journal, failures, results)
+        manifest, file_journal, failures, results = _locate(
+            manifest, None if shared or journal is None else Path(journal), failures, results
+        )
     except click.BadParameter as exc:
         out.error(exc.format_message())
         return USAGE
+    target: str | Path = journal if shared and journal is not None else file_journal
+    if submit:
+        assert job is not None
+        return await _submit(out, str(target), provider, manifest, job=job, chunk_size=chunk_size)
     try:
         # The bulk run grows the transport's pool to the concurrency.
         transport = AiohttpTransport(**network_from_env())
@@ -363,13 +400,45 @@ async def bulk_send(
             manifest=manifest,
             lines=lines,
             id_field=spec.id_field,
-            journal=journal,
+            journal=target,
+            job=job,
             failures=failures,
             results=results,
             concurrency=concurrency,
             on_uncertain=on_uncertain,
             stop_after_connect_failures=stop_after_connect_failures,
         )
+
+
+async def _submit(
+    out: Output, dsn: str, provider: str, manifest: Path, *, job: str, chunk_size: int
+) -> int:
+    """Store the manifest's items in the job and queue them for the workers."""
+    try:
+        from ..fleet import submit
+    except ImportError:
+        out.error(FLEET_EXTRA)
+        return USAGE
+    spec = _providers.bulk_spec(provider)
+    items = (
+        item
+        for _, item in read_manifest_numbered(
+            manifest, files=file_fields(spec.request_type), types=csv_types(spec.request_type)
+        )
+    )
+    try:
+        status = await submit(dsn, provider=provider, items=items, job=job, chunk_size=chunk_size)
+    except (ConfigurationError, ValidationError, OSError) as exc:
+        out.error(f"nothing was submitted: {exc}")
+        return USAGE
+    out.step(
+        f"job {job!r}: {status.total} items stored in {safe_dsn(dsn)}, {status.pending} to send;"
+        f" start `signing-async worker --journal ...` processes to send them",
+        job=job,
+        total=status.total,
+        pending=status.pending,
+    )
+    return 0
 
 
 async def _send(
@@ -382,7 +451,8 @@ async def _send(
     manifest: Path,
     lines: _Lines,
     id_field: str,
-    journal: Path,
+    journal: str | Path,
+    job: str | None,
     failures: Path,
     results: Path,
     concurrency: int,
@@ -403,15 +473,18 @@ async def _send(
         return (
             f"{snapshot.done} items done, {snapshot.in_flight} in flight when stopped"
             " (the journal keeps them in flight: the next run reports them uncertain;"
-            f" see signing-async bulk-status {journal} --uncertain). Run the same"
+            f" see signing-async bulk-status {shown} --uncertain). Run the same"
             " command again to send the rest"
         )
 
     out.interrupt_hint = interrupted
+    # How messages name the journal: never a DSN's password.
+    shown = safe_journal(journal) + (f" --job {job}" if job is not None else "")
     run = start(
         items,
         concurrency=concurrency,
         journal=journal,
+        job=job,
         on_uncertain=on_uncertain,
         progress=progress,
         stop_after_connect_failures=stop_after_connect_failures,
@@ -472,7 +545,7 @@ async def _send(
         counts,
         done=done,
         manifest=manifest,
-        journal=journal,
+        journal=shown,
         failures=failure_file,
         results=result_file,
         stopped=stopped,
@@ -487,7 +560,7 @@ def _summary(
     *,
     done: int,
     manifest: Path,
-    journal: Path,
+    journal: str,
     failures: _RecordFile,
     results: _RecordFile,
     stopped: BulkStopped | None,
@@ -503,7 +576,7 @@ def _summary(
                 **{name: counts[name] for name in statuses},
                 "pending": pending,
                 "stopped": stopped.reason if stopped is not None else None,
-                "journal": str(journal),
+                "journal": journal,
                 "results_file": str(results.path) if results.count else None,
                 "failures_file": str(failures.path) if failures.count else None,
             }

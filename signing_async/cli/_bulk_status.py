@@ -1,8 +1,9 @@
 """``signing-async bulk-status JOURNAL``: what a bulk job's journal holds, and a human's decisions.
 
-One command for every journal store: the SQLite file a ``bulk-send`` writes
-today; a PostgreSQL journal (``postgresql://…``) plugs in through
-:func:`open_store` with the same four methods (:class:`JournalStore`).
+One command for every journal store (:func:`open_store`, the four methods
+of :class:`JournalStore`): the SQLite file a ``bulk-send`` writes, or a job
+in a PostgreSQL journal (``postgresql://… --job NAME``), readable while
+workers send it.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ import attrs
 import click
 
 from .._core.bulk import JobStatus, JournalStore, SqliteJournalStore
+from .._core.bulk._dsn import is_dsn
 from .._core.bulk._status import Resolution
 from .._core.errors import ConfigurationError, ValidationError
-from ._common import USAGE, UsageError, json_option, run_async
+from ._common import FLEET_EXTRA, USAGE, UsageError, json_option, run_async, safe_journal
 from ._output import Output
 
 __all__ = ["bulk_status", "open_store"]
@@ -44,16 +46,24 @@ _HOW_TO_CHECK = {
 }
 
 
-async def open_store(journal: str) -> JournalStore:
-    """The store behind ``journal``: a SQLite file (a PostgreSQL DSN comes with the fleet).
+async def open_store(journal: str, job: str | None = None) -> JournalStore:
+    """The store behind ``journal``: a SQLite file, or a PostgreSQL job (DSN and ``job``).
 
     Raises:
-        ConfigurationError: No such journal, not a journal, or in use by a run.
+        ConfigurationError: No such journal or job, not a journal, a SQLite
+            journal in use by a run, or the fleet extra missing.
+        UsageError: A DSN without ``job``, or ``job`` with a SQLite file.
     """
-    if journal.startswith(("postgresql://", "postgres://")):
-        raise ConfigurationError(
-            "PostgreSQL journals are not supported by this version yet; pass a SQLite journal file"
-        )
+    if is_dsn(journal):
+        if job is None:
+            raise UsageError("--job", "a PostgreSQL journal holds many jobs: name one with --job")
+        try:
+            from .._core.bulk._pg_store import PostgresJournalStore
+        except ImportError:
+            raise ConfigurationError(FLEET_EXTRA) from None
+        return await PostgresJournalStore.open(journal, job)
+    if job is not None:
+        raise UsageError("--job", "names a job in a PostgreSQL journal, not in a SQLite file")
     return await SqliteJournalStore.open(Path(journal))
 
 
@@ -72,6 +82,11 @@ def _parse(value: str) -> tuple[str, Resolution]:
     "journal_option",
     metavar="JOURNAL",
     help="The journal, as an option (the same as the JOURNAL argument).",
+)
+@click.option(
+    "--job",
+    metavar="NAME",
+    help="The job, in a PostgreSQL journal (postgresql://...), which holds many.",
 )
 @click.option(
     "--uncertain",
@@ -93,13 +108,15 @@ async def bulk_status(
     out: Output,
     journal: str | None,
     journal_option: str | None,
+    job: str | None,
     list_uncertain: bool,
     resolutions: tuple[str, ...],
 ) -> int:
     """Show a bulk job's JOURNAL: items by state; list and resolve the uncertain ones.
 
     JOURNAL is the SQLite file bulk-send wrote (MANIFEST.journal.db by
-    default). It cannot be read while a run is using it.
+    default; it cannot be read while a run is using it), or a PostgreSQL
+    journal (postgresql://...) with --job NAME (readable at any time).
 
     An uncertain item's request was sent but never confirmed: it may exist
     at the provider. Check it there, then record what you found with
@@ -121,8 +138,8 @@ async def bulk_status(
         out.error(str(exc))
         return USAGE
     try:
-        store = await open_store(journal)
-    except ConfigurationError as exc:
+        store = await open_store(journal, job)
+    except (ConfigurationError, UsageError) as exc:
         out.error(str(exc))
         return USAGE
     try:
@@ -146,11 +163,11 @@ def _show_status(out: Output, journal: str, status: JobStatus) -> None:
     counts = {state: getattr(status, state) for state in _STATES}
     if out.json_mode:
         out.emit(
-            {"event": "status", "journal": journal, "kind": status.kind, **counts,
+            {"event": "status", "journal": safe_journal(journal), "kind": status.kind, **counts,
              "total": status.total}
         )  # fmt: skip
         return
-    title = f"{journal} ({status.kind})" if status.kind else journal
+    title = f"{safe_journal(journal)} ({status.kind})" if status.kind else safe_journal(journal)
     out.table(title, ["state", "items"], [*counts.items(), ("total", status.total)])
     unsure = status.uncertain + status.in_flight
     if unsure and not out.json_mode:

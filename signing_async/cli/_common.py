@@ -14,6 +14,7 @@ import click
 
 from .. import _providers
 from .._client import SigningClient
+from .._core.bulk._dsn import is_dsn, safe_dsn
 from .._core.errors import ConfigurationError, SigningError, ValidationError
 from ._output import Output
 
@@ -131,6 +132,19 @@ def run_async(func: Callable[..., Awaitable[int | None]]) -> Callable[..., None]
 
 class UsageError(ValidationError):
     """The command's own input is wrong (an option's value): exit status 2, no request sent."""
+
+
+FLEET_EXTRA = (
+    "PostgreSQL journals and workers need the fleet extra: pip install 'signing-async[fleet]'"
+)
+
+
+def safe_journal(journal: str | os.PathLike[str]) -> str:
+    """A journal as messages show it: a PostgreSQL DSN without its password."""
+    text = os.fspath(journal)
+    if is_dsn(text):
+        return safe_dsn(text)
+    return text
 
 
 def _quiet_broken_pipe() -> NoReturn:

@@ -72,8 +72,8 @@ import attrs
 
 from ..errors import ConfigurationError, ValidationError
 from ..sources import file_path
+from ._dsn import is_dsn
 from ._group import GroupCommit
-from ._pg_schema import is_dsn
 
 __all__ = [
     "Claim",

@@ -8,9 +8,9 @@ never loads it (it is the ``[fleet]`` extra).
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from ..errors import ConfigurationError
+from ._dsn import safe_dsn
 from ._pg_schema import SCHEMA_LOCK, schema_statements
 
 try:
@@ -20,22 +20,9 @@ except ImportError:  # pragma: no cover - the message is the point
         "a postgresql:// journal or store needs the fleet extra: pip install 'signing-async[fleet]'"
     ) from None
 
-__all__ = ["Connection", "connect", "safe_dsn"]
+__all__ = ["Connection", "connect"]
 
 Connection = psycopg.AsyncConnection[Any]
-
-
-def safe_dsn(dsn: str) -> str:
-    """``dsn`` with its password replaced by ``***``, for messages and logs."""
-    try:
-        parts = urlsplit(dsn)
-    except ValueError:
-        return "postgresql://…"
-    if parts.password is None:
-        return dsn
-    host = parts.hostname or ""
-    netloc = f"{parts.username or ''}:***@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 async def connect(dsn: str, schema: str) -> Connection:

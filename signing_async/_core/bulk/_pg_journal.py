@@ -47,6 +47,7 @@ from typing import Any, TypeVar, cast
 import attrs
 
 from ..errors import ConfigurationError, ValidationError
+from ._dsn import safe_dsn
 from ._group import GroupCommit
 from ._journal import Claim, Entry, Journal
 from ._pg_schema import DEFAULT_SCHEMA, OWNER_LOCK_CLASS, valid_schema
@@ -102,8 +103,6 @@ class PostgresJournal:
         self.group: GroupCommit[_Transaction] = GroupCommit(self._commit)
 
     def __repr__(self) -> str:
-        from ._pg import safe_dsn
-
         return f"PostgresJournal({safe_dsn(self.dsn)!r}, job={self.job!r})"
 
     # -- lifecycle ---------------------------------------------------------

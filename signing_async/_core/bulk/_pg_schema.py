@@ -26,7 +26,7 @@ import re
 
 from ..errors import ConfigurationError
 
-__all__ = ["DEFAULT_SCHEMA", "OWNER_LOCK_CLASS", "is_dsn", "schema_statements", "valid_schema"]
+__all__ = ["DEFAULT_SCHEMA", "OWNER_LOCK_CLASS", "schema_statements", "valid_schema"]
 
 DEFAULT_SCHEMA = "signing_async"
 
@@ -41,11 +41,6 @@ SCHEMA_LOCK = (OWNER_LOCK_CLASS, 0)
 """The advisory lock taken while the tables are created (owner ids are never 0)."""
 
 _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]{0,62}")
-
-
-def is_dsn(value: object) -> bool:
-    """Whether ``value`` is a PostgreSQL connection URI (``postgresql://…``)."""
-    return isinstance(value, str) and value.startswith(("postgresql://", "postgres://"))
 
 
 def valid_schema(schema: str) -> str:

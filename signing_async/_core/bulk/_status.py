@@ -115,8 +115,6 @@ class JournalStore(Protocol):
         ...
 
 
-
-
 class SqliteJournalStore:
     """The SQLite journal of a bulk job, outside any run.
 
