@@ -102,7 +102,7 @@ async def test_two_runs_sharing_a_job_split_the_items_and_create_each_once(dsn: 
     api = FakeApi()
     api.default_fault = "hold"  # both runs are under way before any answer comes
     count = 40
-    results: list[dict[str | None, BulkOutcome[Any]]] = []
+    results: dict[int, dict[str | None, BulkOutcome[Any]]] = {}
     progress: list[list[BulkProgress]] = [[], []]
 
     async def run(number: int) -> None:
@@ -110,7 +110,7 @@ async def test_two_runs_sharing_a_job_split_the_items_and_create_each_once(dsn: 
         run = start(
             api, items(count), journal=journal, concurrency=4, progress=progress[number].append
         )
-        results.append(await collect(run))
+        results[number] = await collect(run)
 
     async with anyio.create_task_group() as group:
         group.start_soon(run, 0)
@@ -118,7 +118,7 @@ async def test_two_runs_sharing_a_job_split_the_items_and_create_each_once(dsn: 
         await api.wait_for(lambda: api.held >= 8)
         await api.release()
 
-    first, second = results
+    first, second = results[0], results[1]
     # Each key was sent by one run only, and reported by that run only.
     assert not first.keys() & second.keys()
     assert first.keys() | second.keys() == {f"k{index}" for index in range(count)}
@@ -126,7 +126,8 @@ async def test_two_runs_sharing_a_job_split_the_items_and_create_each_once(dsn: 
     assert max(api.received.values()) == 1
     assert sum(api.created.values()) == count
     # What each run left to the other is counted, not reported.
-    for outcomes, seen in zip(results, progress, strict=True):
+    for number, seen in enumerate(progress):
+        outcomes = results[number]
         left = count - len(outcomes)
         assert seen[-1].done == len(outcomes)
         assert seen[-1].elsewhere == left

@@ -12,7 +12,6 @@ import pytest
 
 import signing_async as sa
 from signing_async.fleet import (
-    JobStatus,
     PostgresJournal,
     job_status,
     resolve,
@@ -21,6 +20,8 @@ from signing_async.fleet import (
 )
 from signing_async.sandbox import Sandbox
 from tests.conftest import MINIMAL_PDF
+
+from .waiting import wait_until_done
 
 
 def document(index: int, file: Any) -> dict[str, Any]:
@@ -36,15 +37,6 @@ def document(index: int, file: Any) -> dict[str, Any]:
         ],
         "metadata": {"external_id": f"doc-{index}"},
     }
-
-
-async def wait_until_done(dsn: str, job: str) -> JobStatus:
-    """Poll the job's counts until nothing is pending or in flight."""
-    while True:
-        status = await job_status(dsn, job=job)
-        if status.pending == status.in_flight == 0:
-            return status
-        await anyio.sleep(0.05)
 
 
 async def test_two_workers_send_a_submitted_job_once(
