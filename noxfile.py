@@ -65,7 +65,7 @@ def _postgres_bin(session: nox.Session) -> dict[str, str]:
         return {}
     cache = Path(".nox") / "_postgres"
     bin_folder = cache / "pgserver" / "pginstall" / "bin"
-    if not (bin_folder / "pg_ctl").exists():
+    if not (cache / "pgserver.libs").is_dir():
         download = cache / "wheel"
         session.run(
             "python", "-m", "pip", "download", PGSERVER, "--no-deps", "--only-binary=:all:",
@@ -75,7 +75,8 @@ def _postgres_bin(session: nox.Session) -> dict[str, str]:
         (wheel,) = download.glob("pgserver-*.whl")
         with zipfile.ZipFile(wheel) as archive:
             for member in archive.infolist():
-                if member.filename.startswith("pgserver/pginstall/"):
+                # The binaries, and the shared libraries they link to (beside the package).
+                if member.filename.startswith(("pgserver/pginstall/", "pgserver.libs/")):
                     target = Path(archive.extract(member, cache))
                     # zipfile drops permissions: restore them (executables included).
                     target.chmod((member.external_attr >> 16) & 0o777 or 0o644)
