@@ -15,8 +15,9 @@ from __future__ import annotations
 from .._core.bulk import JobStatus, UncertainItem
 from .._core.bulk._pg_journal import PostgresJournal
 from ._jobs import job_status, resolve
+from ._queue import ChunkNotDone
 from ._submit import submit
-from ._worker import ChunkNotDone, run_worker
+from ._worker import run_worker
 
 __all__ = [
     "ChunkNotDone",

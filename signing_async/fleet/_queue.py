@@ -16,7 +16,15 @@ from procrastinate.schema import SchemaManager
 from .._core.bulk._pg import Connection
 from .._core.bulk._pg_schema import SCHEMA_LOCK
 
-__all__ = ["QUEUE", "SEND_CHUNK", "build_app", "chunk_lock", "ensure_queue_tables"]
+__all__ = [
+    "QUEUE",
+    "SEND_CHUNK",
+    "ChunkNotDone",
+    "ChunkRetry",
+    "build_app",
+    "chunk_lock",
+    "ensure_queue_tables",
+]
 
 QUEUE = "signing_async"
 """The procrastinate queue the fleet's jobs go through."""
@@ -28,6 +36,40 @@ MAX_ATTEMPTS = 100_000
 """How often a chunk is tried: a kill, a stalled worker and an unfinished
 chunk each count as an attempt (procrastinate's ``retry_job`` counts too),
 so the limit is only a backstop against a chunk that can never finish."""
+
+MAX_RETRY_WAIT = 60
+"""The longest wait (seconds) before a failing chunk is tried again."""
+
+
+class ChunkRetry(procrastinate.BaseRetryStrategy):
+    """When a chunk task that raised is tried again.
+
+    A chunk whose items a peer still holds (:class:`ChunkNotDone`) is tried
+    again a second later. Anything else (the breaker stopped the run: refused
+    credentials, an unreachable provider; the database blinked) waits
+    longer each time, 1, 2, 4… up to :data:`MAX_RETRY_WAIT` seconds, so a
+    misconfigured fleet does not hammer the provider.
+    """
+
+    def get_retry_decision(
+        self, *, exception: BaseException, job: Any
+    ) -> procrastinate.RetryDecision | None:
+        """Retry every failure, later and later unless the chunk only waits for a peer."""
+        wait = self.wait(exception, int(getattr(job, "attempts", 0) or 0))
+        return None if wait is None else procrastinate.RetryDecision(retry_in={"seconds": wait})
+
+    @staticmethod
+    def wait(exception: BaseException, attempts: int) -> int | None:
+        """Seconds before the next try after ``attempts`` tries; None: give up."""
+        if attempts + 1 >= MAX_ATTEMPTS:
+            return None
+        if isinstance(exception, ChunkNotDone):
+            return 1
+        return min(MAX_RETRY_WAIT, 2 ** min(attempts, 16))
+
+
+class ChunkNotDone(Exception):
+    """Some items of a chunk are still pending or in flight: the task is tried again later."""
 
 
 def build_app(dsn: str, schema: str, *, pool_size: int = 4) -> procrastinate.App:

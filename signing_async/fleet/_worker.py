@@ -12,7 +12,8 @@ task whose worker died: every worker runs a *reaper* that hands the tasks
 of workers silent for ``stalled_after`` seconds back to the queue. Safety
 never depends on it (the journal decides what is sent); only progress does.
 A chunk task succeeds only when none of its items is still pending or in
-flight; otherwise it fails and is tried again a second later.
+flight; otherwise it fails and is tried again a second later (a chunk that
+failed otherwise waits longer each time: :class:`~._queue.ChunkRetry`).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from .._core.bulk._pg_journal import PostgresJournal
 from .._core.bulk._pg_schema import DEFAULT_SCHEMA, valid_schema
 from .._core.errors import ValidationError
 from ._payload import from_payload
-from ._queue import MAX_ATTEMPTS, QUEUE, SEND_CHUNK, build_app, ensure_queue_tables
+from ._queue import QUEUE, SEND_CHUNK, ChunkNotDone, ChunkRetry, build_app, ensure_queue_tables
 
 __all__ = ["ChunkNotDone", "run_worker"]
 
@@ -40,10 +41,6 @@ logger = logging.getLogger("signing_async.fleet")
 CHUNKS_AT_ONCE = 2
 """Chunks a worker sends at the same time, so that one chunk's last items
 overlap the next chunk's first: ``concurrency`` is shared between them."""
-
-
-class ChunkNotDone(Exception):
-    """Some items of a chunk are still pending or in flight: the task is tried again later."""
 
 
 async def run_worker(
@@ -95,7 +92,7 @@ async def run_worker(
         app.task(
             name=SEND_CHUNK,
             queue=QUEUE,
-            retry=procrastinate.RetryStrategy(max_attempts=MAX_ATTEMPTS, wait=1),
+            retry=ChunkRetry(),
         )(send_chunk)
         async with app.open_async(), anyio.create_task_group() as group:
             group.start_soon(_reap, app, stalled_after)
