@@ -65,7 +65,7 @@ class ChunkRetry(procrastinate.BaseRetryStrategy):
             return None
         if isinstance(exception, ChunkNotDone):
             return 1
-        return min(MAX_RETRY_WAIT, 2 ** min(attempts, 16))
+        return min(MAX_RETRY_WAIT, 1 << min(attempts, 16))
 
 
 class ChunkNotDone(Exception):
