@@ -210,3 +210,42 @@ async def test_an_unreachable_database_is_a_clear_error_without_the_password(
     assert "cannot connect to PostgreSQL" in str(caught.value)
     assert "s3cret-pw" not in str(caught.value)
     assert "s3cret-pw" not in repr(PostgresJournal(dsn, job="j"))
+
+
+async def test_when_the_journals_connection_dies_no_request_leaves_on_its_claims(dsn: str) -> None:
+    """The owner's connection is cut mid-run (a network blip, a failover, an admin):
+    its lock is gone, so peers may take its claims; it must not send one more."""
+    api = FakeApi()
+    api.default_fault = "hold"
+    journal = PostgresJournal(dsn, job="cut")
+    errors: list[Exception] = []
+
+    async def run() -> None:
+        try:
+            await collect(start(api, items(30), journal=journal, concurrency=4))
+        except Exception as exc:
+            errors.append(exc)
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(run)
+        await api.wait_for(lambda: api.held >= 4)
+        sent_before_cut = sum(api.received.values())
+        with psycopg.connect(dsn, autocommit=True) as admin:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_locks"
+                " WHERE locktype = 'advisory' AND objid = %s",
+                (journal.owner,),
+            )
+        await api.release()
+    # The run stops with the database's error: its outcomes can no longer be recorded.
+    (error,) = errors
+    assert isinstance(error, psycopg.OperationalError), error
+    # Nothing left after the cut: the requests already held finished, no other was sent.
+    assert sum(api.received.values()) == sent_before_cut == 4
+    # A rerun with a new owner: the 4 in flight are uncertain, the rest sent once.
+    api2 = FakeApi()
+    rerun = await collect(start(api2, items(30), journal=PostgresJournal(dsn, job="cut")))
+    uncertain = {key for key, outcome in rerun.items() if outcome.status == "uncertain"}
+    assert uncertain == set(api.received)
+    assert set(api2.received) == {f"k{index}" for index in range(30)} - uncertain
+    assert max([*api.created.values(), *api2.created.values()]) == 1
