@@ -14,5 +14,6 @@ loads psycopg or procrastinate.
 from __future__ import annotations
 
 from .._core.bulk._pg_journal import PostgresJournal
+from ._tokens import PostgresTokenStore
 
-__all__ = ["PostgresJournal"]
+__all__ = ["PostgresJournal", "PostgresTokenStore"]
