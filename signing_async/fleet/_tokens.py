@@ -338,7 +338,7 @@ class PostgresTokenStore:
     async def _on_db(
         self, slot: _Slot, doing: str, operation: Callable[[Any], Awaitable[T]]
     ) -> T | None:
-        """Run ``operation`` on the slot's connection (made if needed); None if the database fails."""
+        """Run ``operation`` on the key's connection (opened if needed); None if it fails."""
         try:
             connection = slot.connection
             if connection is None:
