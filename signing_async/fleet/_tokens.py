@@ -382,7 +382,8 @@ class PostgresTokenStore:
     def _reason(self, exc: Exception) -> str:
         """What went wrong, in one line that names no secret."""
         if isinstance(exc, ConfigurationError):
-            return str(exc)  # from connect(): the DSN shown without its password
+            # From connect(): already without the password; the DSN is said once.
+            return str(exc).replace(f" at {self._shown}", "")
         lines = str(exc).strip().splitlines()
         reason = f"{type(exc).__name__}: {lines[-1]}" if lines else type(exc).__name__
         password = _password(self._dsn)
