@@ -13,7 +13,7 @@ import base64
 import logging
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -48,7 +48,8 @@ class TokenServer:
 
     Attributes:
         lifetime: The ``expires_in`` of the next tokens.
-        hold_first: Leave the first token request unanswered until the test ends.
+        hold_first: Leave the first token request unanswered until :meth:`answer_held`
+            (or, failing that, the end of the test).
         requests: The ``X-Child`` of each token request received, in order.
         issued: The tokens handed out, in order.
         used: The token each accepted start_circuit carried.
@@ -64,8 +65,13 @@ class TokenServer:
         self.rejected = 0
         self._expiry: dict[str, float] = {}
         self._changed = asyncio.Condition()
-        self._release = asyncio.Event()
+        self._answer = asyncio.Event()
+        self._closing = False
         self.url = ""
+
+    def answer_held(self) -> None:
+        """Answer the held token request, as any other."""
+        self._answer.set()
 
     async def wait_for(self, predicate: Callable[[], bool]) -> None:
         async with self._changed:
@@ -82,8 +88,9 @@ class TokenServer:
         self.requests.append(request.headers.get("X-Child", "?"))
         await self._notify()
         if self.hold_first and len(self.requests) == 1:
-            await self._release.wait()  # its process is killed meanwhile
-            return web.json_response({"error": "too late"}, status=503)
+            await self._answer.wait()
+            if self._closing:  # its process was killed meanwhile
+                return web.json_response({"error": "too late"}, status=503)
         token = f"fleet-tok-{len(self.issued) + 1}-Qp"
         self.issued.append(token)
         self._expiry[token] = time.monotonic() + self.lifetime
@@ -110,7 +117,8 @@ class TokenServer:
             self.url = f"http://127.0.0.1:{runner.addresses[0][1]}"
             yield self
         finally:
-            self._release.set()
+            self._closing = True
+            self._answer.set()
             await runner.cleanup()
 
 
@@ -164,10 +172,20 @@ async def fleet(dsn: str, url: str, folder: Path, count: int = FLEET) -> AsyncIt
                 await child.process.stdin.aclose()  # the end of stdin: the child closes and exits
 
 
-async def call_all(children: list[Child]) -> list[str]:
-    """Make every child start one circuit at once; their answers."""
+async def call_all(children: list[Child], server: TokenServer | None = None) -> list[str]:
+    """Make every child start one circuit at once; their answers.
+
+    With ``server``, the first token request is held until every child has
+    started its call, so that they all ask for a token together.
+    """
+    if server is not None:
+        server.hold_first = True
     for child in children:
         await child.call()
+    for child in children:
+        assert await child.line() == "calling"
+    if server is not None:
+        server.answer_held()
     return [await child.line() for child in children]
 
 
@@ -197,7 +215,7 @@ async def test_eight_processes_on_a_cold_store_make_one_token_request(
     async with TokenServer().running() as server:
         with anyio.fail_after(120):  # a hang guard, not a speed check
             async with fleet(dsn, server.url, tmp_path) as children:
-                answers = await call_all(children)
+                answers = await call_all(children, server)
     assert answers == ["done"] * FLEET
     assert len(server.requests) == 1
     assert server.used == server.issued * FLEET
@@ -211,7 +229,7 @@ async def test_after_an_expiry_the_fleet_makes_one_more_token_request(
         server.lifetime = 2.0
         with anyio.fail_after(120):  # a hang guard, not a speed check
             async with fleet(dsn, server.url, tmp_path) as children:
-                assert await call_all(children) == ["done"] * FLEET
+                assert await call_all(children, server) == ["done"] * FLEET
                 before, rejected = len(server.requests), server.rejected
                 # Every process's copy expires no later than the stored token
                 # (its expiry was read off the database's clock, early by a
@@ -236,6 +254,7 @@ async def test_when_the_refreshing_process_is_killed_the_others_make_one_more_re
             async with fleet(dsn, server.url, tmp_path) as children:
                 for child in children:
                     await child.call()
+                    assert await child.line() == "calling"
                 await server.wait_for(lambda: len(server.requests) == 1)
                 holder = next(child for child in children if child.name == server.requests[0])
                 holder.process.kill()  # SIGKILL, while the server holds its token request
@@ -264,12 +283,17 @@ class Clock:
 class Fetcher:
     """A token endpoint: counts requests, grants ``lifetime``."""
 
-    def __init__(self, lifetime: float = 100.0) -> None:
+    def __init__(
+        self, lifetime: float = 100.0, gate: Callable[[], Awaitable[None]] | None = None
+    ) -> None:
         self.lifetime = lifetime
         self.count = 0
+        self._gate = gate
 
     async def __call__(self) -> tuple[str, float]:
         self.count += 1
+        if self._gate is not None:
+            await self._gate()
         await anyio.lowlevel.checkpoint()
         return f"fleet-tok-{self.count}-Qp", self.lifetime
 
@@ -371,8 +395,23 @@ async def test_in_the_advisory_window_a_peers_refresh_is_checked_once_a_recheck(
     assert fetch.count == 1  # the peer's token was taken, none was fetched here
 
 
+async def a_session_waits_for_a_lock(dsn: str) -> None:
+    """Return once a session of the database waits for a lock (a refresh lock, here)."""
+    async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as connection:
+        while True:
+            cursor = await connection.execute(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+            row = await cursor.fetchone()
+            if row is not None and row[0] > 0:
+                return
+            await anyio.sleep(0.01)
+
+
 async def test_two_stores_on_a_cold_table_make_one_token_request(dsn: str) -> None:
-    fetch = Fetcher()
+    # The token request ends only once the other store waits for its lock.
+    fetch = Fetcher(gate=lambda: a_session_waits_for_a_lock(dsn))
     async with PostgresTokenStore(dsn) as one, PostgresTokenStore(dsn) as two:
         caches = [TokenCache(store, KEY, fetch) for store in (one, two)]
         tokens: list[AccessToken] = []
@@ -380,9 +419,10 @@ async def test_two_stores_on_a_cold_table_make_one_token_request(dsn: str) -> No
         async def get(cache: TokenCache) -> None:
             tokens.append(await cache.get())
 
-        async with anyio.create_task_group() as group:
-            for cache in caches * 10:
-                group.start_soon(get, cache)
+        with anyio.fail_after(60):  # a hang guard, not a speed check
+            async with anyio.create_task_group() as group:
+                for cache in caches * 10:
+                    group.start_soon(get, cache)
     assert fetch.count == 1
     assert {token.value for token in tokens} == {"fleet-tok-1-Qp"}
 

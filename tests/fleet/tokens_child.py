@@ -3,9 +3,9 @@
 ``tokens_child.py DSN BASE_URL NAME`` builds a DANAconnect client on the
 emulator at BASE_URL whose token store is ``PostgresTokenStore(DSN)`` and
 whose every request carries ``X-Child: NAME`` (so the emulator knows who
-asked for a token). It prints ``ready``, then starts one circuit for each
-``call`` line read from stdin and prints ``done``, or ``error`` and the
-error's type; it ends at the end of stdin.
+asked for a token). It prints ``ready``, then for each ``call`` line read
+from stdin prints ``calling``, starts one circuit and prints ``done`` (or
+``error`` and the error's type); it ends at the end of stdin.
 """
 
 from __future__ import annotations
@@ -60,6 +60,7 @@ async def main(dsn: str, base_url: str, name: str) -> None:
             if line.strip() != "call":
                 continue
             calls += 1
+            print("calling", flush=True)
             signer = {"name": "Ada", "email": "ada@example.com", "nif": "N1"}
             try:
                 await client.circuits.start(
