@@ -60,9 +60,7 @@ _SECRETS = (
     "trio-Secret-7c1f",
     "at-trio-3b9e",
     _basic("trio-client", "trio-Secret-7c1f"),
-    # fleet/tokens_child.py and fleet/test_tokens.py.
-    "fleet-Secret-2b8d",
-    _basic("fleet-client", "fleet-Secret-2b8d"),
+    # fleet/test_tokens.py: a DSN's password.
     "pg-Pa55-9e1d",
     # Wrong credentials that tests send on purpose: no less secret for being wrong.
     "not-the-secret",

@@ -8,7 +8,6 @@ tests drive a ``TokenCache`` over the store directly.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import logging
 import sys
@@ -32,6 +31,7 @@ from signing_async._core.tokens import AccessToken, TokenCache
 from signing_async.fleet import PostgresTokenStore
 from signing_async.fleet._tokens import RECHECK, lock_id
 
+from ..danaconnect.circuit_server import CircuitServer
 from ..sandbox_child import child_env
 from .tokens_child import CLIENT_ID, CLIENT_SECRET
 
@@ -43,13 +43,13 @@ KEY = "0123abcd" * 8  # a store key: a digest of the credentials, as the client 
 # -- the emulator -------------------------------------------------------------
 
 
-class TokenServer:
-    """DANAconnect's token and start_circuit routes on 127.0.0.1, with counters.
+class TokenServer(CircuitServer):
+    """The loopback DANAconnect, with tokens that expire and a count of token requests.
 
     Attributes:
         lifetime: The ``expires_in`` of the next tokens.
-        hold_first: Leave the first token request unanswered until :meth:`answer_held`
-            (or, failing that, the end of the test).
+        hold_first: Leave the first token request unanswered until
+            :meth:`answer_held` (or, failing that, the end of the test).
         requests: The ``X-Child`` of each token request received, in order.
         issued: The tokens handed out, in order.
         used: The token each accepted start_circuit carried.
@@ -57,6 +57,7 @@ class TokenServer:
     """
 
     def __init__(self) -> None:
+        super().__init__()
         self.lifetime = 3600.0
         self.hold_first = False
         self.requests: list[str] = []
@@ -64,22 +65,12 @@ class TokenServer:
         self.used: list[str] = []
         self.rejected = 0
         self._expiry: dict[str, float] = {}
-        self._changed = asyncio.Condition()
-        self._answer = asyncio.Event()
-        self._closing = False
-        self.url = ""
+        self._answer = False
 
-    def answer_held(self) -> None:
+    async def answer_held(self) -> None:
         """Answer the held token request, as any other."""
-        self._answer.set()
-
-    async def wait_for(self, predicate: Callable[[], bool]) -> None:
-        async with self._changed:
-            await self._changed.wait_for(predicate)
-
-    async def _notify(self) -> None:
-        async with self._changed:
-            self._changed.notify_all()
+        self._answer = True
+        await self._notify()
 
     async def _token(self, request: web.Request) -> web.Response:
         basic = base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
@@ -88,15 +79,15 @@ class TokenServer:
         self.requests.append(request.headers.get("X-Child", "?"))
         await self._notify()
         if self.hold_first and len(self.requests) == 1:
-            await self._answer.wait()
-            if self._closing:  # its process was killed meanwhile
+            await self.wait_for(lambda: self._answer or self._released.is_set())
+            if not self._answer:  # the test is over: its process was killed meanwhile
                 return web.json_response({"error": "too late"}, status=503)
         token = f"fleet-tok-{len(self.issued) + 1}-Qp"
         self.issued.append(token)
         self._expiry[token] = time.monotonic() + self.lifetime
         return web.json_response({"access_token": token, "expires_in": self.lifetime})
 
-    async def _start(self, request: web.Request) -> web.Response:
+    async def _start_circuit(self, request: web.Request) -> web.StreamResponse:
         token = request.headers.get("Authorization", "").removeprefix("Bearer ")
         if self._expiry.get(token, -1.0) <= time.monotonic():
             self.rejected += 1
@@ -104,22 +95,6 @@ class TokenServer:
         await request.read()
         self.used.append(token)
         return web.json_response({"circuitId": str(len(self.used)), "link": "https://sign/x"})
-
-    @asynccontextmanager
-    async def running(self) -> AsyncIterator[TokenServer]:
-        app = web.Application()
-        app.router.add_post("/oauth2/token", self._token)
-        app.router.add_post("/api/v1/biometric/start_circuit/{channel}", self._start)
-        runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.1)
-        await runner.setup()
-        try:
-            await web.TCPSite(runner, "127.0.0.1", 0).start()
-            self.url = f"http://127.0.0.1:{runner.addresses[0][1]}"
-            yield self
-        finally:
-            self._closing = True
-            self._answer.set()
-            await runner.cleanup()
 
 
 # -- the fleet ------------------------------------------------------------------
@@ -185,7 +160,7 @@ async def call_all(children: list[Child], server: TokenServer | None = None) -> 
     for child in children:
         assert await child.line() == "calling"
     if server is not None:
-        server.answer_held()
+        await server.answer_held()
     return [await child.line() for child in children]
 
 
@@ -212,9 +187,9 @@ def stored_token_expired(dsn: str) -> bool:
 async def test_eight_processes_on_a_cold_store_make_one_token_request(
     dsn: str, tmp_path: Path
 ) -> None:
-    async with TokenServer().running() as server:
+    async with TokenServer() as server:
         with anyio.fail_after(120):  # a hang guard, not a speed check
-            async with fleet(dsn, server.url, tmp_path) as children:
+            async with fleet(dsn, server.base_url, tmp_path) as children:
                 answers = await call_all(children, server)
     assert answers == ["done"] * FLEET
     assert len(server.requests) == 1
@@ -225,10 +200,10 @@ async def test_eight_processes_on_a_cold_store_make_one_token_request(
 async def test_after_an_expiry_the_fleet_makes_one_more_token_request(
     dsn: str, tmp_path: Path
 ) -> None:
-    async with TokenServer().running() as server:
+    async with TokenServer() as server:
         server.lifetime = 2.0
         with anyio.fail_after(120):  # a hang guard, not a speed check
-            async with fleet(dsn, server.url, tmp_path) as children:
+            async with fleet(dsn, server.base_url, tmp_path) as children:
                 assert await call_all(children, server) == ["done"] * FLEET
                 before, rejected = len(server.requests), server.rejected
                 # Every process's copy expires no later than the stored token
@@ -248,10 +223,10 @@ async def test_after_an_expiry_the_fleet_makes_one_more_token_request(
 async def test_when_the_refreshing_process_is_killed_the_others_make_one_more_request(
     dsn: str, tmp_path: Path
 ) -> None:
-    async with TokenServer().running() as server:
+    async with TokenServer() as server:
         server.hold_first = True
         with anyio.fail_after(120):  # a hang guard, not a speed check
-            async with fleet(dsn, server.url, tmp_path) as children:
+            async with fleet(dsn, server.base_url, tmp_path) as children:
                 for child in children:
                     await child.call()
                     assert await child.line() == "calling"

@@ -18,8 +18,8 @@ import attrs
 import signing_async as sa
 from signing_async.fleet import PostgresTokenStore
 
-CLIENT_ID = "fleet-client"
-CLIENT_SECRET = "fleet-Secret-2b8d"
+CLIENT_ID = "bulk-client"  # circuit_server.py's credentials
+CLIENT_SECRET = "bulk-secret"
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 
 
