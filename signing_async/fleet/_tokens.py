@@ -51,11 +51,11 @@ import logging
 import math
 import time
 from collections.abc import Awaitable, Callable
-from types import TracebackType
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import anyio
+import anyio.abc
 import attrs
 
 from .._core.bulk._pg_schema import DEFAULT_SCHEMA, TOKEN_LOCK_CLASS, valid_schema
@@ -91,7 +91,7 @@ def lock_id(schema: str, key: str) -> int:
     return int.from_bytes(digest[:4], "big", signed=True)
 
 
-class PostgresTokenStore:
+class PostgresTokenStore(anyio.abc.AsyncResource):
     """A token store in PostgreSQL: one token request per expiry for a whole fleet.
 
     Example:
@@ -143,17 +143,6 @@ class PostgresTokenStore:
 
     def __repr__(self) -> str:
         return f"PostgresTokenStore({self._shown!r}, schema={self.schema!r})"
-
-    async def __aenter__(self) -> PostgresTokenStore:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     async def aclose(self) -> None:
         """Close the store's connections. Calling it twice is harmless; a later use reconnects."""
