@@ -60,6 +60,8 @@ _SECRETS = (
     "trio-Secret-7c1f",
     "at-trio-3b9e",
     _basic("trio-client", "trio-Secret-7c1f"),
+    # fleet/test_tokens.py: a DSN's password.
+    "pg-Pa55-9e1d",
     # Wrong credentials that tests send on purpose: no less secret for being wrong.
     "not-the-secret",
     "not-a-token",
@@ -68,6 +70,7 @@ _SECRETS = (
 _SECRET_PATTERNS = (
     r"access-\d+-Zq8WvT",  # danaconnect/conftest.py's issued access tokens
     r"live-token-\d+-Xy",  # danaconnect/test_no_secrets.py's
+    r"fleet-tok-\d+-Qp",  # fleet/test_tokens.py's
 )
 SECRET = re.compile("|".join([*map(re.escape, _SECRETS), *_SECRET_PATTERNS]))
 """Any credential value the test suite hands to the SDK or to its fake servers."""

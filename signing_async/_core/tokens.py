@@ -22,6 +22,12 @@ What a token endpoint grants is not taken on trust:
   as it is (empty, not visible ASCII, huge) at the token step, with a
   ``ResponseDecodeError``, instead of a raw error from the HTTP library on
   every later call (a CR/LF in it would even split the header).
+
+A store shared by many processes may also offer ``refresh``
+(:class:`SharedTokenStore`): the cache then leaves each refresh to the store,
+which runs it in single flight across every process that shares it (one
+token request per expiry for a whole fleet). The default in-memory path does
+not change.
 """
 
 from __future__ import annotations
@@ -43,6 +49,8 @@ __all__ = [
     "MIN_LIFETIME",
     "AccessToken",
     "MemoryTokenStore",
+    "NewToken",
+    "SharedTokenStore",
     "TokenCache",
     "TokenStore",
     "bounded_lifetime",
@@ -88,7 +96,9 @@ class TokenStore(Protocol):
     The default keeps them in memory. A shared store (Redis, a file) lets
     several processes use one token; it must keep ``expires_at`` meaningful
     for each reader's monotonic clock (e.g. store the wall-clock expiry and
-    convert on the way out).
+    convert on the way out). Without more, each process still refreshes on
+    its own; a store that also offers ``refresh`` (:class:`SharedTokenStore`)
+    makes that one refresh across them all.
     """
 
     async def get(self, key: str) -> AccessToken | None:
@@ -101,6 +111,39 @@ class TokenStore(Protocol):
 
     async def discard(self, key: str, token: AccessToken) -> None:
         """Forget ``token``, but only if it is still the current one."""
+        ...
+
+
+NewToken = Callable[[], Awaitable[AccessToken]]
+"""Gets a new token from the provider (one token request), as the cache would keep it."""
+
+
+@runtime_checkable
+class SharedTokenStore(TokenStore, Protocol):
+    """A :class:`TokenStore` shared by processes that refreshes in single flight across them.
+
+    When its store offers ``refresh``, a :class:`TokenCache` calls it instead
+    of fetching a token and ``set``-ting it: the store decides which process
+    asks the provider and hands the others that token.
+    """
+
+    async def refresh(self, key: str, new_token: NewToken, *, wait: bool) -> AccessToken | None:
+        """A fresh token under ``key``, from a peer or from ``new_token()``.
+
+        Args:
+            key: The store key.
+            new_token: Asks the provider for a token; called by at most one
+                process at a time for ``key``, and not at all when a peer's
+                token is fresh enough.
+            wait: True when the caller has no usable token (none, or one in
+                its mandatory window): wait for a peer's refresh, or refresh.
+                False when the current token is still good (advisory window):
+                return None at once if a peer is refreshing.
+
+        Returns:
+            The fresh token; None only when ``wait`` is False and no refresh
+            was made here.
+        """
         ...
 
 
@@ -202,6 +245,9 @@ class TokenCache:
         self._refreshes = 0
         self._failure: Exception | None = None
         self._last: AccessToken | None = None
+        # A store shared by processes runs each refresh itself, in single flight
+        # across them; any other store gets the token set by this cache.
+        self._shared = store if isinstance(store, SharedTokenStore) else None
 
     async def get(self) -> AccessToken:
         """A token that is valid now, refreshed first if needed."""
@@ -225,7 +271,10 @@ class TokenCache:
                     raise self._failure
                 if token is not None and token == self._last:
                     return token
-            return await self._refresh()
+            token = await self._refresh()
+            if token is None:  # only a broken SharedTokenStore gets here
+                raise RuntimeError(f"{type(self._store).__name__}.refresh(wait=True) gave no token")
+            return token
 
     async def invalidate(self, token: AccessToken) -> None:
         """Forget ``token`` after the provider rejected it, unless it was replaced already."""
@@ -237,29 +286,39 @@ class TokenCache:
         except anyio.WouldBlock:
             return token  # another caller is refreshing; this token is still good
         try:
-            return await self._refresh()
+            # None: a peer process is refreshing (shared store); this token is still good.
+            return await self._refresh(wait=False) or token
         except SigningError as exc:
             logger.warning("token refresh failed, the current token is still valid: %s", exc)
             return token
         finally:
             self._lock.release()
 
-    async def _refresh(self) -> AccessToken:
+    async def _refresh(self, *, wait: bool = True) -> AccessToken | None:
         try:
-            value, lifetime = await self._fetch()
+            if self._shared is None:
+                token: AccessToken | None = await self._new_token()
+            else:
+                token = await self._shared.refresh(self._key, self._new_token, wait=wait)
         except Exception as exc:  # not BaseException: a cancelled caller is no answer
             self._refreshes += 1
             self._failure = exc
             raise
+        if token is None:
+            return None
         self._refreshes += 1
         self._failure = None
+        self._last = token
+        if self._shared is None:
+            await self._store.set(self._key, token)
+        return token
+
+    async def _new_token(self) -> AccessToken:
+        value, lifetime = await self._fetch()
         granted, lifetime = lifetime, bounded_lifetime(lifetime)
         if lifetime != granted:
             logger.warning(
                 "the token endpoint granted a lifetime of %s s; using %.0f s", granted, lifetime
             )
-        token = AccessToken(value, self._clock() + lifetime, lifetime)
-        self._last = token
-        await self._store.set(self._key, token)
         logger.debug("new access token, valid for %.0f s", lifetime)
-        return token
+        return AccessToken(value, self._clock() + lifetime, lifetime)

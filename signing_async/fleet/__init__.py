@@ -17,12 +17,14 @@ from .._core.bulk._pg_journal import PostgresJournal
 from ._jobs import job_status, resolve
 from ._queue import ChunkNotDone
 from ._submit import submit
+from ._tokens import PostgresTokenStore
 from ._worker import run_worker
 
 __all__ = [
     "ChunkNotDone",
     "JobStatus",
     "PostgresJournal",
+    "PostgresTokenStore",
     "UncertainItem",
     "job_status",
     "resolve",

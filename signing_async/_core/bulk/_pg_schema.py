@@ -12,8 +12,10 @@ One schema (``signing_async`` by default) holds three tables:
   process that claimed it: see :data:`OWNER_LOCK_CLASS`), ``run``,
   ``item_index``, ``chunk`` and ``payload`` (the item as JSON, for submitted
   jobs), ``updated_at`` (the database's clock).
-- ``tokens(key, value, lifetime, expires_at, refreshing_until)``: the shared
-  token cache of :class:`~signing_async.fleet.PostgresTokenStore`.
+- ``tokens(key, value, lifetime, expires_at)``: the shared token cache of
+  :class:`~signing_async.fleet.PostgresTokenStore` (``expires_at`` on the
+  database's clock; a refresh in progress is a session advisory lock of
+  class :data:`TOKEN_LOCK_CLASS`, not a row).
 
 Every process creates what is missing the first time it connects, under a
 transaction-level advisory lock, so two processes starting at once do not
@@ -26,7 +28,13 @@ import re
 
 from ..errors import ConfigurationError
 
-__all__ = ["DEFAULT_SCHEMA", "OWNER_LOCK_CLASS", "schema_statements", "valid_schema"]
+__all__ = [
+    "DEFAULT_SCHEMA",
+    "OWNER_LOCK_CLASS",
+    "TOKEN_LOCK_CLASS",
+    "schema_statements",
+    "valid_schema",
+]
 
 DEFAULT_SCHEMA = "signing_async"
 
@@ -35,6 +43,12 @@ OWNER_LOCK_CLASS = int.from_bytes(b"SAow", "big") & 0x7FFFFFFF
 
 The second key is the owner id stamped on the rows it claims: a row whose
 owner's lock is not held any more belongs to a process that is gone.
+"""
+
+TOKEN_LOCK_CLASS = int.from_bytes(b"SAtk", "big") & 0x7FFFFFFF
+"""The first key of the session advisory lock a process holds while it refreshes a token.
+
+The second key is derived from the schema and the token's store key.
 """
 
 SCHEMA_LOCK = (OWNER_LOCK_CLASS, 0)
@@ -88,9 +102,8 @@ def schema_statements(schema: str) -> list[str]:
         f"CREATE INDEX IF NOT EXISTS items_state ON {s}.items (job, state)",
         f"""CREATE TABLE IF NOT EXISTS {s}.tokens (
             key TEXT PRIMARY KEY,
-            value TEXT,
-            lifetime DOUBLE PRECISION,
-            expires_at TIMESTAMPTZ,
-            refreshing_until TIMESTAMPTZ
+            value TEXT NOT NULL,
+            lifetime DOUBLE PRECISION NOT NULL,
+            expires_at TIMESTAMPTZ NOT NULL
         )""",
     ]
