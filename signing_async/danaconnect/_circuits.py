@@ -197,7 +197,6 @@ class Circuits:
                 progress=progress,
                 stop_after_connect_failures=stop_after_connect_failures,
             ),
-            transport=self._endpoint.transport,
         )
 
     def _download_call(self, circuit_id: str, timeout: Timeout | None) -> Call:

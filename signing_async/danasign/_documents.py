@@ -257,7 +257,6 @@ class Documents:
                 progress=progress,
                 stop_after_connect_failures=stop_after_connect_failures,
             ),
-            transport=self._endpoint.transport,
         )
 
     async def create_from_template(

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from .._core.provider import Provider, require_env
 from ._api_tokens import ApiTokens
 from ._config import DanaSignConfig
+from ._contacts import CREATE_MANY as CREATE_CONTACTS
 from ._contacts import Contacts
 from ._documents import CREATE_MANY, Documents
 from ._errors import ERRORS, PROVIDER
@@ -36,6 +37,7 @@ DANASIGN = Provider(
         "templates": Templates,
         "api_tokens": ApiTokens,
     },
-    bulk=(CREATE_MANY,),
+    # Documents first: the bulk method ``bulk-send --provider danasign`` uses.
+    bulk=(CREATE_MANY, CREATE_CONTACTS),
 )
 """DANAsign documents, templates, contacts and API tokens."""

@@ -231,7 +231,6 @@ class OtpSignatures:
                 progress=progress,
                 stop_after_connect_failures=stop_after_connect_failures,
             ),
-            transport=self._endpoint.transport,
         )
 
     async def sign(

@@ -169,3 +169,30 @@ async def test_an_emulation_entry_gives_it_a_place_in_sandbox_client(registered:
             assert "greeter: api_key=sandbox" in credential_lines(sb.credentials)
     finally:
         EMULATIONS.remove(entry)
+
+
+class PoolRecorder(sa.AiohttpTransport):
+    """The default transport, remembering each size its pool was asked to reach."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: list[int] = []
+
+    def ensure_connections(self, count: int) -> None:
+        self.asked.append(count)
+        super().ensure_connections(count)
+
+
+async def test_a_bulk_method_made_from_its_spec_grows_the_clients_pool(
+    registered: None, greeter: GreeterServer
+) -> None:
+    transport = PoolRecorder()
+    config = GreeterConfig(base_url=greeter.url, api_key=KEY)
+    items = [{"ref": f"p-{i}", "to": "Gus", "attachment": b"x"} for i in range(3)]
+    async with (
+        sa.SigningClient(greeter=config, transport=transport) as client,
+        client.cards.create_many(items, concurrency=37) as outcomes,
+    ):
+        statuses = [outcome.status async for outcome in outcomes]
+    assert statuses == ["succeeded"] * 3
+    assert transport.asked == [37]
