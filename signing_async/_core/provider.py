@@ -38,7 +38,7 @@ from .errors import ConfigurationError, ValidationError
 from .serde import decode
 from .validation import require_id
 
-__all__ = ["BulkSpec", "Provider", "bulk_method", "field_key", "require_env", "run_many"]
+__all__ = ["BulkSpec", "Provider", "bulk_method", "field_key", "run_many"]
 
 R = TypeVar("R")
 
@@ -248,10 +248,11 @@ class Provider:
         config: The config class ``SigningClient(name=...)`` takes.
         errors: The error mapping of its answers.
         env_prefix: The prefix of its environment variables (``"SIGNING_DANACONNECT_"``).
-        env_switch: The variable whose presence switches the provider on in
-            ``SigningClient.from_env``.
-        from_env: The config built from the environment (called once the
-            switch is set); raises :class:`ConfigurationError` when incomplete.
+        env: Each config field read from the environment, and its variable's
+            name after the prefix (``{"client_id": "CLIENT_ID", ...}``). The
+            first is the switch: set, it turns the provider on in
+            ``SigningClient.from_env``. A field without a default is required;
+            an unset or empty variable leaves a field its default.
         namespaces: Each namespace's attribute on the client and class; the
             class is built with ``(session, config)``.
         bulk: The bulk methods of its namespaces.
@@ -262,8 +263,7 @@ class Provider:
     config: type[Any]
     errors: ErrorMapper
     env_prefix: str
-    env_switch: str
-    from_env: Callable[[Mapping[str, str]], Any]
+    env: Mapping[str, str]
     namespaces: Mapping[str, type[Any]]
     bulk: tuple[BulkSpec[Any], ...] = ()
 
@@ -272,20 +272,29 @@ class Provider:
         """How the client's constructor takes its config, for messages."""
         return f"{self.name}={self.config.__name__}"
 
+    @property
+    def env_switch(self) -> str:
+        """The variable whose presence switches the provider on in ``SigningClient.from_env``."""
+        return self.env_prefix + next(iter(self.env.values()))
+
     def config_from_env(self, env: Mapping[str, str]) -> Any:
-        """Its config from ``env``, or None when its switch variable is not set."""
+        """Its config from ``env``, or None when its switch variable is not set.
+
+        Raises:
+            ConfigurationError: A required variable is unset or empty (the
+                message names it), or the config refuses a value.
+        """
         if not env.get(self.env_switch):
             return None
-        return self.from_env(env)
-
-
-def require_env(env: Mapping[str, str], name: str) -> str:
-    """The value of a required environment variable.
-
-    Raises:
-        ConfigurationError: It is unset or empty (the message names it).
-    """
-    value = env.get(name)
-    if not value:
-        raise ConfigurationError(f"environment variable {name} is not set")
-    return value
+        optional = {
+            field.name for field in attrs.fields(self.config) if field.default is not attrs.NOTHING
+        }
+        values: dict[str, str] = {}
+        for field, suffix in self.env.items():
+            name = self.env_prefix + suffix
+            value = env.get(name)
+            if value:
+                values[field] = value
+            elif field not in optional:
+                raise ConfigurationError(f"environment variable {name} is not set")
+        return self.config(**values)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
-from .._core.provider import Provider, require_env
+from .._core.provider import Provider
 from ._api_tokens import ApiTokens
 from ._config import DanaSignConfig
 from ._contacts import CREATE_MANY as CREATE_CONTACTS
@@ -16,21 +14,13 @@ from ._templates import Templates
 __all__ = ["DANASIGN"]
 
 
-def _from_env(env: Mapping[str, str]) -> DanaSignConfig:
-    return DanaSignConfig(
-        server_url=require_env(env, "SIGNING_DANASIGN_SERVER_URL"),
-        api_token=require_env(env, "SIGNING_DANASIGN_API_TOKEN"),
-    )
-
-
 DANASIGN = Provider(
     name="danasign",
     display=PROVIDER,
     config=DanaSignConfig,
     errors=ERRORS,
     env_prefix="SIGNING_DANASIGN_",
-    env_switch="SIGNING_DANASIGN_SERVER_URL",
-    from_env=_from_env,
+    env={"server_url": "SERVER_URL", "api_token": "API_TOKEN"},
     namespaces={
         "contacts": Contacts,
         "documents": Documents,
