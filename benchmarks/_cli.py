@@ -29,7 +29,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
-from . import _report, _startup
+from . import _report, _startup, _variant
 from ._payloads import MIB, write_pdf, write_zip
 from ._sandbox import running_sandbox
 from ._suite import ALL, OPT_IN, Benchmark, Case, Payloads, Settings, Variant, build
@@ -83,6 +83,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", type=Path, help="report folder (benchmarks/results)")
     parser.add_argument("--tmp", type=Path, help="where the temporary folder goes")
     parser.add_argument("--child-timeout", type=float, default=900, help="seconds per child")
+    parser.add_argument(
+        "--in-process",
+        action="store_true",
+        help="run each variant in this process, not a child of its own (a smoke run:"
+        " quicker, but its memory figures share one process and mean nothing)",
+    )
     return parser
 
 
@@ -197,8 +203,9 @@ def run_child(
     env: dict[str, str],
     timeout: float,
     profile: dict[str, str] | None = None,
+    in_process: bool = False,
 ) -> dict[str, Any]:
-    """Run one variant once, in its own process; return its result."""
+    """Run one variant once, in its own process (or here); return its result."""
     if variant.workload.startswith("startup:"):
         try:
             return _startup.run(variant.workload.split(":", 1)[1], env)
@@ -212,6 +219,8 @@ def run_child(
     }
     if profile is not None:
         spec["profile"] = profile
+    if in_process:
+        return _variant.run_spec(spec)
     try:
         done = subprocess.run(  # noqa: S603 - our own interpreter, fixed arguments
             [sys.executable, "-m", "benchmarks._variant", json.dumps(spec)],
@@ -392,6 +401,7 @@ def main(argv: list[str] | None = None) -> int:
                         env=env,
                         timeout=args.child_timeout,
                         profile=profile,
+                        in_process=args.in_process,
                     )
 
                 return run

@@ -110,20 +110,23 @@ async def measure(workload: Workload, profile: dict[str, str] | None) -> dict[st
     }
 
 
-def main(argv: list[str]) -> int:
-    spec = json.loads(argv[0])
+def run_spec(spec: dict[str, Any]) -> dict[str, Any]:
+    """Run the workload ``spec`` names once, here; return its result (``status`` and figures)."""
     registry = load_all()
     cls = registry[spec["workload"]]
     reason = cls.unavailable(spec["params"])
     if reason is not None:
-        result: dict[str, Any] = {"status": "unavailable", "reason": reason}
-    else:
-        context = Context(spec["url"], spec["params"], Path(spec["workdir"]))
-        try:
-            result = asyncio.run(measure(cls(context), spec.get("profile")))
-        except Exception as exc:
-            traceback.print_exc()
-            result = {"status": "error", "reason": f"{type(exc).__name__}: {exc}"}
+        return {"status": "unavailable", "reason": reason}
+    context = Context(spec["url"], spec["params"], Path(spec["workdir"]))
+    try:
+        return asyncio.run(measure(cls(context), spec.get("profile")))
+    except Exception as exc:
+        traceback.print_exc()
+        return {"status": "error", "reason": f"{type(exc).__name__}: {exc}"}
+
+
+def main(argv: list[str]) -> int:
+    result = run_spec(json.loads(argv[0]))
     sys.stdout.write(json.dumps(result) + "\n")
     return 0 if result["status"] != "error" else 1
 

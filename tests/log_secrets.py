@@ -38,11 +38,9 @@ _SECRETS = (
     "sofia-Secret-7d2e90b3",
     _basic("dc-client-4e1a", "dc-Secret-8f3a1c90"),
     _basic("sofia-client-93", "sofia-Secret-7d2e90b3"),
-    # danaconnect/: the fakes' client secrets and issued tokens.
+    # danaconnect/: the fake's client secret and issued tokens.
     "Sup3r-S3cret-Value-9f2",
     _basic("acme-client-id", "Sup3r-S3cret-Value-9f2"),
-    "bulk-secret",
-    _basic("bulk-client", "bulk-secret"),
     "leaked-token-123",
     "loopback-token",
     # danasign/ and cli/: API and session tokens, secrets in the environment.

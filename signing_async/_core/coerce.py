@@ -26,6 +26,7 @@ from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, Iterabl
 from cattrs.gen import make_dict_structure_fn
 
 from .errors import ValidationError
+from .sources import Document
 
 __all__ = ["build", "build_many"]
 
@@ -57,9 +58,18 @@ def _element(tp: Any) -> Any:
     return None
 
 
+_SOURCES = (Document,)
+"""Attrs classes that are values, not requests: a document source passes as it is."""
+
+
+def _is_model(tp: Any) -> bool:
+    """Whether ``tp`` is a request model (an attrs class that is not a document source)."""
+    return attrs.has(tp) and tp not in _SOURCES
+
+
 def _builds(tp: Any) -> bool:
     """Whether values of ``tp`` hold request models to build."""
-    if attrs.has(tp):
+    if _is_model(tp):
         return True
     if typing.get_origin(tp) in (typing.Union, types.UnionType):
         return any(_builds(arg) for arg in typing.get_args(tp))
@@ -69,7 +79,7 @@ def _builds(tp: Any) -> bool:
 
 def _model_of(tp: Any) -> Any:
     """The request model a field of type ``tp`` holds (itself, in a union, or as elements)."""
-    if attrs.has(tp):
+    if _is_model(tp):
         return tp
     element = _element(tp)
     if element is not None:
@@ -167,7 +177,7 @@ def _make_converter() -> cattrs.Converter:
         converter.register_structure_hook(scalar, _passthrough)
     converter.register_structure_hook_factory(is_sequence, sequence_hook)
     converter.register_structure_hook_factory(is_union, union_hook)
-    converter.register_structure_hook_factory(attrs.has, model_hook)
+    converter.register_structure_hook_factory(_is_model, model_hook)
     return converter
 
 

@@ -14,7 +14,8 @@ method is one line.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping, Sequence
+from functools import partial
 from typing import Any, Generic, TypeVar
 
 import attrs
@@ -29,13 +30,15 @@ from .bulk import (
     call_arguments,
     journal_record,
     run_bulk,
+    run_bulk_batches,
 )
+from .coerce import build
 from .error_mapping import ErrorMapper
 from .errors import ConfigurationError, ValidationError
 from .serde import decode
 from .validation import require_id
 
-__all__ = ["BulkSpec", "Provider", "bulk_method", "field_key", "require_env", "run_many"]
+__all__ = ["BulkSpec", "Provider", "bulk_method", "field_key", "run_many"]
 
 R = TypeVar("R")
 
@@ -60,6 +63,12 @@ class BulkSpec(Generic[R]):
         id_field: The result's field holding the provider's id (results files).
         load: Turns a journal record (parsed JSON) back into a result; a plain
             decode into ``result_type`` by default.
+        batch: For an endpoint taking many items per request, the namespace
+            method that sends one batch: it takes a sequence of
+            ``request_type`` objects and returns, in order, each item's result
+            or the exception that failed it. None sends items one by one
+            through ``operation``.
+        batch_size: Items per batch request, unless the caller says otherwise.
     """
 
     namespace: str
@@ -72,6 +81,8 @@ class BulkSpec(Generic[R]):
     provider: str
     id_field: str
     load: Callable[[Any], R] | None = None
+    batch: str | None = None
+    batch_size: int = 1
 
     @property
     def kind(self) -> str:
@@ -101,43 +112,73 @@ def run_many(
     items: Iterable[Any] | AsyncIterable[Any],
     options: BulkOptions,
     *,
-    transport: object = None,
+    batch_size: int | None = None,
 ) -> BulkRun[R]:
     """The ``*_many`` method of ``namespace`` that ``spec`` describes, run on ``items``.
 
     Args:
-        namespace: The namespace object whose ``spec.operation`` sends one item.
+        namespace: The namespace object whose ``spec.operation`` sends one
+            item (or whose ``spec.batch`` sends a batch). It keeps its core
+            endpoint as ``_endpoint``, as every namespace does: the run grows
+            that endpoint's transport's connection pool to
+            ``options.concurrency`` (see :func:`run_bulk`).
         spec: The wiring.
         items: Request objects or mappings of the single-item call's
             keyword arguments (:class:`~signing_async.InvalidItem` s are
             answered by the engine itself).
         options: Concurrency, journal, progress and the circuit breaker.
-        transport: The client's transport, whose connection pool the run
-            grows to ``options.concurrency`` (see :func:`run_bulk`).
+        batch_size: Items per batch request (``spec.batch`` only); the
+            spec's ``batch_size`` when None.
 
     Returns:
         The run, to iterate.
     """
-    single: Callable[..., Any] = getattr(namespace, spec.operation)
-    required = spec.required
+    common: dict[str, Any] = {
+        "key": spec.key,
+        "options": options,
+        "encode_result": journal_record,
+        "decode_result": spec.decode_result,
+        "kind": spec.kind,
+        # Read here, not passed in: no *_many method can forget to grow the pool.
+        "transport": namespace._endpoint.transport,  # type: ignore[attr-defined]
+    }
+    if spec.batch is not None:
+        send_batch: Callable[[list[Any]], Awaitable[Sequence[R | Exception]]] = getattr(
+            namespace, spec.batch
+        )
+        return run_bulk_batches(
+            items,
+            send_batch=partial(_send_built, send_batch, spec.request_type),
+            batch_size=spec.batch_size if batch_size is None else batch_size,
+            **common,
+        )
+    single: Callable[..., Awaitable[R]] = getattr(namespace, spec.operation)
 
     async def send(item: Any) -> R:
-        arguments = call_arguments(
-            item, spec.request_type, required=required, method=spec.operation
-        )
-        result: R = await single(**arguments)
-        return result
+        return await single(**call_arguments(item, spec.request_type))
 
-    return run_bulk(
-        items,
-        key=spec.key,
-        send=send,
-        options=options,
-        encode_result=journal_record,
-        decode_result=spec.decode_result,
-        kind=spec.kind,
-        transport=transport,
-    )
+    return run_bulk(items, send=send, **common)
+
+
+async def _send_built(
+    send_batch: Callable[[list[Any]], Awaitable[Sequence[R | Exception]]],
+    request_type: type[Any],
+    items: Sequence[Any],
+) -> list[R | Exception]:
+    """One batch's answers: items that do not build fail alone; the others go in one request."""
+    answers: list[R | Exception | None] = []
+    requests: list[Any] = []
+    for item in items:
+        try:
+            requests.append(build(request_type, item, ""))
+            answers.append(None)
+        except ValidationError as exc:
+            answers.append(exc)
+    results = list(await send_batch(requests)) if requests else []
+    if len(results) != len(requests):
+        raise RuntimeError(f"{len(results)} answers for {len(requests)} items")
+    sent = iter(results)
+    return [next(sent) if answer is None else answer for answer in answers]
 
 
 def bulk_method(spec: BulkSpec[R]) -> Callable[..., BulkRun[R]]:
@@ -147,6 +188,7 @@ def bulk_method(spec: BulkSpec[R]) -> Callable[..., BulkRun[R]]:
         >>> class Cards:
         ...     create_many = bulk_method(CREATE_MANY)
 
+    The namespace keeps its core endpoint as ``_endpoint`` (see :func:`run_many`).
     The method takes the items and the keywords of every ``*_many`` method
     (``concurrency``, ``journal``, ``on_uncertain``, ``progress``,
     ``stop_after_connect_failures``). The built-in namespaces spell theirs
@@ -208,10 +250,11 @@ class Provider:
         config: The config class ``SigningClient(name=...)`` takes.
         errors: The error mapping of its answers.
         env_prefix: The prefix of its environment variables (``"SIGNING_DANACONNECT_"``).
-        env_switch: The variable whose presence switches the provider on in
-            ``SigningClient.from_env``.
-        from_env: The config built from the environment (called once the
-            switch is set); raises :class:`ConfigurationError` when incomplete.
+        env: Each config field read from the environment, and its variable's
+            name after the prefix (``{"client_id": "CLIENT_ID", ...}``). The
+            first is the switch: set, it turns the provider on in
+            ``SigningClient.from_env``. A field without a default is required;
+            an unset or empty variable leaves a field its default.
         namespaces: Each namespace's attribute on the client and class; the
             class is built with ``(session, config)``.
         bulk: The bulk methods of its namespaces.
@@ -222,8 +265,7 @@ class Provider:
     config: type[Any]
     errors: ErrorMapper
     env_prefix: str
-    env_switch: str
-    from_env: Callable[[Mapping[str, str]], Any]
+    env: Mapping[str, str]
     namespaces: Mapping[str, type[Any]]
     bulk: tuple[BulkSpec[Any], ...] = ()
 
@@ -232,20 +274,29 @@ class Provider:
         """How the client's constructor takes its config, for messages."""
         return f"{self.name}={self.config.__name__}"
 
+    @property
+    def env_switch(self) -> str:
+        """The variable whose presence switches the provider on in ``SigningClient.from_env``."""
+        return self.env_prefix + next(iter(self.env.values()))
+
     def config_from_env(self, env: Mapping[str, str]) -> Any:
-        """Its config from ``env``, or None when its switch variable is not set."""
+        """Its config from ``env``, or None when its switch variable is not set.
+
+        Raises:
+            ConfigurationError: A required variable is unset or empty (the
+                message names it), or the config refuses a value.
+        """
         if not env.get(self.env_switch):
             return None
-        return self.from_env(env)
-
-
-def require_env(env: Mapping[str, str], name: str) -> str:
-    """The value of a required environment variable.
-
-    Raises:
-        ConfigurationError: It is unset or empty (the message names it).
-    """
-    value = env.get(name)
-    if not value:
-        raise ConfigurationError(f"environment variable {name} is not set")
-    return value
+        optional = {
+            field.name for field in attrs.fields(self.config) if field.default is not attrs.NOTHING
+        }
+        values: dict[str, str] = {}
+        for field, suffix in self.env.items():
+            name = self.env_prefix + suffix
+            value = env.get(name)
+            if value:
+                values[field] = value
+            elif field not in optional:
+                raise ConfigurationError(f"environment variable {name} is not set")
+        return self.config(**values)

@@ -201,7 +201,6 @@ class Circuits:
                 stop_after_connect_failures=stop_after_connect_failures,
                 job=job,
             ),
-            transport=self._endpoint.transport,
         )
 
     def _download_call(self, circuit_id: str, timeout: Timeout | None) -> Call:

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterable, Callable, Iterable, Mapping, Sequence
-from typing import Any, cast
-
-import attrs
+from typing import Any
 
 from .._core.bodies import json_body
 from .._core.bulk import (
@@ -17,10 +14,10 @@ from .._core.bulk import (
     InvalidItem,
     JournalOption,
     OnUncertain,
-    run_bulk_batches,
 )
 from .._core.errors import SigningError, ValidationError
 from .._core.pagination import AsyncPager
+from .._core.provider import BulkSpec, run_many
 from .._core.serde import encode
 from .._core.session import CoreSession
 from .._core.timeouts import Timeout
@@ -28,10 +25,11 @@ from ._batch import Found, needs_lookup, reconcile
 from ._checks import check_contact
 from ._config import DanaSignConfig
 from ._endpoint import DanaSignEndpoint
+from ._errors import PROVIDER
 from ._models import BatchResult, Contact
 from ._requests import NewContact
 
-__all__ = ["ContactItem", "Contacts"]
+__all__ = ["CREATE_MANY", "ContactItem", "Contacts"]
 
 ContactItem = NewContact | Mapping[str, Any]
 """One item of :meth:`Contacts.create_many`: a :class:`NewContact` or a mapping of its fields."""
@@ -199,30 +197,26 @@ class Contacts:
             the :class:`~signing_async.NewContact` created (the batch answer
             carries no ids: list the contacts to get them).
         """
-        contacts = cast("Iterable[ContactItem] | AsyncIterable[ContactItem]", items)
-        return run_bulk_batches(
-            contacts,
-            key=_item_key,
-            send_batch=self._create_batch_items,
+        options = BulkOptions(
+            concurrency=concurrency,
+            journal=journal,
+            on_uncertain=on_uncertain,
+            progress=progress,
+            stop_after_connect_failures=stop_after_connect_failures,
+            job=job,
+        )
+        return run_many(
+            self,
+            CREATE_MANY,
+            items,
+            options,
             batch_size=batch_size,
-            options=BulkOptions(
-                concurrency=concurrency,
-                journal=journal,
-                on_uncertain=on_uncertain,
-                progress=progress,
-                stop_after_connect_failures=stop_after_connect_failures,
-                job=job,
-            ),
-            encode_result=_store_contact,
-            decode_result=_load_contact,
-            kind="DANAsign contacts",
-            transport=self._endpoint.transport,
         )
 
     async def _create_batch_items(
-        self, items: Sequence[ContactItem]
+        self, items: Sequence[NewContact]
     ) -> list[NewContact | Exception]:
-        # Already checked by _item_key: this only builds the NewContacts again.
+        # Already checked by _item_key: this only normalises them again.
         contacts = [check_contact(item, "") for item in items]
         result = await self.create_batch(contacts)
         found: list[Found] = []
@@ -289,10 +283,17 @@ def _item_key(item: ContactItem) -> str:
     return _normalize(check_contact(item, "").email)
 
 
-def _store_contact(contact: NewContact) -> str:
-    return json.dumps(attrs.asdict(contact))
-
-
-def _load_contact(stored: str) -> NewContact:
-    data = json.loads(stored)
-    return NewContact(name=data["name"], email=data["email"], phone=data.get("phone"))
+CREATE_MANY = BulkSpec(
+    namespace="contacts",
+    method="create_many",
+    operation="create",
+    request_type=NewContact,
+    result_type=NewContact,
+    key=_item_key,
+    label="contacts",
+    provider=PROVIDER,
+    id_field="email",
+    batch="_create_batch_items",
+    batch_size=50,
+)
+"""How :meth:`Contacts.create_many` sends: items packed onto the batch endpoint."""

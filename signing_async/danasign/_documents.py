@@ -261,7 +261,6 @@ class Documents:
                 stop_after_connect_failures=stop_after_connect_failures,
                 job=job,
             ),
-            transport=self._endpoint.transport,
         )
 
     async def create_from_template(

@@ -236,7 +236,6 @@ class OtpSignatures:
                 stop_after_connect_failures=stop_after_connect_failures,
                 job=job,
             ),
-            transport=self._endpoint.transport,
         )
 
     async def sign(

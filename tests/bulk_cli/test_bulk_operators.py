@@ -13,8 +13,11 @@ import sqlite3
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 
+import attrs
 import pytest
 
+import signing_async as sa
+import signing_async._client
 from signing_async.sandbox import Fault, Sandbox
 from signing_async.sandbox.danasign import DANASIGN
 
@@ -106,7 +109,19 @@ async def test_a_wrong_token_stops_the_run_and_a_rerun_with_the_right_one_sends_
     assert set(created.values()) == {1}  # every document exactly once
 
 
-async def test_an_unreachable_server_stops_the_run_after_the_threshold(tmp_path: Path) -> None:
+@attrs.frozen
+class NoWaitRetry(sa.RetryPolicy):
+    """The default policy, retrying at once: the waits prove nothing here."""
+
+    backoff_initial: float = 0.0
+    backoff_max: float = 0.0
+
+
+async def test_an_unreachable_server_stops_the_run_after_the_threshold(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The command runs in this process: its client takes the default policy from here.
+    monkeypatch.setattr(signing_async._client, "RetryPolicy", NoWaitRetry)
     manifest = job(tmp_path, 20)
     journal = tmp_path / "job.jsonl.journal.db"
     async with sandbox() as sb:

@@ -13,16 +13,16 @@ import json
 import sys
 
 import anyio
-from circuit_server import circuit_item
+from fake import CHANNEL, CLIENT_ID, CLIENT_SECRET, circuit_item
 
 import signing_async as sa
 
 
 async def main(base_url: str, journal: str, count: int, concurrency: int, backoff: str) -> None:
     config = sa.DanaConnectConfig(
-        client_id="bulk-client",
-        client_secret="bulk-secret",
-        channel="acme",
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+        channel=CHANNEL,
         base_url=base_url,
         download_base_url=base_url,
     )

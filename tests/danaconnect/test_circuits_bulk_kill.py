@@ -18,7 +18,7 @@ from anyio.streams.text import TextReceiveStream
 
 import signing_async as sa
 
-from .circuit_server import CircuitServer, circuit_item
+from .fake import FakeDanaConnect, circuit_item
 
 HERE = Path(__file__).parent
 ROOT = HERE.parent.parent
@@ -47,7 +47,7 @@ async def test_a_run_killed_half_way_never_creates_a_circuit_twice(tmp_path: Pat
         "c-12": ["hold"],
         "c-13": ["hold"],
     }
-    async with CircuitServer(faults) as server:
+    async with FakeDanaConnect(faults) as server:
         command = [sys.executable, str(HERE / "bulk_child.py"), server.base_url, str(journal), "20"]
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(HERE)])}
         with anyio.fail_after(60):  # a hang guard, not a speed check
@@ -116,7 +116,7 @@ REFUSED_ONCE = ["c-0", "c-150"]  # a 400 (validation refusal) to their first att
 
 
 async def run_child(
-    server: CircuitServer, journal: Path, kill_after: int | None, pause: float
+    server: FakeDanaConnect, journal: Path, kill_after: int | None, pause: float
 ) -> tuple[list[dict[str, str]], bool]:
     """One bulk run in a child process; killed once the server received ``kill_after`` more.
 
@@ -176,7 +176,7 @@ async def test_runs_killed_at_random_under_gateway_errors_never_create_twice(
     # Each run's outcome lines, and what the server had created and received when it ended.
     runs: list[tuple[list[dict[str, str]], Counter[str], Counter[str]]] = []
     kills = 0
-    async with CircuitServer(faults, mix=GATEWAY_MIX, latency=(0.0, 0.002), seed=7) as server:
+    async with FakeDanaConnect(faults, mix=GATEWAY_MIX, latency=(0.0, 0.002), seed=7) as server:
         # Killed at random moments (after a random number of requests reached
         # the server, and a random pause) until a run gets to its end.
         while True:

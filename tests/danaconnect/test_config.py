@@ -7,7 +7,7 @@ import pytest
 
 import signing_async as sa
 
-from .conftest import CLIENT_ID, CLIENT_SECRET
+from .fake import CLIENT_ID, CLIENT_SECRET
 
 
 def make(**changes: object) -> sa.DanaConnectConfig:

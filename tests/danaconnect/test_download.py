@@ -13,7 +13,7 @@ import pytest
 import signing_async as sa
 from signing_async._core import streaming
 
-from .conftest import FakeDanaConnect, json_response, make_zip
+from .fake import FakeDanaConnect, json_response, make_zip
 
 MiB = 1 << 20
 

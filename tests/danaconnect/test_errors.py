@@ -6,7 +6,7 @@ import pytest
 
 import signing_async as sa
 
-from .conftest import FakeDanaConnect, json_response
+from .fake import FakeDanaConnect, json_response
 
 
 @pytest.fixture

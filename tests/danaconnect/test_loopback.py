@@ -1,4 +1,4 @@
-"""Circuits over real sockets: the loopback DANAconnect (CircuitServer), the default transport."""
+"""Circuits over real sockets: the fake DANAconnect served on loopback, the default transport."""
 
 from __future__ import annotations
 
@@ -12,23 +12,23 @@ import pytest
 
 import signing_async as sa
 
-from .circuit_server import CircuitServer
+from .fake import FakeDanaConnect
 
 
 @pytest.fixture
-async def server(signed_zip: bytes) -> AsyncIterator[CircuitServer]:
-    async with CircuitServer() as server:
+async def server(signed_zip: bytes) -> AsyncIterator[FakeDanaConnect]:
+    async with FakeDanaConnect() as server:
         server.zip_bytes = signed_zip
         yield server
 
 
 @pytest.fixture
-async def live_client(server: CircuitServer) -> AsyncIterator[sa.SigningClient]:
+async def live_client(server: FakeDanaConnect) -> AsyncIterator[sa.SigningClient]:
     async with server.client() as client:
         yield client
 
 
-def counts(server: CircuitServer) -> dict[str, int]:
+def counts(server: FakeDanaConnect) -> dict[str, int]:
     """How many requests each endpoint received."""
     return {"token": server.tokens, "start": len(server.bodies), "download": server.downloads}
 
@@ -37,7 +37,7 @@ SIGNER = {"name": "Ana", "email": "ana@example.com", "nif": "1"}
 
 
 async def test_start_and_download(
-    live_client: sa.SigningClient, server: CircuitServer, pdf_bytes: bytes, tmp_path: Path
+    live_client: sa.SigningClient, server: FakeDanaConnect, pdf_bytes: bytes, tmp_path: Path
 ) -> None:
     big = pdf_bytes + os.urandom(2 << 20)
     (tmp_path / "big.pdf").write_bytes(big)
@@ -55,7 +55,7 @@ async def test_start_and_download(
 
 
 async def test_start_is_not_replayed_after_a_drop(
-    live_client: sa.SigningClient, server: CircuitServer, pdf_bytes: bytes
+    live_client: sa.SigningClient, server: FakeDanaConnect, pdf_bytes: bytes
 ) -> None:
     server.faults["1"] = ["drop"]
 
@@ -71,7 +71,7 @@ async def test_start_is_not_replayed_after_a_drop(
 
 @pytest.mark.parametrize("failure", ["drop", "503"])
 async def test_download_is_retried(
-    live_client: sa.SigningClient, server: CircuitServer, tmp_path: Path, failure: str
+    live_client: sa.SigningClient, server: FakeDanaConnect, tmp_path: Path, failure: str
 ) -> None:
     server.download_faults.extend([failure, failure])
 
@@ -83,7 +83,7 @@ async def test_download_is_retried(
 
 
 async def test_truncated_download_leaves_nothing(
-    live_client: sa.SigningClient, server: CircuitServer, tmp_path: Path
+    live_client: sa.SigningClient, server: FakeDanaConnect, tmp_path: Path
 ) -> None:
     server.download_faults.append("truncate")
 
@@ -94,7 +94,7 @@ async def test_truncated_download_leaves_nothing(
 
 
 async def test_conflict_on_download(
-    live_client: sa.SigningClient, server: CircuitServer, tmp_path: Path
+    live_client: sa.SigningClient, server: FakeDanaConnect, tmp_path: Path
 ) -> None:
     server.download_faults.append("409")
 
@@ -103,7 +103,7 @@ async def test_conflict_on_download(
     assert os.listdir(tmp_path) == []
 
 
-async def test_download_stream(live_client: sa.SigningClient, server: CircuitServer) -> None:
+async def test_download_stream(live_client: sa.SigningClient, server: FakeDanaConnect) -> None:
     async with live_client.circuits.download("c-1") as stream:
         assert stream.content_length == len(server.zip_bytes)
         body = b"".join([chunk async for chunk in stream.iter_chunks(10_000)])
@@ -111,7 +111,7 @@ async def test_download_stream(live_client: sa.SigningClient, server: CircuitSer
 
 
 async def test_document_changing_mid_send(
-    live_client: sa.SigningClient, server: CircuitServer, pdf_bytes: bytes, tmp_path: Path
+    live_client: sa.SigningClient, server: FakeDanaConnect, pdf_bytes: bytes, tmp_path: Path
 ) -> None:
     path = tmp_path / "doc.pdf"
     path.write_bytes(pdf_bytes)

@@ -15,7 +15,7 @@ from aiohttp import web
 import signing_async as sa
 
 from ..conftest import Serve
-from .conftest import CHANNEL, CLIENT_ID, CLIENT_SECRET, FakeDanaConnect, json_response
+from .fake import CHANNEL, CLIENT_ID, CLIENT_SECRET, FakeDanaConnect, json_response
 
 BASIC = base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
 

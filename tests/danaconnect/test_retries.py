@@ -13,7 +13,7 @@ import pytest
 
 import signing_async as sa
 
-from .conftest import FakeDanaConnect, json_response
+from .fake import FakeDanaConnect, json_response
 
 RETRIED_FOR_EVERY_METHOD = [408, 429, 503]
 RETRIED_ONLY_WHEN_IDEMPOTENT = [500, 502, 504]
@@ -83,7 +83,7 @@ async def test_post_replayed_when_never_sent(
 
     circuit = await start(client, pdf_bytes)
 
-    assert circuit.circuit_id == "c-1"
+    assert circuit.circuit_id == "circ-1"
     assert len(fake.start_requests) == 2
     assert fake.start_requests[0].content == fake.start_requests[1].content
 
@@ -108,7 +108,7 @@ async def test_post_retried_on_status(
 
     circuit = await start(client, pdf_bytes)
 
-    assert circuit.circuit_id == "c-1"
+    assert circuit.circuit_id == "circ-1"
     assert len(fake.start_requests) == 2
 
 
@@ -182,7 +182,7 @@ async def test_short_retry_after_is_honoured(
 
     circuit = await start(client, pdf_bytes)
 
-    assert circuit.circuit_id == "c-1"
+    assert circuit.circuit_id == "circ-1"
     assert len(fake.start_requests) == 2
 
 

@@ -13,7 +13,7 @@ import pytest
 import signing_async as sa
 from signing_async.transports import RecordedRequest
 
-from .conftest import FakeDanaConnect, bearer, json_response
+from .fake import FakeDanaConnect, bearer, json_response
 
 
 class AgeableStore(sa.MemoryTokenStore):
@@ -157,7 +157,7 @@ async def test_failed_advisory_refresh_keeps_the_valid_token(
             id="late", signer={"name": "A", "email": "a@example.com", "nif": "1"}, docs=pdf_bytes
         )
 
-    assert circuit.circuit_id == "c-late"
+    assert circuit.circuit_id == "circ-late"
     assert len(fake.token_requests) == 2
     assert bearer(fake.start_requests[-1]) == fake.issued[0]
 
@@ -169,7 +169,7 @@ async def test_401_with_current_token_refreshes_and_replays_once(
 
     circuit = await client.circuits.start(id="7", signer=signer, docs=pdf_bytes)
 
-    assert circuit.circuit_id == "c-7"
+    assert circuit.circuit_id == "circ-7"
     assert len(fake.token_requests) == 2
     assert [bearer(r) for r in fake.start_requests] == fake.issued
     # The replay sends the same body again.

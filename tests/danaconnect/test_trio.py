@@ -11,11 +11,11 @@ import anyio
 import signing_async as sa
 from signing_async.transports import RecordedRequest
 
-from .conftest import FakeDanaConnect, make_zip
+from .fake import FakeDanaConnect, make_zip
 
 
 def test_circuits_on_trio(tmp_path: Path, pdf_bytes: bytes) -> None:
-    fake = FakeDanaConnect(make_zip({"signed.pdf": pdf_bytes}))
+    fake = FakeDanaConnect(zip_bytes=make_zip({"signed.pdf": pdf_bytes}))
     fake.start_script.append(sa.ConnectError("refused"))
     fake.download_script.append(
         sa.Response(200, headers={"Content-Length": "999999"}, content=b"PK\x03\x04")
@@ -24,9 +24,7 @@ def test_circuits_on_trio(tmp_path: Path, pdf_bytes: bytes) -> None:
     seen: list[RecordedRequest] = []
 
     async def main() -> None:
-        config = sa.DanaConnectConfig(
-            client_id="id", client_secret="secret", channel="acme", subdomain="acme"
-        )
+        config = fake.config()
         async with sa.SigningClient(
             danaconnect=config,
             transport=sa.MockTransport(fake),

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import signing_async as sa
 
-from .conftest import (
+from .fake import (
     API,
     CHANNEL,
     CLIENT_ID,
@@ -40,7 +40,7 @@ async def test_start_request(
         id="2", signer=signer, docs=[sa.Document(pdf_bytes, "contract.pdf")]
     )
 
-    assert circuit == sa.Circuit("c-2", f"{DOWNLOAD}/sign/c-2")
+    assert circuit == sa.Circuit("circ-2", f"{DOWNLOAD}/sign/2")
     (request,) = fake.start_requests
     assert request.method == "POST"
     assert request.url == f"{API}/api/v1/biometric/start_circuit/{CHANNEL}"

@@ -120,7 +120,7 @@ async def test_bad_items_fail_with_clear_messages_and_the_others_go_on(
     assert "missing.pdf" in messages[0]
     assert messages[1] == "file: notes.txt is not a PDF (it does not start with %PDF-)"
     assert messages[2] == "signers[0].email: not a valid e-mail address: 'not-an-email'"
-    assert "unknown keys ['colour']" in messages[3]
+    assert messages[3].startswith("colour: unknown key for DocumentRequest")
     assert messages[4] == "title: is required"
     assert messages[5] == "item: expected a DocumentRequest or a mapping, not list"
     assert found[5].key is None

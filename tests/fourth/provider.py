@@ -18,7 +18,7 @@ from signing_async._core.bodies import json_body
 from signing_async._core.endpoint import SEND_JSON, Endpoint
 from signing_async._core.error_mapping import ErrorMapper
 from signing_async._core.errors import ConflictError
-from signing_async._core.provider import BulkSpec, Provider, bulk_method, field_key, require_env
+from signing_async._core.provider import BulkSpec, Provider, bulk_method, field_key
 from signing_async._core.session import CoreSession
 from signing_async._core.settings import require_credentials
 from signing_async._core.sources import DocumentSource, load_source
@@ -116,21 +116,13 @@ class Cards:
         return self._endpoint.decode(call, await self._endpoint.json(call), Card)
 
 
-def _from_env(env: Mapping[str, str]) -> GreeterConfig:
-    return GreeterConfig(
-        base_url=require_env(env, "SIGNING_GREETER_URL"),
-        api_key=require_env(env, "SIGNING_GREETER_KEY"),
-    )
-
-
 GREETER = Provider(
     name="greeter",
     display=DISPLAY,
     config=GreeterConfig,
     errors=ERRORS,
     env_prefix="SIGNING_GREETER_",
-    env_switch="SIGNING_GREETER_URL",
-    from_env=_from_env,
+    env={"base_url": "URL", "api_key": "KEY"},
     namespaces={"cards": Cards},
     bulk=(CREATE_MANY,),
 )

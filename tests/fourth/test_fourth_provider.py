@@ -169,3 +169,73 @@ async def test_an_emulation_entry_gives_it_a_place_in_sandbox_client(registered:
             assert "greeter: api_key=sandbox" in credential_lines(sb.credentials)
     finally:
         EMULATIONS.remove(entry)
+
+
+class PoolRecorder(sa.AiohttpTransport):
+    """The default transport, remembering each size its pool was asked to reach."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: list[int] = []
+
+    def ensure_connections(self, count: int) -> None:
+        self.asked.append(count)
+        super().ensure_connections(count)
+
+
+async def test_a_bulk_method_made_from_its_spec_grows_the_clients_pool(
+    registered: None, greeter: GreeterServer
+) -> None:
+    transport = PoolRecorder()
+    config = GreeterConfig(base_url=greeter.url, api_key=KEY)
+    items = [{"ref": f"p-{i}", "to": "Gus", "attachment": b"x"} for i in range(3)]
+    async with (
+        sa.SigningClient(greeter=config, transport=transport) as client,
+        client.cards.create_many(items, concurrency=37) as outcomes,
+    ):
+        statuses = [outcome.status async for outcome in outcomes]
+    assert statuses == ["succeeded"] * 3
+    assert transport.asked == [37]
+
+
+def test_from_env_reads_each_listed_field_and_empty_optional_ones_keep_their_default() -> None:
+    # One reader serves every provider: each variable reaches its field.
+    danaconnect = _providers.lookup("danaconnect").config_from_env(
+        {
+            "SIGNING_DANACONNECT_CLIENT_ID": "id",
+            "SIGNING_DANACONNECT_CLIENT_SECRET": "secret",
+            "SIGNING_DANACONNECT_CHANNEL": "acme",
+            "SIGNING_DANACONNECT_SUBDOMAIN": "",
+            "SIGNING_DANACONNECT_BASE_URL": "",
+            "SIGNING_DANACONNECT_DOWNLOAD_URL": "https://dl.example",
+        }
+    )
+    assert danaconnect == sa.DanaConnectConfig(
+        client_id="id",
+        client_secret="secret",
+        channel="acme",
+        download_base_url="https://dl.example",
+    )
+    sofia = _providers.lookup("sofia").config_from_env(
+        {
+            "SIGNING_SOFIA_CLIENT_ID": "id",
+            "SIGNING_SOFIA_CLIENT_SECRET": "secret",
+            "SIGNING_SOFIA_TENANT_ID": "t-1",
+            "SIGNING_SOFIA_BASE_URL": "https://sofia.example",
+            "SIGNING_SOFIA_UPLOAD_ENCODING": "json",
+        }
+    )
+    assert sofia == sa.SofiaConfig(
+        client_id="id",
+        client_secret="secret",
+        tenant_id="t-1",
+        base_url="https://sofia.example",
+        upload_encoding="json",
+    )
+    danasign = _providers.lookup("danasign")
+    assert danasign.env_switch == "SIGNING_DANASIGN_SERVER_URL"
+    assert danasign.config_from_env({}) is None
+    with pytest.raises(sa.ConfigurationError, match="SIGNING_DANASIGN_API_TOKEN is not set"):
+        danasign.config_from_env(
+            {"SIGNING_DANASIGN_SERVER_URL": "https://s.example", "SIGNING_DANASIGN_API_TOKEN": ""}
+        )

@@ -8,7 +8,7 @@ runs where its id says.
 
 **The servers.** A trio test cannot share its loop with ``aiohttp.web``, so
 each server runs on its own asyncio loop in a background thread: the
-loopback DANAconnect of ``tests/danaconnect/circuit_server.py``, and the real
+fake DANAconnect of ``tests/danaconnect/fake.py`` served on loopback, and the real
 :class:`signing_async.sandbox.Sandbox` for every provider
 (:class:`ThreadedSandbox`).
 """
@@ -29,7 +29,7 @@ import pytest
 import signing_async as sa
 from signing_async.sandbox import Sandbox
 
-from ..danaconnect.circuit_server import CircuitServer
+from ..danaconnect.fake import FakeDanaConnect
 
 T = TypeVar("T")
 
@@ -109,13 +109,13 @@ def in_thread(open_: Callable[[], AbstractAsyncContextManager[T]], name: str) ->
 
 
 @pytest.fixture
-def danaconnect() -> Iterator[CircuitServer]:
+def danaconnect() -> Iterator[FakeDanaConnect]:
     """The loopback DANAconnect of ``tests/danaconnect``, served from a background thread."""
-    yield from in_thread(CircuitServer, name="danaconnect")
+    yield from in_thread(FakeDanaConnect, name="danaconnect")
 
 
 @pytest.fixture
-def config(danaconnect: CircuitServer) -> sa.DanaConnectConfig:
+def config(danaconnect: FakeDanaConnect) -> sa.DanaConnectConfig:
     """Client settings pointing both DANAconnect hosts at it."""
     return danaconnect.config()
 

@@ -24,7 +24,7 @@ import pytest
 
 import signing_async as sa
 
-from ..danaconnect.circuit_server import CircuitServer
+from ..danaconnect.fake import FakeDanaConnect
 from .conftest import PDF, big_pdf, zip_of
 
 pytestmark = pytest.mark.anyio
@@ -65,7 +65,7 @@ def no_unfinished_generators() -> Iterator[None]:
 
 
 async def test_token_start_and_download(
-    anyio_backend: str, config: sa.DanaConnectConfig, danaconnect: CircuitServer, tmp_path: Path
+    anyio_backend: str, config: sa.DanaConnectConfig, danaconnect: FakeDanaConnect, tmp_path: Path
 ) -> None:
     contract = big_pdf(2_500_000)  # several Base64 pieces up, several chunks down
     (tmp_path / "contract.pdf").write_bytes(contract)
@@ -103,7 +103,7 @@ async def test_token_start_and_download(
 
 
 async def test_concurrent_calls_on_a_cold_cache_fetch_one_token(
-    anyio_backend: str, config: sa.DanaConnectConfig, danaconnect: CircuitServer
+    anyio_backend: str, config: sa.DanaConnectConfig, danaconnect: FakeDanaConnect
 ) -> None:
     circuits: list[sa.Circuit] = []
 
@@ -121,7 +121,7 @@ async def test_concurrent_calls_on_a_cold_cache_fetch_one_token(
 
 
 async def test_an_early_exit_from_a_download_frees_the_connection(
-    anyio_backend: str, config: sa.DanaConnectConfig, danaconnect: CircuitServer, tmp_path: Path
+    anyio_backend: str, config: sa.DanaConnectConfig, danaconnect: FakeDanaConnect, tmp_path: Path
 ) -> None:
     danaconnect.zip_bytes = zip_of({"contract.pdf": big_pdf(2_000_000)})
     # One connection in the pool: if leaving the download early kept it, the
@@ -142,7 +142,7 @@ async def test_an_early_exit_from_a_download_frees_the_connection(
 
 
 async def test_a_dropped_download_fails_leaving_nothing(
-    anyio_backend: str, config: sa.DanaConnectConfig, danaconnect: CircuitServer, tmp_path: Path
+    anyio_backend: str, config: sa.DanaConnectConfig, danaconnect: FakeDanaConnect, tmp_path: Path
 ) -> None:
     danaconnect.download_faults.append("truncate")
     with anyio.fail_after(WAIT), pytest.raises(sa.TransportError) as caught:
@@ -161,7 +161,7 @@ async def test_a_dropped_download_fails_leaving_nothing(
 async def test_a_stalled_download_times_out(
     anyio_backend: str,
     config: sa.DanaConnectConfig,
-    danaconnect: CircuitServer,
+    danaconnect: FakeDanaConnect,
     tmp_path: Path,
     deadlines: sa.Timeout,
 ) -> None:
@@ -175,7 +175,7 @@ async def test_a_stalled_download_times_out(
 
 
 async def test_wrong_credentials_are_an_authentication_error(
-    anyio_backend: str, config: sa.DanaConnectConfig, danaconnect: CircuitServer
+    anyio_backend: str, config: sa.DanaConnectConfig, danaconnect: FakeDanaConnect
 ) -> None:
     wrong = sa.DanaConnectConfig(
         client_id=config.client_id,
@@ -193,7 +193,7 @@ async def test_wrong_credentials_are_an_authentication_error(
 
 
 async def test_a_long_error_body_is_read_in_part_and_closed(
-    anyio_backend: str, config: sa.DanaConnectConfig, danaconnect: CircuitServer
+    anyio_backend: str, config: sa.DanaConnectConfig, danaconnect: FakeDanaConnect
 ) -> None:
     danaconnect.faults["refused-at-length"] = ["400-long"]
     with anyio.fail_after(WAIT), no_unfinished_generators():
@@ -208,7 +208,7 @@ async def test_a_long_error_body_is_read_in_part_and_closed(
 
 @pytest.mark.parametrize("anyio_backend", ["trio"])
 async def test_the_default_transport_under_trio_points_to_httpx(
-    anyio_backend: str, config: sa.DanaConnectConfig, danaconnect: CircuitServer
+    anyio_backend: str, config: sa.DanaConnectConfig, danaconnect: FakeDanaConnect
 ) -> None:
     with pytest.raises(sa.ConfigurationError, match="HttpxTransport"):
         async with sa.SigningClient(danaconnect=config) as sdk:

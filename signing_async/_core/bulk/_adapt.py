@@ -1,55 +1,53 @@
 """From a bulk item to a single-item call, and from its result to a journal record.
 
 Every ``*_many`` method takes items that are either the single-item method's
-request object or a mapping of its keyword arguments; both become the same
-keyword arguments here, checked the same way for every provider.
+request object or a mapping of its keyword arguments; both are built into
+the request object by the core's one conversion (:func:`~.._core.coerce.build`:
+unknown keys refused, the bad field named), then spread into keyword arguments.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import attrs
 
+from ..coerce import build
 from ..errors import ValidationError
 from ..serde import encode
 
 __all__ = ["call_arguments", "journal_record"]
 
+_PER_CALL = "timeout"
+"""The keyword every single-item method takes beside its request's fields."""
 
-def call_arguments(
-    item: object, request_type: type[Any], *, required: Sequence[str], method: str
-) -> dict[str, Any]:
-    """The keyword arguments ``method`` takes for one bulk item.
+
+def call_arguments(item: object, request_type: type[Any]) -> dict[str, Any]:
+    """The keyword arguments of the single-item call for one bulk item.
 
     Args:
-        item: A ``request_type`` instance or a mapping of the same names.
-        request_type: The attrs class naming the method's arguments.
-        required: The names a mapping must carry.
-        method: The single-item method's name, for messages.
+        item: A ``request_type`` instance, or a mapping of its fields (and
+            optionally ``timeout``).
+        request_type: The attrs class naming the call's arguments.
 
     Raises:
-        ValidationError: An unknown or missing key, or an item of another type.
+        ValidationError: An item of another type, an unknown key, a missing
+            one, or a nested request that does not build; it names the field
+            (``signer.emial``).
     """
-    names = [field.name for field in attrs.fields(request_type)]
-    if isinstance(item, request_type):
-        return {name: getattr(item, name) for name in names}
-    if not isinstance(item, Mapping):
+    if not isinstance(item, request_type | Mapping):
         raise ValidationError(
             "item", f"expected a {request_type.__name__} or a mapping, not {type(item).__name__}"
         )
-    unknown = set(item) - {*names, "timeout"}
-    if unknown:
-        keys = sorted(map(str, unknown))  # map(str): a key may be of any type
-        raise ValidationError(
-            "item", f"unknown keys {keys}; {method}() takes {', '.join(names)}, timeout"
-        )
-    for name in required:
-        if name not in item:
-            raise ValidationError(name, "is required")
-    return dict(item)
+    extra: dict[str, Any] = {}
+    if isinstance(item, Mapping) and _PER_CALL in item:
+        extra[_PER_CALL] = item[_PER_CALL]
+        item = {name: value for name, value in item.items() if name != _PER_CALL}
+    request = build(request_type, item, "")
+    arguments = {field.name: getattr(request, field.name) for field in attrs.fields(request_type)}
+    return {**arguments, **extra}
 
 
 def journal_record(result: Any) -> str:
@@ -57,4 +55,4 @@ def journal_record(result: Any) -> str:
 
     Keeping ``raw`` too means a skipped item's result equals the original.
     """
-    return json.dumps({**result.raw, **encode(result)})
+    return json.dumps({**getattr(result, "raw", {}), **encode(result)})

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from .._http import is_int, is_number, nonempty_str, valid_email
 from .._uploads import Invalid
 
 __all__ = [
+    "check_entries",
     "check_list",
     "check_metadata",
     "check_object",
@@ -64,6 +66,19 @@ def check_list(value: Any, field: str, *, nonempty: bool = False) -> list[Any]:
     if not isinstance(value, list) or (nonempty and not value):
         raise Invalid(f"{field}: must be a {'non-empty ' if nonempty else ''}list")
     return value
+
+
+def check_entries(value: Any, field: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Each object of the optional list ``value``, with its field name (``bcc[2]``).
+
+    Raises:
+        Invalid: ``value`` is neither absent nor a list, or an entry is not an object.
+    """
+    if value is None:
+        return
+    for index, raw in enumerate(check_list(value, field)):
+        name = f"{field}[{index}]"
+        yield name, check_object(raw, name)
 
 
 def _check_optional(data: dict[str, Any], key: str, field: str, kind: type, what: str) -> None:
@@ -183,13 +198,10 @@ def check_settings(value: Any) -> int:
         raise Invalid(
             f"settings.timeToCompleteDays: must be an integer from 1 to {MAX_DAYS_TO_COMPLETE}"
         )
-    bcc = settings.get("bcc")
-    if bcc is not None:
-        for index, raw in enumerate(check_list(bcc, "settings.bcc")):
-            entry = check_object(raw, f"settings.bcc[{index}]")
-            if not valid_email(entry.get("email")):
-                raise Invalid(f"settings.bcc[{index}].email: must be a valid e-mail address")
-            _check_optional(entry, "name", f"settings.bcc[{index}]", str, "a string")
+    for field, entry in check_entries(settings.get("bcc"), "settings.bcc"):
+        if not valid_email(entry.get("email")):
+            raise Invalid(f"{field}.email: must be a valid e-mail address")
+        _check_optional(entry, "name", field, str, "a string")
     return DEFAULT_DAYS_TO_COMPLETE if days is None else days
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from aiohttp import web
@@ -21,9 +21,8 @@ from .._jsonbody import BodyError, discard_spills, read_json_spilling, read_smal
 from .._log import note_external_id
 from .._uploads import Invalid, decode_pdf, discard
 from ._checks import (
-    check_list,
+    check_entries,
     check_metadata,
-    check_object,
     check_placeholders,
     check_prefill,
     check_settings,
@@ -35,6 +34,7 @@ from ._state import (
     DOCUMENT_STATUSES,
     DOCUMENTS_READ,
     DOCUMENTS_WRITE,
+    DanaSignState,
     Document,
     move_document,
 )
@@ -98,19 +98,11 @@ async def create_document(request: web.Request) -> web.StreamResponse:
     finally:
         discard_spills(body)
     sent = now()
-    stamp = iso(sent)
     request_copy = {key: value for key, value in body.items() if key != "file"}
-    document = Document(
-        document_id=object_id(),
-        title=body["title"],
-        status="sent",
-        created_at=stamp,
-        updated_at=stamp,
-        external_id=_external_id(body),
-        file=blob,
-        request=request_copy,
+    document = _add_document(
+        state, body, sent, title=body["title"], status="sent", file=blob, request=request_copy
     )
-    state.add_document(document)
+    stamp = document.created_at
     return json_response(
         {
             "documentId": document.document_id,
@@ -119,6 +111,22 @@ async def create_document(request: web.Request) -> web.StreamResponse:
             "expiresAt": iso(sent + timedelta(days=days)),
         }
     )
+
+
+def _add_document(
+    state: DanaSignState, body: dict[str, Any], at: datetime, **fields: Any
+) -> Document:
+    """A new document, created at ``at`` from the request ``body``, kept in ``state``."""
+    stamp = iso(at)
+    document = Document(
+        document_id=object_id(),
+        created_at=stamp,
+        updated_at=stamp,
+        external_id=_external_id(body),
+        **fields,
+    )
+    state.add_document(document)
+    return document
 
 
 def _template_roles(template: dict[str, Any]) -> list[str]:
@@ -148,29 +156,24 @@ async def create_from_template(request: web.Request) -> web.StreamResponse:
                     f"signers[{index}].role: template has no role {signer['role']!r} "
                     f"(roles: {', '.join(roles)})"
                 )
-        defaults = body.get("defaults")
-        if defaults is not None:
-            for index, raw in enumerate(check_list(defaults, "defaults")):
-                entry = check_object(raw, f"defaults[{index}]")
-                if not nonempty_str(entry.get("name")):
-                    raise Invalid(f"defaults[{index}].name: must be a non-empty string")
-                if "default" not in entry:
-                    raise Invalid(f"defaults[{index}].default: is required")
+        for field, entry in check_entries(body.get("defaults"), "defaults"):
+            if not nonempty_str(entry.get("name")):
+                raise Invalid(f"{field}.name: must be a non-empty string")
+            if "default" not in entry:
+                raise Invalid(f"{field}.default: is required")
         check_metadata(body.get("metadata"))
     except Invalid as exc:
         return error(400, str(exc))
-    stamp = iso(now())
-    document = Document(
-        document_id=object_id(),
+    document = _add_document(
+        state,
+        body,
+        now(),
         title=template["Name"],
         status="draft",
-        created_at=stamp,
-        updated_at=stamp,
-        external_id=_external_id(body),
         template_id=template_id,
         request=body,
     )
-    state.add_document(document)
+    stamp = document.created_at
     return json_response(
         {
             "documentId": document.document_id,
