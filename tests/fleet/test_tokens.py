@@ -22,16 +22,17 @@ import anyio.abc
 import anyio.lowlevel
 import psycopg
 import pytest
-from aiohttp import web
 from anyio.streams.buffered import BufferedByteReceiveStream
 
+import signing_async as sa
 from signing_async import ConfigurationError
 from signing_async._core.bulk._pg_schema import TOKEN_LOCK_CLASS
 from signing_async._core.tokens import AccessToken, TokenCache
 from signing_async.fleet import PostgresTokenStore
 from signing_async.fleet._tokens import RECHECK, lock_id
+from signing_async.transports._mock import RecordedRequest
 
-from ..danaconnect.circuit_server import CircuitServer
+from ..danaconnect.fake import FakeDanaConnect, json_response
 from ..sandbox_child import child_env
 from .tokens_child import CLIENT_ID, CLIENT_SECRET
 
@@ -43,7 +44,7 @@ KEY = "0123abcd" * 8  # a store key: a digest of the credentials, as the client 
 # -- the emulator -------------------------------------------------------------
 
 
-class TokenServer(CircuitServer):
+class TokenServer(FakeDanaConnect):
     """The loopback DANAconnect, with tokens that expire and a count of token requests.
 
     Attributes:
@@ -57,11 +58,10 @@ class TokenServer(CircuitServer):
     """
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__(client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
         self.lifetime = 3600.0
         self.hold_first = False
         self.requests: list[str] = []
-        self.issued: list[str] = []
         self.used: list[str] = []
         self.rejected = 0
         self._expiry: dict[str, float] = {}
@@ -72,29 +72,28 @@ class TokenServer(CircuitServer):
         self._answer = True
         await self._notify()
 
-    async def _token(self, request: web.Request) -> web.Response:
+    async def _token(self, request: RecordedRequest) -> sa.Response:
         basic = base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
         if request.headers.get("Authorization") != f"Basic {basic}":
-            return web.json_response({"error": "invalid_client"}, status=401)
+            return json_response(401, {"error": "invalid_client"})
         self.requests.append(request.headers.get("X-Child", "?"))
         await self._notify()
         if self.hold_first and len(self.requests) == 1:
-            await self.wait_for(lambda: self._answer or self._released.is_set())
+            await self.wait_for(lambda: self._answer or self._released)
             if not self._answer:  # the test is over: its process was killed meanwhile
-                return web.json_response({"error": "too late"}, status=503)
+                return json_response(503, {"error": "too late"})
         token = f"fleet-tok-{len(self.issued) + 1}-Qp"
         self.issued.append(token)
         self._expiry[token] = time.monotonic() + self.lifetime
-        return web.json_response({"access_token": token, "expires_in": self.lifetime})
+        return json_response(200, {"access_token": token, "expires_in": self.lifetime})
 
-    async def _start_circuit(self, request: web.Request) -> web.StreamResponse:
+    async def _start(self, request: RecordedRequest) -> sa.Response:
         token = request.headers.get("Authorization", "").removeprefix("Bearer ")
         if self._expiry.get(token, -1.0) <= time.monotonic():
             self.rejected += 1
-            return web.json_response({"error": "invalid token"}, status=401)
-        await request.read()
+            return json_response(401, {"error": "invalid token"})
         self.used.append(token)
-        return web.json_response({"circuitId": str(len(self.used)), "link": "https://sign/x"})
+        return json_response(200, {"circuitId": str(len(self.used)), "link": "https://sign/x"})
 
 
 # -- the fleet ------------------------------------------------------------------
