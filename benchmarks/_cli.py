@@ -43,6 +43,7 @@ PROFILED = {
     "upload": "the SDK's upload of the big file",
     "download": "the SDK's download_to",
     "bulk": "the SDK's documents.create_many without a journal",
+    "bulk-tiny": "the SDK's documents.create_many of tiny documents, no journal",
 }
 
 
