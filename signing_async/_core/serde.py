@@ -15,6 +15,7 @@ import datetime as dt
 import functools
 import math
 import re
+import sys
 import types
 import typing
 from collections.abc import Callable, Mapping, MutableMapping, MutableSequence, Sequence
@@ -43,6 +44,8 @@ def _normalize(key: str) -> str:
 
 _FRACTION = re.compile(r"\.(\d+)")
 _MAX_DATE_TEXT = 64
+_FAST_DATES = sys.version_info >= (3, 11)
+"""Whether ``datetime.fromisoformat`` takes a ``Z`` and any number of fractional digits."""
 """Longer than any ISO 8601 timestamp: a longer string is not one."""
 
 
@@ -74,6 +77,16 @@ def _parse_datetime(value: Any, _: type) -> dt.datetime:
         value = value["iso"]
     if not isinstance(value, str) or len(value) > _MAX_DATE_TEXT:
         raise TypeError(f"expected a date, got {_shown(value)}")
+    if _FAST_DATES:
+        try:
+            # Python 3.11 reads "2025-01-31T00:00:00.000Z" itself: the usual
+            # answer skips the rewriting below (a regular expression per date).
+            moment = dt.datetime.fromisoformat(value)
+            moment.astimezone(dt.timezone.utc)  # see below
+        except (OverflowError, OSError, ValueError):
+            pass
+        else:
+            return moment
     text = value.strip()
     if text.endswith(("Z", "z")):
         text = text[:-1] + "+00:00"

@@ -291,6 +291,7 @@ class AiohttpTransport:
 
     async def send(self, request: Request) -> Response:
         """Send one request; see :class:`~signing_async.transports.Transport`."""
+        session = self._get_session()  # first: under trio it says what to use instead
         route = await self._route(request.url)
         timeout = request.timeout
         if timeout is not self._timeout:
@@ -324,7 +325,7 @@ class AiohttpTransport:
             else ()
         )
         try:
-            response = await self._get_session().request(
+            response = await session.request(
                 request.method,
                 request.url,
                 headers=headers,
