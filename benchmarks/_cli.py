@@ -391,7 +391,7 @@ def main(argv: list[str] | None = None) -> int:
                         url=urls[benchmark.server],
                         workdir=workdir,
                         env=env,
-                        timeout=args.child_timeout,
+                        timeout=max(args.child_timeout, benchmark.child_timeout or 0),
                         profile=profile,
                     )
 
