@@ -236,13 +236,16 @@ class Engine(Generic[T, R]):
         self, outcomes: Sequence[BulkOutcome[R]], *, landed: int = 0, bytes_sent: int = 0
     ) -> None:
         changes = {"done": len(outcomes), "in_flight": -landed, "bytes_sent": bytes_sent}
+        # Asked once: the arguments of a line nobody reads cost more than the counting.
+        debug = logger.isEnabledFor(logging.DEBUG)
         for outcome in outcomes:
             changes[outcome.status] = changes.get(outcome.status, 0) + 1
-            logger.debug(
-                "bulk item %d (key %r): %s%s",
-                outcome.index, outcome.key, outcome.status,
-                f": {outcome.error}" if outcome.error is not None else "",
-            )  # fmt: skip
+            if debug:
+                logger.debug(
+                    "bulk item %d (key %r): %s%s",
+                    outcome.index, outcome.key, outcome.status,
+                    f": {outcome.error}" if outcome.error is not None else "",
+                )  # fmt: skip
         self.count(**changes)
 
     # -- the work ----------------------------------------------------------
