@@ -43,6 +43,7 @@ PROFILED = {
     "upload": "the SDK's upload of the big file",
     "download": "the SDK's download_to",
     "bulk": "the SDK's documents.create_many without a journal",
+    "bulk-tiny": "the SDK's documents.create_many of tiny documents, no journal",
 }
 
 
@@ -399,7 +400,7 @@ def main(argv: list[str] | None = None) -> int:
                         url=urls[benchmark.server],
                         workdir=workdir,
                         env=env,
-                        timeout=args.child_timeout,
+                        timeout=max(args.child_timeout, benchmark.child_timeout or 0),
                         profile=profile,
                         in_process=args.in_process,
                     )

@@ -82,10 +82,17 @@ def json_body(payload: Mapping[str, Any]) -> RequestBody:
     """
     found: list[Blob] = []
     marker = _MARKER
+    inline = [ONE_PIECE_LIMIT]  # bytes of documents still allowed into the JSON itself
 
     def placeholder(value: object) -> str:
         if isinstance(value, Base64):
-            found.append(value.blob)
+            blob = value.blob
+            if blob.data is not None and blob.size <= inline[0]:
+                # A small document in memory goes into the JSON as its text:
+                # no placeholder to split around, no second join (most bulk items).
+                inline[0] -= blob.size
+                return base64.b64encode(blob.data).decode("ascii")
+            found.append(blob)
             return f"{marker}{len(found) - 1}"
         raise TypeError(f"cannot encode {type(value).__name__} as JSON")
 
@@ -97,7 +104,7 @@ def json_body(payload: Mapping[str, Any]) -> RequestBody:
     parts = _PLACEHOLDER.split(data)
     pieces = parts[0::2]
     blobs = [found[int(index)] for index in parts[1::2]]
-    if sum(blob.size for blob in blobs) <= ONE_PIECE_LIMIT:
+    if ONE_PIECE_LIMIT - inline[0] + sum(blob.size for blob in blobs) <= ONE_PIECE_LIMIT:
         return _one_piece(pieces, blobs)
     length = sum(map(len, pieces)) + sum(base64_length(blob.size) for blob in blobs)
 

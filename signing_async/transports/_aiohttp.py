@@ -8,6 +8,9 @@ import warnings
 from collections.abc import AsyncIterator
 
 import aiohttp
+import attrs
+from aiohttp.helpers import basicauth_from_netrc, get_env_proxy_for_url, netrc_from_env
+from yarl import URL
 
 from .._core.errors import ConfigurationError, ConnectError, RequestTimeout, TransportError
 from .._core.timeouts import Timeout
@@ -39,8 +42,8 @@ def _client_timeout(timeout: Timeout) -> aiohttp.ClientTimeout:
 _NO_CONTENT_TYPE = ("Content-Type",)
 
 
-def _has_content_type(headers: dict[str, str]) -> bool:
-    return any(name.lower() == "content-type" for name in headers)
+def _has_header(headers: dict[str, str], lowered: str) -> bool:
+    return any(name.lower() == lowered for name in headers)
 
 
 async def _gather(body: StreamBody) -> bytes:
@@ -65,6 +68,46 @@ def _transport_error(exc: BaseException) -> TransportError:
     if isinstance(exc, aiohttp.ClientConnectorError):
         return ConnectError(f"could not connect: {exc}")
     return TransportError(f"connection failed: {exc or type(exc).__name__}")
+
+
+@attrs.frozen
+class _Route:
+    """What the environment says about one origin: its proxy, and .netrc credentials."""
+
+    proxy: URL | None = None
+    proxy_headers: dict[str, str] | None = None
+    authorization: str | None = None
+
+
+_DIRECT = _Route()
+
+
+def _origin(url: str) -> str:
+    """``scheme://host:port`` of an absolute URL, cheaply (the key of the route memo)."""
+    start = url.find("//") + 2
+    end = url.find("/", start)
+    return url if end < 0 else url[:end]
+
+
+def _env_route(origin: str) -> _Route:
+    """Read the environment as aiohttp's ``trust_env`` does (it reads files: run in a thread)."""
+    url = URL(origin)
+    try:
+        proxy, proxy_auth = get_env_proxy_for_url(url)
+    except LookupError:  # no proxy for this scheme, or NO_PROXY names the host
+        proxy, proxy_auth = None, None
+    try:
+        auth = basicauth_from_netrc(netrc_from_env(), url.host or "")
+    except LookupError:  # no .netrc, or no entry for the host
+        auth = None
+    if proxy is None and auth is None:
+        return _DIRECT
+    # Sent as headers: aiohttp 3.14 deprecates its auth= and proxy_auth= arguments.
+    return _Route(
+        proxy,
+        {"Proxy-Authorization": proxy_auth.encode()} if proxy_auth is not None else None,
+        auth.encode() if auth is not None else None,
+    )
 
 
 class _AiohttpStream:
@@ -151,7 +194,8 @@ class AiohttpTransport:
         read_bufsize: The read buffer of a session the transport creates.
         proxy: A proxy URL (``http://user:pass@proxy:3128``) for every request.
         verify: ``True``, a CA bundle's path, or an :class:`ssl.SSLContext`.
-        trust_env: Read proxies, ``SSL_CERT_FILE`` and ``.netrc`` from the environment.
+        trust_env: Read proxies, ``SSL_CERT_FILE`` and ``.netrc`` from the environment
+            (proxies and ``.netrc`` once per origin, at its first request).
 
     Raises:
         ConfigurationError: A proxy that is not an http(s) URL, ``verify=False``,
@@ -176,6 +220,10 @@ class AiohttpTransport:
         self._trust_env = trust_env
         # Built now, so a bad bundle is reported when the client is configured.
         self._ssl = ssl_context(verify, trust_env=trust_env) if session is None else None
+        # The environment's proxy and .netrc, read once per origin: aiohttp's
+        # own trust_env reads them (two files) in two worker threads for every
+        # request, which costs more CPU than the rest of a small request.
+        self._routes: dict[str, _Route] = {}
         # The last Timeout seen and aiohttp's twin: nearly every request of a
         # client carries the same one, and an identity check beats hashing it.
         self._timeout: Timeout | None = None
@@ -194,7 +242,8 @@ class AiohttpTransport:
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=self._limit, ssl=self._ssl or True),
                 proxy=self._proxy,
-                trust_env=self._trust_env,
+                # The environment is read by the transport, once per origin (_route).
+                trust_env=False,
                 read_bufsize=self._read_bufsize,
                 auto_decompress=False,
                 # The SDK decides what to retry and how to time out; aiohttp should not.
@@ -231,8 +280,19 @@ class AiohttpTransport:
                 stacklevel=2,
             )
 
+    async def _route(self, url: str) -> _Route:
+        if not self._trust_env or self._proxy is not None or not self._owns_session:
+            return _DIRECT  # no environment, one proxy for all, or the caller's session decides
+        origin = _origin(url)
+        route = self._routes.get(origin)
+        if route is None:
+            route = self._routes[origin] = await asyncio.to_thread(_env_route, origin)
+        return route
+
     async def send(self, request: Request) -> Response:
         """Send one request; see :class:`~signing_async.transports.Transport`."""
+        session = self._get_session()  # first: under trio it says what to use instead
+        route = await self._route(request.url)
         timeout = request.timeout
         if timeout is not self._timeout:
             self._timeout, self._client_timeout = timeout, _client_timeout(timeout)
@@ -244,6 +304,9 @@ class AiohttpTransport:
         # decompress), so no compressed answer may be negotiated behind the
         # core's back: Content-Length checks and decoding need the real bytes.
         headers = {"Accept-Encoding": "identity", **request.headers}
+        if route.authorization is not None and not _has_header(headers, "authorization"):
+            # .netrc credentials, only where the SDK set no Authorization of its own.
+            headers["Authorization"] = route.authorization
         data: bytes | AsyncIterator[bytes] | None
         if isinstance(body, StreamBody):
             # aiohttp sends an async iterator chunked unless told its length.
@@ -258,11 +321,11 @@ class AiohttpTransport:
             _NO_CONTENT_TYPE
             if data is not None
             and "Content-Type" not in headers  # the usual spelling, checked first
-            and not _has_content_type(headers)
+            and not _has_header(headers, "content-type")
             else ()
         )
         try:
-            response = await self._get_session().request(
+            response = await session.request(
                 request.method,
                 request.url,
                 headers=headers,
@@ -270,6 +333,8 @@ class AiohttpTransport:
                 timeout=client_timeout,
                 allow_redirects=False,
                 skip_auto_headers=skip or None,
+                proxy=route.proxy,
+                proxy_headers=route.proxy_headers,
             )
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             error = _transport_error(exc)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import ssl
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -132,6 +133,10 @@ async def hello(request: web.Request) -> web.Response:
     return web.json_response({"hello": "world", "scheme": request.scheme})
 
 
+async def authorization(request: web.Request) -> web.Response:
+    return web.json_response({"authorization": request.headers.get("Authorization")})
+
+
 async def whoami(request: web.Request) -> web.Response:
     # An independent fake of DANAsign's whoami, enough for one call.
     if request.headers.get("x-danassign-api-key") != "corp-token":
@@ -157,6 +162,7 @@ async def server(ca: trustme.CA | None) -> AsyncIterator[str]:
     app = web.Application()
     app.router.add_get("/hello", hello)
     app.router.add_get("/api/tokens/whoami", whoami)
+    app.router.add_get("/authorization", authorization)
     context: ssl.SSLContext | None = None
     if ca is not None:
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -272,3 +278,45 @@ def test_bad_settings_are_refused_at_once(kind: str, options: dict[str, Any], pr
     with pytest.raises(ConfigurationError, match=problem) as caught:
         TRANSPORTS[kind](**options)
     assert "hunter2" not in str(caught.value)
+
+
+async def test_aiohttp_sends_a_netrc_entry_only_where_no_authorization_is_set(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login ops password s3cret\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    transport = AiohttpTransport()
+    try:
+        async with server(None) as base:
+            bare = await transport.send(Request("GET", f"{base}/authorization"))
+            own = await transport.send(
+                Request("GET", f"{base}/authorization", {"Authorization": "Bearer t-1"})
+            )
+            answers = [json.loads(await bare.read()), json.loads(await own.read())]
+    finally:
+        await transport.aclose()
+    assert answers == [
+        {"authorization": "Basic b3BzOnMzY3JldA=="},  # base64("ops:s3cret")
+        {"authorization": "Bearer t-1"},  # the SDK's own credentials win
+    ]
+
+
+@pytest.mark.parametrize("kind", sorted(TRANSPORTS))
+async def test_the_environments_proxy_is_read_once_per_transport(
+    kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    transport = TRANSPORTS[kind]()
+    try:
+        async with server(None) as base, LoopbackProxy() as proxy:
+            monkeypatch.setenv("HTTP_PROXY", proxy.url)
+            first = await transport.send(Request("GET", f"{base}/hello"))
+            await first.read()
+            monkeypatch.delenv("HTTP_PROXY")
+            second = await transport.send(Request("GET", f"{base}/hello"))
+            await second.read()
+    finally:
+        await transport.aclose()
+    # Read when the first request went to the server, not again for each request.
+    assert proxy.seen == [("GET", f"{base}/hello")] * 2

@@ -22,6 +22,7 @@ iterates, :class:`BulkRun`, and the functions that start a run are in
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Sequence
 from typing import Any, Generic, Literal, TypeVar
@@ -239,13 +240,16 @@ class Engine(Generic[T, R]):
         self, outcomes: Sequence[BulkOutcome[R]], *, landed: int = 0, bytes_sent: int = 0
     ) -> None:
         changes = {"done": len(outcomes), "in_flight": -landed, "bytes_sent": bytes_sent}
+        # Asked once: the arguments of a line nobody reads cost more than the counting.
+        debug = logger.isEnabledFor(logging.DEBUG)
         for outcome in outcomes:
             changes[outcome.status] = changes.get(outcome.status, 0) + 1
-            logger.debug(
-                "bulk item %d (key %r): %s%s",
-                outcome.index, outcome.key, outcome.status,
-                f": {outcome.error}" if outcome.error is not None else "",
-            )  # fmt: skip
+            if debug:
+                logger.debug(
+                    "bulk item %d (key %r): %s%s",
+                    outcome.index, outcome.key, outcome.status,
+                    f": {outcome.error}" if outcome.error is not None else "",
+                )  # fmt: skip
         self.count(**changes)
 
     # -- the work ----------------------------------------------------------
@@ -268,7 +272,10 @@ class Engine(Generic[T, R]):
         while len(jobs) < self._batch_size and not self._stopping:
             # Pull and claim under one lock, so the first item with a key is
             # the one sent and a later one the duplicate, whatever the timing.
-            async with self._pull_lock:
+            # A plain iterable is pulled and claimed without a pause in
+            # between, so nothing can come between them: no lock, whose
+            # acquire lets the loop go round once more for every item.
+            async with self._pull_lock if self._source.is_async else _NO_LOCK:
                 try:
                     pulled = await self._source.pull()
                 except Exception as exc:
@@ -415,14 +422,17 @@ class Engine(Generic[T, R]):
             rejected = status == "failed" and sent and refused(answer)
             return outcome, Entry(job.key, status, error=_describe(answer), refused=rejected)
         outcome = BulkOutcome(job.key, job.index, "succeeded", result=answer)
-        if job.key is None or self._journal is None:
-            return outcome, None  # nothing to journal: no result to encode
+        if job.key is None or self._journal_path is None:
+            return outcome, None  # nothing to journal (the memory journal keeps no results)
         try:
             stored: str | None = self._encode(answer)
         except Exception as exc:
             logger.warning("bulk item %r: the result cannot be journaled: %s", job.key, exc)
             stored = None
         return outcome, Entry(job.key, "succeeded", result=stored)
+
+
+_NO_LOCK = contextlib.nullcontext()
 
 
 async def _ready(value: V) -> V:

@@ -63,6 +63,11 @@ class ItemSource(Generic[T]):
         self._next_index = 0
         self.exhausted = False
 
+    @property
+    def is_async(self) -> bool:
+        """Whether pulling may wait (an async iterable); a plain one is advanced at once."""
+        return self._async is not None
+
     async def pull(self) -> tuple[int, T] | None:
         """The next item and its index, or None once the input is exhausted.
 

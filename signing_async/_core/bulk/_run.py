@@ -21,6 +21,7 @@ from typing import Any, Generic, Literal, TypeVar
 import anyio
 import attrs
 from anyio.abc import TaskGroup
+from anyio.lowlevel import checkpoint_if_cancelled
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from ._breaker import DEFAULT_CONNECT_FAILURES
@@ -98,7 +99,12 @@ class BulkRun(Generic[R]):
     async def _stream_worker(self, send: MemoryObjectSendStream[BulkOutcome[R]]) -> None:
         async def emit(outcome: BulkOutcome[R]) -> None:
             try:
-                await send.send(outcome)
+                try:
+                    # Room in the buffer (the usual case): hand it over without
+                    # a trip round the event loop, which ``send`` always makes.
+                    send.send_nowait(outcome)
+                except anyio.WouldBlock:
+                    await send.send(outcome)
             except (anyio.BrokenResourceError, anyio.ClosedResourceError):
                 self._engine.stop()  # nobody is listening any more
 
@@ -142,7 +148,13 @@ class BulkRun(Generic[R]):
         if self._mode == "stream":
             assert self._receive is not None
             try:
-                return await self._receive.receive()
+                # An outcome waiting is taken at once (``receive`` would first go
+                # round the event loop); a cancellation is still noticed here.
+                await checkpoint_if_cancelled()
+                try:
+                    return self._receive.receive_nowait()
+                except anyio.WouldBlock:
+                    return await self._receive.receive()
             except anyio.EndOfStream:
                 self._engine.raise_fatal()
                 raise StopAsyncIteration from None
