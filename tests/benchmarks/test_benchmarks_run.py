@@ -253,3 +253,22 @@ def test_the_million_run_is_opt_in_and_reports_memory_and_journal(
     (target,) = data["targets"]
     assert target["description"] == "RSS growth ≤ 64 MiB"
     assert list(run["scratch"].iterdir()) == []
+
+
+def test_only_fleet_runs_one_two_and_four_workers(tmp_path: Path) -> None:
+    run = run_quick(tmp_path, "--only", "fleet")
+    assert run["done"].returncode == 0, run["done"].stderr[-3000:]
+    data = report(run)
+    (fleet,) = data["benchmarks"]
+    assert fleet["name"] == "fleet"
+    for case in fleet["cases"]:
+        variants = {variant["key"]: variant for variant in case["variants"]}
+        assert list(variants) == ["1w", "2w", "4w"]
+        for variant in variants.values():
+            assert variant["status"] == "ok", variant
+            (result,) = variant["rounds"]
+            assert result["requests"] > 0
+            assert result["worker_cpu_s"] > 0
+            assert result["postgres_cpu_s"] > 0
+    assert "x 1w" in (run["out"] / "latest.md").read_text()
+    assert list(run["scratch"].iterdir()) == []
