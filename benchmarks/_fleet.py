@@ -104,7 +104,7 @@ class _Fleet(Workload):
             "SIGNING_DANASIGN_API_TOKEN": API_TOKEN,
         }
         self.processes = [self._start_worker(number, env) for number in range(self.workers)]
-        await self._until_workers_listen()
+        await self._until_workers_connect()
         chunk = int(self.params["chunk_size"])
         await self._send("warm-up", WARM_UP_CHUNKS * chunk * self.workers)
 
@@ -120,7 +120,7 @@ class _Fleet(Workload):
                 command, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT
             )
 
-    async def _until_workers_listen(self) -> None:
+    async def _until_workers_connect(self) -> None:
         """Wait until every worker is connected (so none starts late in the measurement)."""
         import psycopg
 
