@@ -199,8 +199,18 @@ class _Fleet(Workload):
             "ideal_items_per_s": ideal,
         }
 
+    def server_snapshot(self) -> Any:
+        """The server's counters, and the transaction ids PostgreSQL has handed out."""
+        import psycopg
+
+        with psycopg.connect(self.dsn, autocommit=True) as connection:
+            row = connection.execute("SELECT txid_current()").fetchone()
+        return {**super().server_snapshot(), "txid": int(row[0]) if row else 0}
+
     def server_delta(self, before: Any, after: Any) -> dict[str, Any]:
         figures = super().server_delta(before, after)
+        # Every transaction that wrote got an id (one more: the snapshot's own).
+        figures["write_transactions"] = after["txid"] - before["txid"] - 1
         created = after["documents"] - before["documents"]
         if created != int(self.params["count"]):
             raise RuntimeError(f"the server created {created} documents for {self.params['count']}")
