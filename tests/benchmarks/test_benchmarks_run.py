@@ -255,8 +255,11 @@ def test_the_million_run_is_opt_in_and_reports_memory_and_journal(
     assert list(run["scratch"].iterdir()) == []
 
 
-def test_only_fleet_runs_one_two_and_four_workers(tmp_path: Path) -> None:
-    run = run_quick(tmp_path, "--only", "fleet")
+def test_the_fleet_run_is_opt_in_with_one_two_and_four_workers(
+    quick_run: dict[str, Any], tmp_path: Path
+) -> None:
+    assert "fleet" not in [b["name"] for b in report(quick_run)["benchmarks"]]
+    run = run_quick(tmp_path, "--only", "fleet", "--fleet-count", "60")
     assert run["done"].returncode == 0, run["done"].stderr[-3000:]
     data = report(run)
     (fleet,) = data["benchmarks"]
@@ -267,7 +270,8 @@ def test_only_fleet_runs_one_two_and_four_workers(tmp_path: Path) -> None:
         for variant in variants.values():
             assert variant["status"] == "ok", variant
             (result,) = variant["rounds"]
-            assert result["requests"] > 0
+            assert result["requests"] == 60
+            assert result["write_transactions"] > 0
             assert result["worker_cpu_s"] > 0
             assert result["postgres_cpu_s"] > 0
     assert "x 1w" in (run["out"] / "latest.md").read_text()
