@@ -13,6 +13,7 @@ import platform
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import zipfile
 from pathlib import Path
@@ -61,7 +62,8 @@ def _postgres_bin(session: nox.Session) -> dict[str, str]:
     once (into nox's cache folder) and unpack its binaries; the tests read
     the folder from ``SIGNING_TEST_POSTGRES_BIN``.
     """
-    if session.python in ("3.10", "3.11", "3.12"):
+    version = session.python or f"{sys.version_info[0]}.{sys.version_info[1]}"  # nox's own
+    if version in ("3.10", "3.11", "3.12"):
         return {}
     cache = Path(".nox") / "_postgres"
     bin_folder = cache / "pgserver" / "pginstall" / "bin"
@@ -166,6 +168,11 @@ def screenshots(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Run the benchmark suite (not part of the default sessions)."""
-    session.install("-e", ".[httpx,cli]", "matplotlib")
-    session.run("python", "-m", "benchmarks", *session.posargs)
+    """Run the benchmark suite (not part of the default sessions).
+
+    ``--only fleet`` needs PostgreSQL: the ``fleet`` extra and the pgserver
+    wheel's binaries, as the fleet tests have them.
+    """
+    env = _postgres_bin(session)
+    session.install("-e", ".[httpx,cli,fleet]", "matplotlib", *([] if env else [PGSERVER]))
+    session.run("python", "-m", "benchmarks", *session.posargs, env=env)

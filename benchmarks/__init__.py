@@ -14,6 +14,7 @@ Modules:
     _sandbox: the real sandbox as the bulk benchmark's server.
     _variant: the child process that runs one variant and prints its figures.
     _workloads: the workloads themselves, SDK and raw, registered by name.
+    _fleet: the fleet's workloads (a PostgreSQL and worker processes per run).
     _payloads: the PDFs and ZIPs the benchmarks send and serve.
     _report: statistics, the Markdown table, the JSON file and the chart.
     _startup: import time and the modules ``import signing_async`` pulls in.

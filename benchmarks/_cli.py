@@ -76,6 +76,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--tiny-count", type=int, help="items per bulk-tiny run (4000)")
     parser.add_argument("--wide-count", type=int, help="items per bulk-wide run (5120)")
     parser.add_argument("--million-count", type=int, help="items of the bulk-million run (1000000)")
+    parser.add_argument("--fleet-count", type=int, help="items per fleet run (2000)")
     parser.add_argument("--download-mib", type=float, help="size of the ZIP downloaded (500)")
     parser.add_argument("--token-calls", type=int, help="concurrent calls per token burst (1000)")
     parser.add_argument("--token-ttl", type=float, help="token lifetime, seconds (4)")
@@ -120,6 +121,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         "tiny_count": args.tiny_count,
         "wide_count": args.wide_count,
         "million_count": args.million_count,
+        "fleet_count": args.fleet_count,
     }
     if args.concurrency:
         given["concurrency"] = tuple(int(part) for part in args.concurrency.split(","))

@@ -50,6 +50,10 @@ class Settings:
     wide_concurrency: int = 256
     wide_latency_ms: float = 100
     million_count: int = 1_000_000
+    fleet_count: int = 2000
+    fleet_concurrency: tuple[int, ...] = (16, 4)
+    fleet_latency_ms: float = 20
+    fleet_chunk_size: int = 50
     quick: bool = False
 
     @classmethod
@@ -74,6 +78,9 @@ class Settings:
             tiny_latencies_ms=(0, 5),
             wide_count=512,
             million_count=2000,
+            fleet_count=80,
+            fleet_concurrency=(4,),
+            fleet_chunk_size=10,
             quick=True,
         )
 
@@ -119,6 +126,22 @@ OF_IDEAL = Metric(
         r["requests"] / r["wall_s"] / r["ideal_items_per_s"] if r.get("ideal_items_per_s") else None
     ),
     2,
+)
+WORKER_CPU_US = Metric(
+    "worker_cpu_us_per_item", "worker CPU µs/item", "lower", _per_request("worker_cpu_s", 1e6)
+)
+POSTGRES_CPU_US = Metric(
+    "postgres_cpu_us_per_item",
+    "PostgreSQL CPU µs/item",
+    "lower",
+    _per_request("postgres_cpu_s", 1e6),
+)
+WRITES = Metric(
+    "write_transactions_per_item",
+    "PostgreSQL write transactions/item",
+    "lower",
+    _per_request("write_transactions", 1),
+    1,
 )
 JOURNAL_MIB = Metric("journal_mib", "journal MiB", "lower", lambda r: r.get("journal_mib"), 1)
 REQ_PER_S = Metric("req_per_s", "req/s", "higher", lambda r: r["requests"] / r["wall_s"])
@@ -655,7 +678,54 @@ def build(
         )
 
     benchmarks += _tiny_bulk_benchmarks(s, selected)
+    if "fleet" in selected:
+        benchmarks.append(_fleet_benchmark(s))
     return benchmarks
+
+
+def _fleet_benchmark(s: Settings) -> Benchmark:
+    """One submitted job sent by 1, 2 and 4 worker processes sharing a PostgreSQL."""
+    variants = (
+        Variant("1w", "1 worker process", "fleet/1-worker"),
+        Variant("2w", "2 worker processes", "fleet/2-workers"),
+        Variant("4w", "4 worker processes", "fleet/4-workers"),
+    )
+    size = _mib_text(2048 / MIB)
+    cases = tuple(
+        Case(
+            f"{s.fleet_count} x {size}, {concurrency} in flight per worker,"
+            f" {s.fleet_latency_ms:g} ms",
+            {
+                "count": s.fleet_count,
+                "size": 2048,
+                "concurrency": concurrency,
+                "latency": s.fleet_latency_ms / 1000,
+                "chunk_size": s.fleet_chunk_size,
+            },
+            variants,
+        )
+        for concurrency in s.fleet_concurrency
+    )
+    return Benchmark(
+        "fleet",
+        "Fleet: one submitted job, 1, 2 and 4 worker processes on one PostgreSQL",
+        (ITEMS_PER_S, OF_IDEAL, WORKER_CPU_US, POSTGRES_CPU_US, WRITES),
+        cases,
+        comparisons=(("2w", "1w"), ("4w", "1w")),
+        notes=(
+            "Each run starts its own PostgreSQL (pgserver's binaries, unix socket, fsync off:"
+            " the figures are CPU, not disk) and its `signing-async worker` processes, and"
+            f" warms them up with a small job. The measured section is `submit` (chunks of"
+            f" {s.fleet_chunk_size}) and the wait until nothing is pending or in flight; the"
+            " minimal server answers `createdocument` after the case's latency.",
+            "Ratios are items/s over one worker's (2w/1w, 4w/1w). Worker and PostgreSQL CPU"
+            " are read from /proc (all worker processes; every postgres process, ended"
+            " backends included), divided by the items. `of concurrency/latency` compares"
+            " with workers x in-flight / latency.",
+            "Workers, PostgreSQL and the server share this machine's cores: where they are"
+            " all busy, more workers cannot scale.",
+        ),
+    )
 
 
 def _tiny_bulk_benchmarks(s: Settings, selected: tuple[str, ...]) -> list[Benchmark]:
@@ -822,5 +892,5 @@ ALL = (
 )
 """The benchmarks of a default run."""
 
-OPT_IN = ("bulk-million",)
+OPT_IN = ("bulk-million", "fleet")
 """Benchmarks run only when named with ``--only`` (they take long)."""

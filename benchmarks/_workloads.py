@@ -118,6 +118,7 @@ def load_all() -> dict[str, type[Workload]]:
     """Import every workload module and return the registry."""
     from . import (  # noqa: F401 - imported to register
         _bulk_tiny,
+        _fleet,
         _raw,
         _sdk_danaconnect,
         _sdk_danasign,

@@ -185,10 +185,15 @@ def test_the_sandbox_token_is_the_sandboxs() -> None:
     assert SandboxCredentials().danasign_api_token == API_TOKEN
 
 
-def test_only_bulk_runs_bulk_alone(tmp_path: Path) -> None:
-    run = run_quick(tmp_path, "--only", "bulk")
+def run_only(base: Path, name: str, *options: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A quick run of the benchmark ``name`` alone, which must succeed; the run and its report."""
+    run = run_quick(base, "--only", name, *options)
     assert run["done"].returncode == 0, run["done"].stderr[-3000:]
-    data = report(run)
+    return run, report(run)
+
+
+def test_only_bulk_runs_bulk_alone(tmp_path: Path) -> None:
+    run, data = run_only(tmp_path, "bulk")
     assert [b["name"] for b in data["benchmarks"]] == ["bulk"]
     assert {t["benchmark"] for t in data["targets"]} == {"bulk"}
     assert list(run["scratch"].iterdir()) == []
@@ -243,9 +248,7 @@ def test_the_million_run_is_opt_in_and_reports_memory_and_journal(
     quick_run: dict[str, Any], tmp_path: Path
 ) -> None:
     assert "bulk-million" not in [b["name"] for b in report(quick_run)["benchmarks"]]
-    run = run_quick(tmp_path, "--only", "bulk-million", "--million-count", "300")
-    assert run["done"].returncode == 0, run["done"].stderr[-3000:]
-    data = report(run)
+    run, data = run_only(tmp_path, "bulk-million", "--million-count", "300")
     ((case,),) = [b["cases"] for b in data["benchmarks"]]
     (variant,) = case["variants"]
     (result,) = variant["rounds"]
@@ -254,4 +257,25 @@ def test_the_million_run_is_opt_in_and_reports_memory_and_journal(
     assert "rss_growth_mib" in result
     (target,) = data["targets"]
     assert target["description"] == "RSS growth ≤ 64 MiB"
+    assert list(run["scratch"].iterdir()) == []
+
+
+def test_the_fleet_run_is_opt_in_with_one_two_and_four_workers(
+    quick_run: dict[str, Any], tmp_path: Path
+) -> None:
+    assert "fleet" not in [b["name"] for b in report(quick_run)["benchmarks"]]
+    run, data = run_only(tmp_path, "fleet", "--fleet-count", "60")
+    (fleet,) = data["benchmarks"]
+    assert fleet["name"] == "fleet"
+    for case in fleet["cases"]:
+        variants = {variant["key"]: variant for variant in case["variants"]}
+        assert list(variants) == ["1w", "2w", "4w"]
+        for variant in variants.values():
+            assert variant["status"] == "ok", variant
+            (result,) = variant["rounds"]
+            assert result["requests"] == 60
+            assert result["write_transactions"] > 0
+            assert result["worker_cpu_s"] > 0
+            assert result["postgres_cpu_s"] > 0
+    assert "x 1w" in (run["out"] / "latest.md").read_text()
     assert list(run["scratch"].iterdir()) == []
