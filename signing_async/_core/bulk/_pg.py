@@ -39,6 +39,8 @@ async def connect(dsn: str, schema: str) -> Connection:
         raise ConfigurationError(
             f"cannot connect to PostgreSQL at {safe_dsn(dsn)}: {reason}"
         ) from None
+    if (dsn, schema) in _READY:
+        return connection
     try:
         async with connection.transaction():
             await connection.execute("SELECT pg_advisory_xact_lock(%s, %s)", SCHEMA_LOCK)
@@ -47,4 +49,10 @@ async def connect(dsn: str, schema: str) -> Connection:
     except BaseException:
         await connection.close()
         raise
+    _READY.add((dsn, schema))
     return connection
+
+
+_READY: set[tuple[str, str]] = set()
+"""The (database, schema) pairs whose tables this process has made sure of:
+a worker opens connections for every chunk, and the tables do not come and go."""

@@ -61,10 +61,20 @@ _DEADLOCK_RETRIES = 8
 
 @attrs.define
 class _Transaction:
-    """What the operations of one grouped transaction share."""
+    """What the operations of one grouped transaction share.
+
+    The live owners are read at most once per transaction, when a decision
+    first needs them (most transactions, marks and outcomes, never do).
+    """
 
     connection: Any
-    live: frozenset[int]  # the owners whose lock is held, read once at the start
+    _live: frozenset[int] | None = None
+
+    async def live(self) -> frozenset[int]:
+        """The owners whose lock is held, as read once in this transaction."""
+        if self._live is None:
+            self._live = await _live_owners(self.connection)
+        return self._live
 
 
 class PostgresJournal:
@@ -177,7 +187,7 @@ class PostgresJournal:
                         # Outcomes may wait for the next sync: losing one in a
                         # crash leaves its row in flight (uncertain), never resent.
                         await connection.execute("SET LOCAL synchronous_commit = off")
-                    tx = _Transaction(connection, await _live_owners(connection))
+                    tx = _Transaction(connection)
                     return [await operation(tx) for operation in operations]
             except (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure):
                 # Two processes claiming the same keys in opposite orders: the
@@ -211,7 +221,7 @@ class PostgresJournal:
         state, result, error, refused, owner, run, first_index, since = row
         if run == self._run:
             return Claim("duplicate", state=state, first_index=first_index)
-        if owner is not None and owner != self.owner and owner in tx.live:
+        if owner is not None and owner != self.owner and owner in await tx.live():
             # A live peer's run holds it: sends it, or sent and reported it.
             return _PEER
         if state == "succeeded":
