@@ -6,6 +6,8 @@ what a developer would, and saves screenshots of the pages it saw.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +40,23 @@ def main_text(browser: Any) -> str:
     return str(browser.find_element(_by("TAG_NAME"), "main").text)
 
 
+@contextmanager
+def navigating(browser: Any) -> Iterator[None]:
+    """Wait, after the block's click or key, until the next page has replaced this one.
+
+    Reading the page right after a form is sent would read the old page, or
+    an element the new page has just thrown away (a stale element).
+    """
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    old = browser.find_element(_by("TAG_NAME"), "html")
+    yield
+    wait = WebDriverWait(browser, 30)  # a bound on a hang, not a measure
+    wait.until(expected_conditions.staleness_of(old))
+    wait.until(lambda b: b.execute_script("return document.readyState") == "complete")
+
+
 def test_sign_a_circuit_from_its_link(
     live: LiveSandbox, browser: Any, screenshots: Path, tmp_path: Path
 ) -> None:
@@ -52,7 +71,8 @@ def test_sign_a_circuit_from_its_link(
     assert browser.find_element(_by("TAG_NAME"), "h1").text == f"Circuit {circuit.circuit_id}"
     assert "contract.pdf" in main_text(browser)
     shot(browser, screenshots, "circuit-signer-page")
-    button(browser, "Sign the documents").click()
+    with navigating(browser):
+        button(browser, "Sign the documents").click()
     assert "The documents are signed." in main_text(browser)
 
     async def download() -> sa.DownloadedFile:
@@ -103,12 +123,14 @@ def test_two_danasign_signers_sign_in_order(
     shot(browser, screenshots, "danasign-first-signer")
     # By keyboard: focus the button and press Enter.
     sign = button(browser, "Sign")
-    sign.send_keys(Keys.ENTER)
+    with navigating(browser):
+        sign.send_keys(Keys.ENTER)
     assert "Client has already signed" in main_text(browser)
     assert document.document_id in live.run(lambda: listed("inprogress"))
 
     browser.get(f"{page}/Provider")
-    button(browser, "Sign").click()
+    with navigating(browser):
+        button(browser, "Sign").click()
     shot(browser, screenshots, "danasign-last-signer")
     assert document.document_id in live.run(lambda: listed("completed"))
     assert document.document_id not in live.run(lambda: listed("sent"))
@@ -152,7 +174,8 @@ def test_a_503_added_in_the_faults_form_shows_the_retry_in_the_request_log(
     Select(browser.find_element(_by("ID"), "f-route")).select_by_value("danasign.contacts.create")
     browser.find_element(_by("ID"), "f-status").send_keys("503")
     browser.find_element(_by("ID"), "f-times").send_keys("1")
-    button(browser, "Add the fault").click()
+    with navigating(browser):
+        button(browser, "Add the fault").click()
     assert "danasign.contacts.create" in main_text(browser)
     shot(browser, screenshots, "faults")
 
@@ -163,7 +186,8 @@ def test_a_503_added_in_the_faults_form_shows_the_retry_in_the_request_log(
     assert live.run(create).email == "ana@example.com"
     browser.get(f"{live.url}/requests")
     Select(browser.find_element(_by("ID"), "route")).select_by_value("danasign.contacts.create")
-    button(browser, "Filter").click()
+    with navigating(browser):
+        button(browser, "Filter").click()
     rows = browser.find_elements(_by("CSS_SELECTOR"), "main tbody tr")
     cells = [[td.text for td in row.find_elements(_by("TAG_NAME"), "td")] for row in rows]
     # Newest first: the retry that succeeded, then the injected 503.
