@@ -18,6 +18,7 @@ failed otherwise waits longer each time: :class:`~._queue.ChunkRetry`).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -66,6 +67,10 @@ async def run_worker(
             taken for dead and its chunks go back to the queue. Workers
             beat every third of it.
 
+    Cancelling it stops the worker at once: the chunks it was sending are
+    aborted (their in-flight items become uncertain, the rest stay pending)
+    and go back to the queue for the other workers. It runs on asyncio.
+
     Raises:
         ValidationError: A bad ``concurrency`` or ``stalled_after``.
         ConfigurationError: The database cannot be reached.
@@ -94,16 +99,34 @@ async def run_worker(
             queue=QUEUE,
             retry=ChunkRetry(),
         )(send_chunk)
-        async with app.open_async(), anyio.create_task_group() as group:
-            group.start_soon(_reap, app, stalled_after)
-            await app.run_worker_async(
-                queues=[QUEUE],
-                concurrency=CHUNKS_AT_ONCE,
-                install_signal_handlers=False,
-                update_heartbeat_interval=stalled_after / 3,
-                stalled_worker_timeout=stalled_after,
+        async with app.open_async():
+            # procrastinate's worker runs as a task of its own: cancelled once,
+            # it aborts the chunks it runs and records their status, which
+            # needs the pool open. Cancelled where it stands, by an anyio
+            # scope that cancels every await, it would leave those writes to
+            # a closed pool.
+            worker = asyncio.ensure_future(
+                app.run_worker_async(
+                    queues=[QUEUE],
+                    concurrency=CHUNKS_AT_ONCE,
+                    install_signal_handlers=False,
+                    update_heartbeat_interval=stalled_after / 3,
+                    stalled_worker_timeout=stalled_after,
+                    # Stopped, the worker stops at once: the chunks it was
+                    # sending are aborted (their in-flight items become
+                    # uncertain) and go back to the queue.
+                    shutdown_graceful_timeout=0,
+                )
             )
-            group.cancel_scope.cancel()
+            try:
+                async with anyio.create_task_group() as group:
+                    group.start_soon(_reap, app, stalled_after)
+                    await asyncio.shield(worker)
+                    group.cancel_scope.cancel()
+            finally:
+                worker.cancel()
+                with anyio.CancelScope(shield=True):
+                    await asyncio.gather(worker, return_exceptions=True)
 
 
 async def _send_chunk(

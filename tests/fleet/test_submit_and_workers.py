@@ -18,10 +18,10 @@ from signing_async.fleet import (
     run_worker,
     submit,
 )
-from signing_async.sandbox import Sandbox
+from signing_async.sandbox import Fault, Sandbox
 from tests.conftest import MINIMAL_PDF
 
-from .waiting import wait_until_done
+from .waiting import wait_for_status, wait_until_done
 
 
 def document(index: int, file: Any) -> dict[str, Any]:
@@ -111,3 +111,37 @@ async def test_an_uncertain_item_is_resolved_by_a_person(dsn: str) -> None:
         ).fetchone()
     assert row is not None
     assert json.loads(row[0]) == {"documentId": "D-1"}
+
+
+async def test_a_worker_cancelled_mid_chunk_stops_cleanly_and_another_finishes_the_job(
+    dsn: str, tmp_path: Path
+) -> None:
+    """Cancelled while its requests are in flight, a worker records its chunk's fate
+    (anyio's test runner fails the test on any error left in a callback, such as
+    procrastinate writing to a pool already closed) and its chunk goes back to the queue."""
+    pdf = tmp_path / "contract.pdf"
+    pdf.write_bytes(MINIMAL_PDF)
+    items = [document(index, pdf) for index in range(8)]
+    async with Sandbox() as sb:
+        sb.faults.add(Fault(route="danasign.createdocument", latency=30.0, times=4))
+        await submit(dsn, provider="danasign", items=items, job="cut", chunk_size=8)
+        async with anyio.create_task_group() as group:
+            group.start_soon(
+                lambda: run_worker(dsn, client_factory=sb.client, concurrency=8, stalled_after=1)
+            )
+            # Four requests marked in flight, held by the latency fault.
+            await wait_for_status(dsn, "cut", lambda status: status.in_flight == 4)
+            group.cancel_scope.cancel()
+
+        status = await job_status(dsn, job="cut")
+        assert (status.in_flight, status.pending, status.succeeded) == (4, 4, 0)
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(
+                lambda: run_worker(dsn, client_factory=sb.client, concurrency=8, stalled_after=1)
+            )
+            done = await wait_until_done(dsn, "cut")
+            group.cancel_scope.cancel()
+    # The four in flight when the first worker stopped may exist: uncertain, never resent.
+    assert (done.succeeded, done.uncertain) == (4, 4)
+    assert all(sb.created_count(f"doc-{index}") <= 1 for index in range(8))
