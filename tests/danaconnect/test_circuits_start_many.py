@@ -30,7 +30,7 @@ def by_key(outcomes: Sequence[sa.BulkOutcome[Any]]) -> dict[str | None, sa.BulkO
 def queued(request: RecordedRequest) -> sa.Response:
     """A start_circuit answer with a field the model does not know (kept in ``raw``)."""
     circuit_id = json.loads(request.content)["id"]
-    answer = {"circuitId": f"circ-{circuit_id}", "link": "https://x/s", "queue": 3}
+    answer = {"circuitId": f"circ-{circuit_id}", "link": "http://127.0.0.1:9/s", "queue": 3}
     return json_response(201, answer)
 
 

@@ -93,7 +93,9 @@ class TokenServer(FakeDanaConnect):
             self.rejected += 1
             return json_response(401, {"error": "invalid token"})
         self.used.append(token)
-        return json_response(200, {"circuitId": str(len(self.used)), "link": "https://sign/x"})
+        return json_response(
+            200, {"circuitId": str(len(self.used)), "link": "http://127.0.0.1:9/sign/x"}
+        )
 
 
 # -- the fleet ------------------------------------------------------------------
