@@ -45,14 +45,19 @@ def navigating(browser: Any) -> Iterator[None]:
     """Wait, after the block's click or key, until the next page has replaced this one.
 
     Reading the page right after a form is sent would read the old page, or
-    an element the new page has just thrown away (a stale element).
+    an element the new page has just thrown away (a stale element). While
+    the old page is being torn down, chromedriver may answer a question
+    about it with "unhandled inspector error" instead of "stale": that is
+    the same moment, so the wait asks again rather than failing.
     """
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
 
     old = browser.find_element(_by("TAG_NAME"), "html")
     yield
-    wait = WebDriverWait(browser, 30)  # a bound on a hang, not a measure
+    # 30 s is a bound on a hang, not a measure.
+    wait = WebDriverWait(browser, 30, ignored_exceptions=(WebDriverException,))
     wait.until(expected_conditions.staleness_of(old))
     wait.until(lambda b: b.execute_script("return document.readyState") == "complete")
 
