@@ -4,6 +4,10 @@ The server's data folder, its unix socket and its log all live in a folder
 the test session made; it listens on no TCP port. PostgreSQL refuses to run
 as root: when the tests run as root, the server runs as ``nobody`` (which
 every Debian-like system has), so nothing is created outside the folder.
+If ``nobody`` cannot reach the binaries where they are installed (a
+checkout inside a folder only root may enter, as ``mktemp -d`` makes), the
+installation is copied into the server's folder first (about 35 MB, once
+per test session).
 
 Where the binaries come from: ``SIGNING_TEST_POSTGRES_BIN`` (a folder
 holding ``initdb``, ``pg_ctl`` and ``postgres``) if set, else the installed
@@ -74,6 +78,28 @@ class LocalPostgres:
             cwd=self.folder,
         )
 
+    def _can_run(self, program: Path) -> bool:
+        """Whether the server's user may execute ``program`` (every folder above it included)."""
+        check = subprocess.run(  # noqa: S603 - a fixed command on our own path
+            ["/usr/bin/test", "-x", str(program)], user=self._user, check=False, cwd="/"
+        )
+        return check.returncode == 0
+
+    def _copy_install(self) -> Path:
+        """Copy the binaries' installation into the server's folder; returns its ``bin``.
+
+        PostgreSQL finds its libraries and data relative to its binaries, and
+        the pgserver wheel's binaries find their shared libraries in
+        ``pgserver.libs``, three levels up: both keep their places.
+        """
+        install = self.bin.parent
+        copy = self.folder / "install"
+        shutil.copytree(install, copy / install.parent.name / install.name, symlinks=True)
+        libraries = install.parent.parent / "pgserver.libs"
+        if libraries.is_dir():
+            shutil.copytree(libraries, copy / libraries.name, symlinks=True)
+        return copy / install.parent.name / install.name / self.bin.name
+
     def start(self) -> str:
         """Initialise and start the server; returns its DSN."""
         self.data.mkdir()
@@ -85,6 +111,8 @@ class LocalPostgres:
                 os.chown(path, entry.pw_uid, entry.pw_gid)
             self.log.touch()
             os.chown(self.log, entry.pw_uid, entry.pw_gid)
+            if not self._can_run(self.bin / "initdb"):
+                self.bin = self._copy_install()
         self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8")
         options = " ".join(
             [
@@ -107,6 +135,9 @@ class LocalPostgres:
 
     def stop(self) -> None:
         """Stop the server at once and delete its folder."""
-        with contextlib.suppress(subprocess.CalledProcessError):  # never started, or gone
-            self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
-        shutil.rmtree(self.folder, ignore_errors=True)
+        try:
+            # Never started, gone, or not startable: nothing to stop.
+            with contextlib.suppress(subprocess.CalledProcessError, OSError):
+                self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
+        finally:
+            shutil.rmtree(self.folder, ignore_errors=True)
