@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterable, Awaitable, Callable, Coroutine, Iterable, Sequence
 from typing import Any, Generic, Literal, TypeVar
 
 import anyio
@@ -256,76 +256,103 @@ class Engine(Generic[T, R]):
 
     async def work(self, emit: Emit[R], *, once: bool) -> None:
         """Take units of work until the input ends, or just one (``once``)."""
+        # From a plain iterable, a worker pulls its next item, and queues its
+        # claim, while the outcome of the last one is being recorded: the two
+        # share a commit, so an item waits for two commits (its claim with the
+        # previous outcome, then its in-flight mark), not three. An async
+        # source is not pulled ahead: it may wait for its next item, and the
+        # outcome already received must not wait with it.
+        pull_ahead = not once and not self._source.is_async
+        ahead: _Admission[T, R] | None = None
         while True:
-            jobs = await self._next_unit(emit, instant_limit=ROUND_INSTANT_LIMIT if once else None)
+            jobs = await self._next_unit(
+                emit, instant_limit=ROUND_INSTANT_LIMIT if once else None, ahead=ahead
+            )
+            ahead = None
             if jobs:
-                await self._send(jobs, emit)
+                ahead = await self._send(jobs, emit, pull_ahead=pull_ahead)
             elif self.finished:
                 return
             if once:
                 return
 
-    async def _next_unit(self, emit: Emit[R], *, instant_limit: int | None) -> list[_Job[T]]:
-        """Pull items until a unit is ready to send, emitting the outcomes that need no request."""
+    async def _pull(self) -> _Admission[T, R] | None:
+        """Pull the next item and queue its claim; None when no item comes."""
+        # Pull and claim under one lock, so the first item with a key is
+        # the one sent and a later one the duplicate, whatever the timing.
+        # A plain iterable is pulled and claimed without a pause in
+        # between, so nothing can come between them: no lock, whose
+        # acquire lets the loop go round once more for every item.
+        async with self._pull_lock if self._source.is_async else _NO_LOCK:
+            try:
+                pulled = await self._source.pull()
+            except Exception as exc:
+                self.fail_run(exc)
+                return None
+            if pulled is None:
+                return None
+            index, item = pulled
+            # The claim is queued here, under the lock, and awaited after it:
+            # keys are claimed in pull order, and many claims share a commit.
+            return self._admit(index, item)
+
+    async def _next_unit(
+        self, emit: Emit[R], *, instant_limit: int | None, ahead: _Admission[T, R] | None
+    ) -> list[_Job[T]]:
+        """Pull items until a unit is ready to send, emitting the outcomes that need no request.
+
+        ``ahead`` is an item pulled already, taken first, even if the run
+        was stopped since: an item pulled is finished.
+        """
         jobs: list[_Job[T]] = []
         instant = 0
-        while len(jobs) < self._batch_size and not self._stopping:
-            # Pull and claim under one lock, so the first item with a key is
-            # the one sent and a later one the duplicate, whatever the timing.
-            # A plain iterable is pulled and claimed without a pause in
-            # between, so nothing can come between them: no lock, whose
-            # acquire lets the loop go round once more for every item.
-            async with self._pull_lock if self._source.is_async else _NO_LOCK:
+        try:
+            while len(jobs) < self._batch_size and (ahead is not None or not self._stopping):
+                admission = ahead if ahead is not None else await self._pull()
+                ahead = None
+                if admission is None:
+                    break
                 try:
-                    pulled = await self._source.pull()
-                except Exception as exc:
+                    admitted = await admission.decision
+                except Exception as exc:  # the journal failed: nothing more can be recorded
                     self.fail_run(exc)
+                    admitted = BulkOutcome(admission.key, admission.index, "failed", error=exc)
+                if isinstance(admitted, _Job):
+                    jobs.append(admitted)
+                    continue
+                if admitted is None:
+                    self.count(elsewhere=1)  # a live peer sharing the journal sends it
+                else:
+                    self._tally([admitted])
+                    await emit(admitted)
+                instant += 1
+                if instant_limit is not None and instant >= instant_limit:
                     break
-                if pulled is None:
-                    break
-                index, item = pulled
-                # A claim is queued here, under the lock, and awaited after it:
-                # keys are claimed in pull order, and many claims share a commit.
-                admission = self._admit(index, item)
-            try:
-                admitted = await admission
-            except Exception as exc:  # the journal failed: nothing more can be recorded
-                self.fail_run(exc)
-                admitted = BulkOutcome(None, index, "failed", error=exc)
-            if isinstance(admitted, _Job):
-                jobs.append(admitted)
-                continue
-            if admitted is None:
-                self.count(elsewhere=1)  # a live peer sharing the journal sends it
-            else:
-                self._tally([admitted])
-                await emit(admitted)
-            instant += 1
-            if instant_limit is not None and instant >= instant_limit:
-                break
+        finally:
+            if ahead is not None:
+                ahead.drop()
         return jobs
 
-    def _admit(
-        self, index: int, item: T | InvalidItem
-    ) -> Awaitable[_Job[T] | BulkOutcome[R] | None]:
+    def _admit(self, index: int, item: T | InvalidItem) -> _Admission[T, R]:
         """Decide what becomes of a pulled item: send it, an outcome right away, or nothing.
 
-        Its key is claimed at the call; the decision is the awaitable's
-        result: None when a live peer sharing the journal holds the key (the
+        Its key is claimed at the call; the decision is the admission's
+        awaitable: None when a live peer sharing the journal holds the key (the
         peer sends it and reports it).
         """
         if isinstance(item, InvalidItem):
-            return _ready(BulkOutcome(item.key, index, "failed", error=item.error()))
+            return _Admission.now(index, BulkOutcome(item.key, index, "failed", error=item.error()))
         try:
             key = self._key(item)
         except Exception as exc:
-            return _ready(BulkOutcome(None, index, "failed", error=exc))
+            return _Admission.now(index, BulkOutcome(None, index, "failed", error=exc))
         if key is None:
             if self._journal_path is not None:
                 error = ValidationError("key", "every item needs its key when a journal is used")
-                return _ready(BulkOutcome(None, index, "failed", error=error))
-            return _ready(_Job(index, None, item))
-        return self._claimed(index, key, item, self.journal.claim(key, index))
+                return _Admission.now(index, BulkOutcome(None, index, "failed", error=error))
+            return _Admission.now(index, _Job(index, None, item))
+        claim = self.journal.claim(key, index)
+        return _Admission(index, self._claimed(index, key, item, claim), key, claim)
 
     async def _claimed(
         self, index: int, key: str, item: T, pending: Awaitable[Claim]
@@ -363,8 +390,14 @@ class Engine(Generic[T, R]):
             # Done already, whatever the stored answer looks like: never resend.
             return BulkOutcome(key, index, "skipped", error=exc)
 
-    async def _send(self, jobs: list[_Job[T]], emit: Emit[R]) -> None:
-        """Send one unit and record and emit the outcome of each of its items."""
+    async def _send(
+        self, jobs: list[_Job[T]], emit: Emit[R], *, pull_ahead: bool
+    ) -> _Admission[T, R] | None:
+        """Send one unit and record and emit the outcome of each of its items.
+
+        With ``pull_ahead``, the next item is pulled (and its claim queued)
+        right after this unit's outcomes are queued, and returned.
+        """
         observer = _Observer(self, [job.key for job in jobs if job.key is not None], len(jobs))
         answers: Sequence[R | Exception]
         try:
@@ -377,7 +410,7 @@ class Engine(Generic[T, R]):
         if self.stopped_by is not None and not observer.announced:
             # Nothing of this unit left before the run stopped: no outcome,
             # and its rows stay pending, so the next run sends it.
-            return
+            return None
         for answer in answers:
             stop = self._breaker.record(answer)
             if stop is not None:
@@ -393,20 +426,32 @@ class Engine(Generic[T, R]):
             outcomes.append(outcome)
             if entry is not None:
                 entries.append(entry)
+        recorded = None
         if entries and observer.journal_error is None:
-            # Shielded: an answer received must be recorded even if the run is being cancelled.
-            with anyio.CancelScope(shield=True):
-                try:
-                    await self.journal.finish(entries)
-                except Exception as exc:
-                    self.fail_run(exc)
-        self._tally(
-            outcomes,
-            landed=len(jobs) if observer.announced else 0,
-            bytes_sent=observer.unreported,  # the rest of the body, told with its outcome
-        )
-        for outcome in outcomes:
-            await emit(outcome)
+            recorded = self.journal.finish(entries)  # queued now, in the order of the calls
+        ahead = None
+        try:
+            if pull_ahead and not self._stopping:
+                ahead = await self._pull()  # a plain iterable's: no pause
+            if recorded is not None:
+                # Shielded: an answer received must be recorded even if the run is being cancelled.
+                with anyio.CancelScope(shield=True):
+                    try:
+                        await recorded
+                    except Exception as exc:
+                        self.fail_run(exc)
+            self._tally(
+                outcomes,
+                landed=len(jobs) if observer.announced else 0,
+                bytes_sent=observer.unreported,  # the rest of the body, told with its outcome
+            )
+            for outcome in outcomes:
+                await emit(outcome)
+        except BaseException:
+            if ahead is not None:
+                ahead.drop()
+            raise
+        return ahead
 
     def _conclude(
         self, job: _Job[T], answer: R | Exception, *, sent: bool
@@ -433,6 +478,31 @@ class Engine(Generic[T, R]):
 
 
 _NO_LOCK = contextlib.nullcontext()
+
+Decision = Coroutine[Any, Any, "_Job[T] | BulkOutcome[R] | None"]
+"""What becomes of a pulled item: sent, answered at once, or (None) left to a live peer."""
+
+
+@attrs.frozen
+class _Admission(Generic[T, R]):
+    """A pulled item whose claim is queued: its index, and the decision to await."""
+
+    index: int
+    decision: Decision[T, R]
+    key: str | None = None
+    claim: Awaitable[Claim] | None = None  # the journal's, which ``decision`` awaits
+
+    @classmethod
+    def now(cls, index: int, decision: _Job[T] | BulkOutcome[R]) -> _Admission[T, R]:
+        """An item decided without the journal."""
+        return cls(index, _ready(decision))
+
+    def drop(self) -> None:
+        """Let go of an item never to be sent: its decision will not be awaited."""
+        self.decision.close()
+        close = getattr(self.claim, "close", None)  # a coroutine's, unawaited
+        if close is not None:
+            close()
 
 
 async def _ready(value: V) -> V:

@@ -21,19 +21,30 @@ in the order under a lock and wait for it after releasing the lock.
 The backend is a single function, ``commit(operations, durable)``, that runs
 the operations in one transaction and returns their results; ``durable``
 says whether the commit must reach the disk before it returns (it is true
-when any queued operation asked for it). The SQLite journal runs it in a
-worker thread; a journal on an async database driver (PostgreSQL) would run
-its transaction directly. Nothing here knows the database.
+when any queued operation asked for it). A journal on an async database
+driver (PostgreSQL) runs its transaction directly. Nothing here knows the
+database.
+
+:class:`ThreadCommit` is the same queue for a blocking backend (SQLite): a
+thread of its own commits batch after batch, back to back, and hands each
+batch's results to the event loop as it goes. Led from the event loop
+instead, every commit would wait for the loop to come round three times
+(to take the thread's answer, to wake the next leader, to hand the thread
+the next batch): on a busy loop that is most of a commit's time, and
+commits, one at a time, would bound the run.
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import threading
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Generic, TypeVar
 
 import anyio
 
-__all__ = ["Commit", "GroupCommit"]
+__all__ = ["Commit", "GroupCommit", "ThreadCommit"]
 
 C = TypeVar("C")
 T = TypeVar("T")
@@ -58,6 +69,12 @@ class _Batch(Generic[C]):
         self.error: Exception | None = None
         self.led = False  # one of its writers has taken the lead
         self.wake = anyio.Event()  # set when committed, or when its leader gave up
+
+    def add(self, operation: Callable[[C], Any], durable: bool) -> int:
+        """Queue ``operation`` in this batch; returns its position."""
+        self.operations.append(operation)
+        self.durable = self.durable or durable
+        return len(self.operations) - 1
 
     def finish(self) -> None:
         self.done = True
@@ -109,10 +126,7 @@ class GroupCommit(Generic[C]):
             Exception: What the backend raised for the operation's group.
         """
         batch = self._queued[-1]
-        position = len(batch.operations)
-        batch.operations.append(operation)
-        batch.durable = batch.durable or durable
-        return self._result(batch, position)
+        return self._result(batch, batch.add(operation, durable))
 
     async def _result(self, batch: _Batch[C], position: int) -> Any:
         while not batch.done:
@@ -145,9 +159,7 @@ class GroupCommit(Generic[C]):
                 raise RuntimeError(f"{len(results)} results for {len(operations)} operations")
             self.commits += 1
         except Exception as exc:
-            for batch in batches:
-                batch.error = exc
-                batch.finish()
+            _deliver(batches, (), exc)
         except BaseException:
             # Cancelled (or worse) before the backend finished: the group goes
             # back to the head of the queue, for the next writer to commit, so
@@ -157,13 +169,166 @@ class GroupCommit(Generic[C]):
                 batch.abandon()
             raise
         else:
-            start = 0
-            for batch in batches:
-                end = start + len(batch.operations)
-                batch.results = results[start:end]
-                batch.finish()
-                start = end
+            _deliver(batches, results, None)
         finally:
             self._running = False
             idle, self._idle = self._idle, anyio.Event()
             idle.set()
+
+
+SyncCommit = Callable[[Sequence[Callable[[C], Any]], bool], Sequence[Any]]
+"""Runs operations in one transaction, blocking (synced when asked); returns their results."""
+
+CallSoon = Callable[[Callable[[], object]], object]
+"""Schedules a callback on the event loop from another thread."""
+
+
+def _loop_call_soon() -> CallSoon:
+    """The running event loop's thread-safe way to be handed a callback."""
+    try:
+        return asyncio.get_running_loop().call_soon_threadsafe
+    except RuntimeError:  # not asyncio: anyio's other backend
+        import trio
+
+        return trio.lowlevel.current_trio_token().run_sync_soon
+
+
+class ThreadCommit(Generic[C]):
+    """:class:`GroupCommit`'s queue, committed by a thread of its own.
+
+    Operations queue into the open batch, as with :class:`GroupCommit`;
+    the thread takes every batch queued so far, commits them in one
+    transaction, gives each writer its result through the event loop, and
+    takes the next batches at once. A writer that is cancelled while it
+    waits leaves its operation to be committed all the same.
+
+    Create it inside the event loop that will use it (it takes that loop's
+    thread-safe callback). :meth:`aclose` commits what is queued and stops
+    the thread; :meth:`stop` does the same without waiting, and may be
+    called from a finalizer. The thread holds no reference to whoever owns
+    the queue, so an owner dropped without being closed is collected, and
+    its finalizer can stop the thread.
+
+    Args:
+        commit: The backend, called in the thread: runs a group's operations
+            in one transaction, synced to disk when its second argument is
+            true, and returns one result per operation. If it raises an
+            ``Exception``, every operation of the group fails with it.
+        name: The thread's name, for a debugger or ``py-spy``.
+        on_exit: Called in the thread as it ends (it may close the
+            connection, whose one user the thread was).
+
+    Attributes:
+        commits: How many transactions were committed.
+    """
+
+    def __init__(
+        self,
+        commit: SyncCommit[C],
+        *,
+        name: str = "journal",
+        on_exit: Callable[[], object] | None = None,
+    ) -> None:
+        self._commit = commit
+        self._on_exit = on_exit
+        self._call_soon = _loop_call_soon()
+        # Reentrant: a garbage collection may run stop() in a thread that holds it.
+        self._lock = threading.RLock()
+        self._work = threading.Condition(self._lock)
+        self._queued: list[_Batch[C]] = []  # not yet taken by the thread, oldest first
+        self._closing = False
+        self.commits = 0
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def submit(self, operation: Callable[[C], T], *, durable: bool = False) -> Awaitable[T]:
+        """Queue ``operation`` now; await the result to have it committed.
+
+        As :meth:`GroupCommit.submit`: the order is fixed at the call.
+
+        Raises:
+            RuntimeError: The queue is closed.
+        """
+        with self._lock:
+            if self._closing:
+                raise RuntimeError("the journal is closed")
+            if not self._queued:
+                # Made here, on the event loop: its wake-up event belongs to the loop.
+                self._queued.append(_Batch())
+                self._work.notify()
+            batch = self._queued[-1]
+            position = batch.add(operation, durable)
+        return self._result(batch, position)
+
+    async def _result(self, batch: _Batch[C], position: int) -> Any:
+        await batch.wake.wait()
+        if batch.error is not None:
+            raise batch.error
+        return batch.results[position]
+
+    def stop(self) -> None:
+        """Commit what is queued, then let the thread end; does not wait for it."""
+        with self._lock:
+            self._closing = True
+            self._work.notify()
+
+    async def aclose(self) -> None:
+        """Commit what is queued, then stop the thread. Calling it twice is harmless."""
+        self.stop()
+        await anyio.to_thread.run_sync(self._thread.join)
+
+    def _run(self) -> None:
+        """The thread: commit what is queued, batch after batch, until stopped."""
+        try:
+            while True:
+                batches = self._take()
+                if batches is None:
+                    return
+                delivered = self._commit_and_deliver(batches)
+                # Not held while waiting: the operations may hold their owner.
+                del batches
+                if not delivered:
+                    return
+        finally:
+            if self._on_exit is not None:
+                self._on_exit()
+
+    def _take(self) -> list[_Batch[C]] | None:
+        """Every batch queued so far, once there is one; None once stopped and drained."""
+        with self._lock:
+            while not self._queued and not self._closing:
+                self._work.wait()
+            batches, self._queued = self._queued, []
+        return batches or None
+
+    def _commit_and_deliver(self, batches: list[_Batch[C]]) -> bool:
+        """Commit ``batches`` in one transaction; False if the event loop is gone."""
+        operations = [operation for batch in batches for operation in batch.operations]
+        durable = any(batch.durable for batch in batches)
+        results: Sequence[Any] = ()
+        error: Exception | None = None
+        try:
+            results = self._commit(operations, durable)
+            if len(results) != len(operations):
+                raise RuntimeError(f"{len(results)} results for {len(operations)} operations")
+            self.commits += 1
+        except Exception as exc:
+            error = exc
+        try:
+            self._call_soon(functools.partial(_deliver, batches, results, error))
+        except RuntimeError:
+            return False  # the event loop is closed: nobody is waiting any more
+        return True
+
+
+def _deliver(batches: list[_Batch[C]], results: Sequence[Any], error: Exception | None) -> None:
+    """Hand each batch its results (or the group's error) and wake its writers (on the loop)."""
+    start = 0
+    for batch in batches:
+        end = start + len(batch.operations)
+        if error is not None:
+            batch.error = error
+        else:
+            batch.results = results[start:end]
+        batch.finish()
+        start = end

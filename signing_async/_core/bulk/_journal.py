@@ -25,7 +25,7 @@ reported failed again without sending, until a person resolves it.
 unless the run resends uncertain items.
 
 SQLite runs off the event loop, on one connection per run used by one
-thread at a time (one commit at a time, in a worker thread), in WAL mode. The connection
+thread, the run's commit thread (:class:`~._group.ThreadCommit`), in WAL mode. The connection
 holds the database exclusively while the run lasts, so two runs can never
 send the same job's items at once; the lock dies with the process.
 
@@ -59,10 +59,12 @@ Schema (version 1; ``signing-async bulk-status`` reads it, see
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import re
 import sqlite3
 import uuid
+import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal, Protocol, TypeVar, Union, runtime_checkable
@@ -73,7 +75,7 @@ import attrs
 from ..errors import ConfigurationError, ValidationError
 from ..sources import file_path
 from ._dsn import is_dsn
-from ._group import GroupCommit
+from ._group import ThreadCommit
 
 __all__ = [
     "Claim",
@@ -280,10 +282,16 @@ class SqliteJournal:
         self.path = path
         self._resend = resend
         self._run = uuid.uuid4().hex
-        # One thread at a time on the one connection.
-        self._limiter = anyio.CapacityLimiter(1)
         self._closed = False
-        self.group: GroupCommit[sqlite3.Connection] = GroupCommit(self._commit)
+        # The connection's one user from now on: the commit thread, which
+        # closes it as it ends (at aclose, or once this journal is dropped
+        # unclosed, such as by a bare ``async for`` left with break).
+        self.group: ThreadCommit[sqlite3.Connection] = ThreadCommit(
+            functools.partial(_commit, connection),
+            name=f"journal {path.name}",
+            on_exit=connection.close,
+        )
+        weakref.finalize(self, self.group.stop)
 
     @classmethod
     async def open(
@@ -304,31 +312,6 @@ class SqliteJournal:
         target = Path(os.fspath(path))
         connection = await anyio.to_thread.run_sync(_connect, target, kind)
         return cls(connection, target, resend=resend_uncertain)
-
-    async def _run_sync(self, fn: Callable[..., T], *args: object) -> T:
-        if self._closed:
-            raise RuntimeError("the journal is closed")
-        return await anyio.to_thread.run_sync(fn, *args, limiter=self._limiter)
-
-    async def _commit(
-        self, operations: Sequence[Callable[[sqlite3.Connection], Any]], durable: bool
-    ) -> list[Any]:
-        return await self._run_sync(self._commit_sync, operations, durable)
-
-    def _commit_sync(
-        self, operations: Sequence[Callable[[sqlite3.Connection], Any]], durable: bool
-    ) -> list[Any]:
-        db = self._connection
-        if durable:
-            # An in-flight mark must survive a power cut: it is what stops a
-            # rerun from sending twice. FULL syncs the WAL, earlier frames included.
-            db.execute("PRAGMA synchronous = FULL")
-        try:
-            with _transaction(db):
-                return [operation(db) for operation in operations]
-        finally:
-            if durable:
-                db.execute("PRAGMA synchronous = NORMAL")
 
     def claim(self, key: str, index: int) -> Awaitable[Claim]:
         """Register ``key`` for this run (queued in call order) and decide what to do with it."""
@@ -384,8 +367,26 @@ class SqliteJournal:
     async def aclose(self) -> None:
         """Close the connection (which releases the lock). Calling it twice is harmless."""
         if not self._closed:
-            await anyio.to_thread.run_sync(self._connection.close, limiter=self._limiter)
             self._closed = True
+            await self.group.aclose()  # what is queued is committed, then the connection closed
+
+
+def _commit(
+    db: sqlite3.Connection,
+    operations: Sequence[Callable[[sqlite3.Connection], Any]],
+    durable: bool,
+) -> list[Any]:
+    """Run ``operations`` in one transaction (in the commit thread)."""
+    if durable:
+        # An in-flight mark must survive a power cut: it is what stops a
+        # rerun from sending twice. FULL syncs the WAL, earlier frames included.
+        db.execute("PRAGMA synchronous = FULL")
+    try:
+        with _transaction(db):
+            return [operation(db) for operation in operations]
+    finally:
+        if durable:
+            db.execute("PRAGMA synchronous = NORMAL")
 
 
 def _mark_in_flight(db: sqlite3.Connection, keys: Sequence[str]) -> None:

@@ -10,21 +10,24 @@ recovers the committed transactions of the WAL, and only those).
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import shutil
 import sqlite3
+import threading
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import anyio
 import pytest
 from aiohttp import web
+from bulk_fake_api import FakeApi
 
 import signing_async as sa
-from signing_async._core.bulk import _journal
-from signing_async._core.bulk._group import GroupCommit
+from signing_async._core.bulk import BulkOptions, _journal, run_bulk
+from signing_async._core.bulk._group import GroupCommit, ThreadCommit
 from signing_async._core.bulk._journal import Entry, SqliteJournal
 
 Serve = Callable[[web.Application], Awaitable[str]]
@@ -164,15 +167,7 @@ async def test_a_bulk_run_marks_each_item_on_disk_before_its_request_arrives_in_
     journal = tmp_path / "documents.db"
     scratch = tmp_path / "copies"
     scratch.mkdir()
-    trace = CommitTrace()
-    connect = _journal._connect
-
-    def traced(path: Path, kind: str) -> sqlite3.Connection:
-        db = connect(path, kind)
-        trace.attach(db)
-        return db
-
-    monkeypatch.setattr(_journal, "_connect", traced)
+    trace = traced_journals(monkeypatch)
     found: dict[str, str | None] = {}
 
     async def create(request: web.Request) -> web.Response:
@@ -199,6 +194,73 @@ async def test_a_bulk_run_marks_each_item_on_disk_before_its_request_arrives_in_
     # One commit per item per write before; now the marks of items leaving together share one.
     assert 0 < trace.mark_commits < count // 2
     assert trace.commits < 3 * count // 2
+
+
+def traced_journals(monkeypatch: pytest.MonkeyPatch) -> CommitTrace:
+    """Count the commits of every journal the test opens from now on."""
+    trace = CommitTrace()
+    connect = _journal._connect
+
+    def traced(path: Path, kind: str) -> sqlite3.Connection:
+        db = connect(path, kind)
+        trace.attach(db)
+        return db
+
+    monkeypatch.setattr(_journal, "_connect", traced)
+    return trace
+
+
+async def test_a_worker_claims_its_next_item_in_the_commit_of_its_last_outcome(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    trace = traced_journals(monkeypatch)
+    api = FakeApi()
+    count = 20
+    items = [{"key": f"k{index}"} for index in range(count)]
+    run = run_bulk(
+        items,
+        key=lambda item: str(item["key"]),
+        send=api.send,
+        kind=KIND,
+        options=BulkOptions(concurrency=1, journal=tmp_path / "j.db"),
+    )
+    async with run as outcomes:
+        statuses = [outcome.status async for outcome in outcomes]
+
+    assert statuses == ["succeeded"] * count
+    assert api.created == dict.fromkeys((item["key"] for item in items), 1)
+    # One worker, so nothing else shares a commit: a claim, a mark and an
+    # outcome per item would be 3 commits each; the next item's claim rides
+    # with the last item's outcome.
+    assert trace.mark_commits == count
+    assert trace.commits <= 2 * count + 1
+
+
+async def test_an_outcome_does_not_wait_for_the_next_item_of_an_async_source(
+    tmp_path: Path,
+) -> None:
+    api = FakeApi()
+    more = anyio.Event()  # never set: the source has nothing more for now
+
+    async def items() -> AsyncIterator[dict[str, Any]]:
+        yield {"key": "k0"}
+        await more.wait()
+        yield {"key": "k1"}
+
+    run = run_bulk(
+        items(),
+        key=lambda item: str(item["key"]),
+        send=api.send,
+        kind=KIND,
+        options=BulkOptions(concurrency=1, journal=tmp_path / "j.db"),
+    )
+    async with run as outcomes:
+        with anyio.fail_after(60):  # a bound on a hang, not a measure
+            first = await outcomes.__anext__()
+        assert (first.key, first.status) == ("k0", "succeeded")
+        more.set()
+        rest = [outcome.key async for outcome in outcomes]
+    assert rest == ["k1"]
 
 
 async def test_a_failed_commit_fails_its_whole_group_and_the_next_one_runs() -> None:
@@ -261,3 +323,73 @@ async def test_a_leader_cancelled_mid_commit_hands_its_group_to_the_next_writer(
     assert scope.cancelled_caught
     assert await follower == "b"  # no stray cancellation; "a" committed with it, once
     assert committed == [["a", "b"]]
+
+
+async def test_the_commit_thread_fails_a_whole_group_and_commits_the_next_one() -> None:
+    log: list[list[str]] = []
+    fail = threading.Event()
+    fail.set()
+
+    def commit(operations: Sequence[Callable[[list[str]], Any]], durable: bool) -> list[Any]:
+        if fail.is_set():
+            raise OSError("disk full")
+        done: list[str] = []
+        results = [operation(done) for operation in operations]
+        log.append(done)
+        return results
+
+    group: ThreadCommit[list[str]] = ThreadCommit(commit)
+    try:
+        pending = [group.submit(lambda done, name=name: done.append(name)) for name in "abc"]
+        for each in pending:
+            with pytest.raises(OSError, match="disk full"):
+                await each
+        fail.clear()
+        assert await group.submit(lambda done: done.append("d") or "result") == "result"
+    finally:
+        await group.aclose()
+    assert log == [["d"]]
+    assert group.commits == 1
+
+
+async def test_a_cancelled_writers_operation_is_committed_and_close_drains_the_queue() -> None:
+    committed: list[str] = []
+    release = threading.Event()
+
+    def commit(operations: Sequence[Callable[[None], str]], durable: bool) -> list[str]:
+        release.wait(30)  # a bound on a hang, not a measure
+        results = [operation(None) for operation in operations]
+        committed.extend(results)
+        return results
+
+    group: ThreadCommit[None] = ThreadCommit(commit)
+    with anyio.CancelScope() as scope:
+        scope.cancel()
+        await group.submit(lambda _: "abandoned")  # its writer gives up at once
+    assert scope.cancelled_caught
+    queued = group.submit(lambda _: "queued")  # awaited only after the close
+    release.set()
+    await group.aclose()
+    assert committed == ["abandoned", "queued"]
+    assert await queued == "queued"
+    with pytest.raises(RuntimeError, match="closed"):
+        group.submit(lambda _: "late")
+
+
+async def test_a_journal_dropped_unclosed_lets_its_thread_end_and_its_file_go(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "dropped.db"
+    journal = await SqliteJournal.open(path, kind=KIND, resend_uncertain=False)
+    assert (await journal.claim("k", 0)).decision == "send"
+    thread = journal.group._thread
+    del journal
+    gc.collect()
+    await anyio.to_thread.run_sync(thread.join, 30)  # a bound on a hang, not a measure
+    assert not thread.is_alive()
+    # The exclusive lock went with the connection: another run may open the file.
+    again = await SqliteJournal.open(path, kind=KIND, resend_uncertain=False)
+    try:
+        assert (await again.claim("k", 0)).decision == "send"  # pending before: sent again
+    finally:
+        await again.aclose()
