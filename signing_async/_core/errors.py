@@ -44,6 +44,7 @@ __all__ = [
     "ConflictError",
     "ConnectError",
     "FileWriteError",
+    "JournalError",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
@@ -137,6 +138,17 @@ class RequestTimeout(TransportError):
 
 class ResponseDecodeError(SigningError):
     """A successful answer whose body is not what the provider documents."""
+
+
+class JournalError(SigningError):
+    """A bulk run's journal could not record a state: the run stopped.
+
+    Its requests already answered were recorded or are left in flight (so
+    a rerun reports them uncertain, never sends them again); items not sent
+    stay pending, and a rerun sends them once the journal can be written.
+    The message names the journal (never a password) and the database's
+    own words.
+    """
 
 
 class FileWriteError(SigningError, OSError):

@@ -9,7 +9,13 @@ import anyio
 import psycopg
 import pytest
 
-from signing_async import BulkOutcome, BulkProgress, ConfigurationError, ValidationError
+from signing_async import (
+    BulkOutcome,
+    BulkProgress,
+    ConfigurationError,
+    JournalError,
+    ValidationError,
+)
 from signing_async._core.bulk import BulkOptions, BulkRun, run_bulk
 from signing_async._core.validation import require_text
 from signing_async.fleet import PostgresJournal
@@ -243,7 +249,8 @@ async def test_when_the_journals_connection_dies_no_request_leaves_on_its_claims
         await api.release()
     # The run stops with the database's error: its outcomes can no longer be recorded.
     (error,) = errors
-    assert isinstance(error, psycopg.OperationalError), error
+    assert isinstance(error, JournalError), error
+    assert str(error).startswith("cannot write the journal of job 'cut' at postgresql://")
     # Nothing left after the cut: the requests already held finished, no other was sent.
     assert sum(api.received.values()) == sent_before_cut == 4
     # A rerun with a new owner: the 4 in flight are uncertain, the rest sent once.

@@ -72,7 +72,7 @@ from typing import Any, Literal, Protocol, TypeVar, Union, runtime_checkable
 import anyio
 import attrs
 
-from ..errors import ConfigurationError, ValidationError
+from ..errors import ConfigurationError, JournalError, ValidationError
 from ..sources import file_path
 from ._dsn import is_dsn
 from ._group import ThreadCommit
@@ -287,7 +287,7 @@ class SqliteJournal:
         # closes it as it ends (at aclose, or once this journal is dropped
         # unclosed, such as by a bare ``async for`` left with break).
         self.group: ThreadCommit[sqlite3.Connection] = ThreadCommit(
-            functools.partial(_commit, connection),
+            functools.partial(_commit, connection, path),
             name=f"journal {path.name}",
             on_exit=connection.close,
         )
@@ -373,20 +373,29 @@ class SqliteJournal:
 
 def _commit(
     db: sqlite3.Connection,
+    path: Path,
     operations: Sequence[Callable[[sqlite3.Connection], Any]],
     durable: bool,
 ) -> list[Any]:
-    """Run ``operations`` in one transaction (in the commit thread)."""
-    if durable:
-        # An in-flight mark must survive a power cut: it is what stops a
-        # rerun from sending twice. FULL syncs the WAL, earlier frames included.
-        db.execute("PRAGMA synchronous = FULL")
+    """Run ``operations`` in one transaction (in the commit thread).
+
+    Raises:
+        JournalError: SQLite could not (a full disk, an I/O error); the
+            transaction was rolled back, so the file holds what it held.
+    """
     try:
-        with _transaction(db):
-            return [operation(db) for operation in operations]
-    finally:
         if durable:
-            db.execute("PRAGMA synchronous = NORMAL")
+            # An in-flight mark must survive a power cut: it is what stops a
+            # rerun from sending twice. FULL syncs the WAL, earlier frames included.
+            db.execute("PRAGMA synchronous = FULL")
+        try:
+            with _transaction(db):
+                return [operation(db) for operation in operations]
+        finally:
+            if durable:
+                db.execute("PRAGMA synchronous = NORMAL")
+    except sqlite3.Error as exc:
+        raise JournalError(f"cannot write the journal {path}: {exc}") from exc
 
 
 def _mark_in_flight(db: sqlite3.Connection, keys: Sequence[str]) -> None:

@@ -46,7 +46,7 @@ from typing import Any, TypeVar, cast
 
 import attrs
 
-from ..errors import ConfigurationError, ValidationError
+from ..errors import ConfigurationError, JournalError, ValidationError
 from ._dsn import safe_dsn
 from ._group import GroupCommit
 from ._journal import Claim, Entry, Journal
@@ -193,8 +193,16 @@ class PostgresJournal:
                 # Two processes claiming the same keys in opposite orders: the
                 # server aborted this transaction; nothing of it happened.
                 if attempt == _DEADLOCK_RETRIES - 1:
-                    raise
-        raise AssertionError("unreachable")
+                    message = self._cannot_write("deadlocked too often")
+                    break
+            except psycopg.Error as exc:
+                message = self._cannot_write(str(exc).strip())
+                break
+        # Unchained: psycopg's error holds the connection, whose details name the server.
+        raise JournalError(message)
+
+    def _cannot_write(self, why: str) -> str:
+        return f"cannot write the journal of job {self.job!r} at {safe_dsn(self.dsn)}: {why}"
 
     async def _claim(self, tx: _Transaction, key: str, index: int) -> Claim:
         s, connection = self.schema, tx.connection
