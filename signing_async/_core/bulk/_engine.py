@@ -198,7 +198,11 @@ class Engine(Generic[T, R]):
             await journal.aclose()
 
     def stop(self) -> None:
-        """Pull no more items; those already pulled are finished."""
+        """Pull no more items; those being sent are finished.
+
+        An item a worker pulled ahead and has not sent yet is not sent: its
+        key, claimed already, stays pending for the next run.
+        """
         self._stopping = True
 
     def fail_run(self, error: BaseException) -> None:
@@ -301,13 +305,15 @@ class Engine(Generic[T, R]):
     ) -> list[_Job[T]]:
         """Pull items until a unit is ready to send, emitting the outcomes that need no request.
 
-        ``ahead`` is an item pulled already, taken first, even if the run
-        was stopped since: an item pulled is finished.
+        ``ahead`` is an item pulled already, taken first. If the run was
+        stopped since (the caller left, or the journal failed), it is
+        dropped unsent: its key stays pending, and nothing is sent that
+        nobody will read or that could not be recorded.
         """
         jobs: list[_Job[T]] = []
         instant = 0
         try:
-            while len(jobs) < self._batch_size and (ahead is not None or not self._stopping):
+            while len(jobs) < self._batch_size and not self._stopping:
                 admission = ahead if ahead is not None else await self._pull()
                 ahead = None
                 if admission is None:
@@ -351,7 +357,11 @@ class Engine(Generic[T, R]):
                 error = ValidationError("key", "every item needs its key when a journal is used")
                 return _Admission.now(index, BulkOutcome(None, index, "failed", error=error))
             return _Admission.now(index, _Job(index, None, item))
-        claim = self.journal.claim(key, index)
+        try:
+            claim = self.journal.claim(key, index)
+        except Exception as exc:  # the journal is closed: nothing more can be recorded
+            self.fail_run(exc)
+            return _Admission.now(index, BulkOutcome(key, index, "failed", error=exc))
         return _Admission(index, self._claimed(index, key, item, claim), key, claim)
 
     async def _claimed(
@@ -431,15 +441,18 @@ class Engine(Generic[T, R]):
             recorded = self.journal.finish(entries)  # queued now, in the order of the calls
         ahead = None
         try:
-            if pull_ahead and not self._stopping:
-                ahead = await self._pull()  # a plain iterable's: no pause
-            if recorded is not None:
-                # Shielded: an answer received must be recorded even if the run is being cancelled.
-                with anyio.CancelScope(shield=True):
-                    try:
-                        await recorded
-                    except Exception as exc:
-                        self.fail_run(exc)
+            try:
+                if pull_ahead and not self._stopping:
+                    ahead = await self._pull()  # a plain iterable's: no pause
+            finally:
+                if recorded is not None:
+                    # Shielded: an answer received must be recorded even if
+                    # the run is being cancelled (or the input raised).
+                    with anyio.CancelScope(shield=True):
+                        try:
+                            await recorded
+                        except Exception as exc:
+                            self.fail_run(exc)
             self._tally(
                 outcomes,
                 landed=len(jobs) if observer.announced else 0,

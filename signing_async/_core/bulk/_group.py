@@ -44,6 +44,8 @@ from typing import Any, Generic, TypeVar
 
 import anyio
 
+from ..errors import ConfigurationError
+
 __all__ = ["Commit", "GroupCommit", "ThreadCommit"]
 
 C = TypeVar("C")
@@ -183,14 +185,22 @@ CallSoon = Callable[[Callable[[], object]], object]
 """Schedules a callback on the event loop from another thread."""
 
 
-def _loop_call_soon() -> CallSoon:
-    """The running event loop's thread-safe way to be handed a callback."""
+def _running_loop() -> object:
+    """The running event loop: asyncio's loop, or trio's token for it."""
     try:
-        return asyncio.get_running_loop().call_soon_threadsafe
+        return asyncio.get_running_loop()
     except RuntimeError:  # not asyncio: anyio's other backend
         import trio
 
-        return trio.lowlevel.current_trio_token().run_sync_soon
+        return trio.lowlevel.current_trio_token()
+
+
+def _call_soon(loop: object) -> CallSoon:
+    """``loop``'s thread-safe way to be handed a callback."""
+    if isinstance(loop, asyncio.AbstractEventLoop):
+        return loop.call_soon_threadsafe
+    run_sync_soon: CallSoon = getattr(loop, "run_sync_soon")  # noqa: B009 - trio's, untyped here
+    return run_sync_soon
 
 
 class ThreadCommit(Generic[C]):
@@ -231,7 +241,8 @@ class ThreadCommit(Generic[C]):
     ) -> None:
         self._commit = commit
         self._on_exit = on_exit
-        self._call_soon = _loop_call_soon()
+        self._loop = _running_loop()
+        self._call_soon = _call_soon(self._loop)
         # Reentrant: a garbage collection may run stop() in a thread that holds it.
         self._lock = threading.RLock()
         self._work = threading.Condition(self._lock)
@@ -249,6 +260,12 @@ class ThreadCommit(Generic[C]):
         Raises:
             RuntimeError: The queue is closed.
         """
+        if _running_loop() is not self._loop:
+            # Its results could only reach the loop it was made in.
+            raise ConfigurationError(
+                "this bulk run's journal was opened in another event loop; a run"
+                " belongs to the event loop (the asyncio.run) that started it"
+            )
         with self._lock:
             if self._closing:
                 raise RuntimeError("the journal is closed")
@@ -290,6 +307,11 @@ class ThreadCommit(Generic[C]):
                 if not delivered:
                     return
         finally:
+            with self._lock:
+                # Whatever ended the thread, nothing more is taken: later
+                # writers hear that the journal is closed instead of waiting.
+                self._closing = True
+                self._queued.clear()
             if self._on_exit is not None:
                 self._on_exit()
 
@@ -313,7 +335,9 @@ class ThreadCommit(Generic[C]):
                 raise RuntimeError(f"{len(results)} results for {len(operations)} operations")
             self.commits += 1
         except Exception as exc:
-            error = exc
+            # Without the thread's frames, which hold the operations (and
+            # through them whoever queued them): the error may be kept long.
+            error = exc.with_traceback(None)
         try:
             self._call_soon(functools.partial(_deliver, batches, results, error))
         except RuntimeError:
@@ -326,6 +350,7 @@ def _deliver(batches: list[_Batch[C]], results: Sequence[Any], error: Exception 
     start = 0
     for batch in batches:
         end = start + len(batch.operations)
+        batch.operations = []  # done with: a waiter's frame keeps the batch, not what it ran
         if error is not None:
             batch.error = error
         else:

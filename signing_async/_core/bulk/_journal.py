@@ -395,7 +395,9 @@ def _commit(
             if durable:
                 db.execute("PRAGMA synchronous = NORMAL")
     except sqlite3.Error as exc:
-        raise JournalError(f"cannot write the journal {path}: {exc}") from exc
+        # Unchained: the error travels to the event loop and may be kept in an
+        # outcome; sqlite3's traceback would keep this thread's frames alive.
+        raise JournalError(f"cannot write the journal {path}: {exc}") from None
 
 
 def _mark_in_flight(db: sqlite3.Connection, keys: Sequence[str]) -> None:

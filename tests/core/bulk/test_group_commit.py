@@ -9,6 +9,7 @@ recovers the committed transactions of the WAL, and only those).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
 import json
@@ -16,11 +17,13 @@ import shutil
 import sqlite3
 import threading
 import uuid
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import pytest
 from aiohttp import web
 from bulk_fake_api import FakeApi
@@ -393,3 +396,74 @@ async def test_a_journal_dropped_unclosed_lets_its_thread_end_and_its_file_go(
         assert (await again.claim("k", 0)).decision == "send"  # pending before: sent again
     finally:
         await again.aclose()
+
+
+async def test_an_item_pulled_ahead_is_not_sent_once_the_caller_has_left(tmp_path: Path) -> None:
+    journal = tmp_path / "j.db"
+    api = FakeApi()
+    run = run_bulk(
+        [{"key": f"k{index}"} for index in range(10)],
+        key=lambda item: str(item["key"]),
+        send=api.send,
+        kind=KIND,
+        options=BulkOptions(concurrency=1, journal=journal),
+    )
+    async with run as outcomes:
+        # Read nothing until k0 and k1 are answered: the worker, with k2 pulled
+        # ahead, then waits to hand k1 over (the stream holds one outcome).
+        await api.wait_for(lambda: api.completed >= 2)
+        for _ in range(20):
+            await anyio.lowlevel.checkpoint()
+        async for _ in outcomes:
+            break
+
+    # What the worker had sent when the caller left is finished; the item it
+    # had pulled ahead is not sent (nobody would read its outcome) and stays
+    # pending, for the next run.
+    assert sorted(api.created) == ["k0", "k1"]
+    with contextlib.closing(sqlite3.connect(journal)) as db:
+        rows = dict(db.execute("SELECT key, state FROM items").fetchall())
+    assert {key: state for key, state in rows.items() if state != "pending"} == {
+        "k0": "succeeded",
+        "k1": "succeeded",
+    }
+
+
+async def test_a_failed_commits_error_kept_by_a_caller_does_not_keep_what_queued_it() -> None:
+    class Owner:
+        """Stands for the journal whose operations were queued."""
+
+    def commit(operations: Sequence[Callable[[None], Any]], durable: bool) -> list[Any]:
+        raise OSError("disk full")
+
+    group: ThreadCommit[None] = ThreadCommit(commit)
+    owner = Owner()
+    alive = weakref.ref(owner)
+    pending = group.submit(lambda _, owner=owner: owner)
+    del owner
+    gc.disable()  # freed by reference counts alone, as a long-lived error must allow
+    try:
+        with pytest.raises(OSError, match="disk full") as caught:
+            await pending
+        kept = caught.value
+        assert alive() is None
+    finally:
+        gc.enable()
+        await group.aclose()
+    assert str(kept) == "disk full"
+
+
+def test_a_journal_refuses_writers_from_another_event_loop() -> None:
+    async def make() -> ThreadCommit[None]:
+        return ThreadCommit(lambda operations, durable: [op(None) for op in operations])
+
+    group = asyncio.run(make())
+
+    async def use() -> None:
+        try:
+            with pytest.raises(sa.ConfigurationError, match="another event loop"):
+                group.submit(lambda _: "never run")
+        finally:
+            await group.aclose()
+
+    asyncio.run(use())
