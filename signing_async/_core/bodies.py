@@ -31,8 +31,9 @@ BASE64_CHUNK = 3 * (CHUNK_SIZE // 4)
 
 ONE_PIECE_LIMIT = CHUNK_SIZE
 """Documents of a body up to this many bytes in all are encoded in one piece:
-the body is bytes when they are in memory, a stream of one chunk (one read
-of each file) when they are on disk. Larger ones are streamed."""
+the body is bytes when they are in memory; when they are on disk, a stream
+of the JSON's pieces and each document encoded whole (one read of each
+file). Larger ones are streamed."""
 
 
 @attrs.frozen
@@ -124,16 +125,17 @@ def json_body(payload: Mapping[str, Any]) -> RequestBody:
     return StreamBody(length, produce)
 
 
-def _interleave(pieces: list[bytes], encoded: list[bytes]) -> bytes:
+def _parts(pieces: list[bytes], encoded: list[bytes]) -> list[bytes]:
+    """The JSON's pieces with the encoded documents in between, in order."""
     parts = [piece for pair in zip(pieces, encoded, strict=False) for piece in pair]
     parts.append(pieces[-1])
-    return b"".join(parts)
+    return parts
 
 
 def _one_piece(pieces: list[bytes], blobs: list[Blob]) -> RequestBody:
-    """Small documents, encoded whole: bytes, or a stream of one chunk for files."""
+    """Small documents, encoded whole: bytes, or for files a stream of the parts (one read each)."""
     if all(blob.data is not None for blob in blobs):
-        return _interleave(pieces, [base64.b64encode(blob.data or b"") for blob in blobs])
+        return b"".join(_parts(pieces, [base64.b64encode(blob.data or b"") for blob in blobs]))
     length = sum(map(len, pieces)) + sum(base64_length(blob.size) for blob in blobs)
 
     async def produce() -> AsyncIterator[bytes]:
@@ -145,7 +147,12 @@ def _one_piece(pieces: list[bytes], blobs: list[Blob]) -> RequestBody:
                 # trip to the thread, a full one that the file grew (which raises).
                 data = b"".join([chunk async for chunk in blob.chunks(blob.size + 1)])
             encoded.append(base64.b64encode(data))
-        yield _interleave(pieces, encoded)
+        # Part by part: joining them would copy the documents once more, into
+        # a fresh allocation as large as they are (its page faults cost more
+        # than the copy).
+        for part in _parts(pieces, encoded):
+            if part:
+                yield part
 
     return StreamBody(length, produce)
 
