@@ -258,6 +258,8 @@ class ThreadCommit(Generic[C]):
         As :meth:`GroupCommit.submit`: the order is fixed at the call.
 
         Raises:
+            ConfigurationError: Called from another event loop than the one
+                the queue was made in (its results could not reach this one).
             RuntimeError: The queue is closed.
         """
         if _running_loop() is not self._loop:
