@@ -266,19 +266,30 @@ async def test_an_outcome_does_not_wait_for_the_next_item_of_an_async_source(
     assert rest == ["k1"]
 
 
-async def test_a_failed_commit_fails_its_whole_group_and_the_next_one_runs() -> None:
-    log: list[list[str]] = []
-    fail = True
+class FullDisk:
+    """A commit backend that fails every commit while ``full``, and logs what it commits."""
 
-    async def commit(operations: Sequence[Callable[[list[str]], Any]], durable: bool) -> list[Any]:
-        if fail:
+    def __init__(self) -> None:
+        self.full = True
+        self.log: list[list[str]] = []
+
+    def commit(self, operations: Sequence[Callable[[list[str]], Any]], durable: bool) -> list[Any]:
+        if self.full:
             raise OSError("disk full")
         done: list[str] = []
         results = [operation(done) for operation in operations]
-        log.append(done)
+        self.log.append(done)
         return results
 
-    group: GroupCommit[list[str]] = GroupCommit(commit)
+    async def commit_async(
+        self, operations: Sequence[Callable[[list[str]], Any]], durable: bool
+    ) -> list[Any]:
+        return self.commit(operations, durable)
+
+
+async def test_a_failed_commit_fails_its_whole_group_and_the_next_one_runs() -> None:
+    disk = FullDisk()
+    group: GroupCommit[list[str]] = GroupCommit(disk.commit_async)
     errors: list[BaseException] = []
 
     async def write(name: str) -> None:
@@ -291,9 +302,9 @@ async def test_a_failed_commit_fails_its_whole_group_and_the_next_one_runs() -> 
         for name in "abc":
             tasks.start_soon(write, name)
     assert [str(error) for error in errors] == ["disk full"] * 3
-    fail = False
+    disk.full = False
     assert await group.submit(lambda done: done.append("d") or "result") == "result"
-    assert log == [["d"]]
+    assert disk.log == [["d"]]
 
 
 async def test_a_leader_cancelled_mid_commit_hands_its_group_to_the_next_writer() -> None:
@@ -329,29 +340,18 @@ async def test_a_leader_cancelled_mid_commit_hands_its_group_to_the_next_writer(
 
 
 async def test_the_commit_thread_fails_a_whole_group_and_commits_the_next_one() -> None:
-    log: list[list[str]] = []
-    fail = threading.Event()
-    fail.set()
-
-    def commit(operations: Sequence[Callable[[list[str]], Any]], durable: bool) -> list[Any]:
-        if fail.is_set():
-            raise OSError("disk full")
-        done: list[str] = []
-        results = [operation(done) for operation in operations]
-        log.append(done)
-        return results
-
-    group: ThreadCommit[list[str]] = ThreadCommit(commit)
+    disk = FullDisk()
+    group: ThreadCommit[list[str]] = ThreadCommit(disk.commit)
     try:
         pending = [group.submit(lambda done, name=name: done.append(name)) for name in "abc"]
         for each in pending:
             with pytest.raises(OSError, match="disk full"):
                 await each
-        fail.clear()
+        disk.full = False
         assert await group.submit(lambda done: done.append("d") or "result") == "result"
     finally:
         await group.aclose()
-    assert log == [["d"]]
+    assert disk.log == [["d"]]
     assert group.commits == 1
 
 
