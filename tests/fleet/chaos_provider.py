@@ -41,6 +41,14 @@ from ..hostile.server import HostileServer, RawRequest, answer_json
 __all__ = ["API_TOKEN", "ChaosProvider", "main"]
 
 API_TOKEN = "chaos-api-token"
+
+STUBBORN = 0.012
+"""The share of keys that always get a 503 (13 and 23 of the 1,500 keys for
+the tests' seeds). A stubborn key fails transiently, so every redelivery of
+its chunk sends it again, and a kill during one of those sends leaves it
+uncertain: about half of them end so. The chaos tests want at least one to
+end failed; with 6 keys, all 6 were once left uncertain (one run in about
+twenty-five), with 13 or more that is a chance in thousands or less."""
 """The API token the provider accepts."""
 
 
@@ -55,7 +63,7 @@ class ChaosProvider:
         p503: float = 0.02,
         p_drop: float = 0.02,
         p504: float = 0.01,
-        stubborn: float = 0.005,
+        stubborn: float = STUBBORN,
     ) -> None:
         self.random = random.Random(seed)  # noqa: S311 - faults, not cryptography
         self.seed = seed
@@ -149,7 +157,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--p503", type=float, default=0.02)
     parser.add_argument("--p-drop", type=float, default=0.02)
     parser.add_argument("--p504", type=float, default=0.01)
-    parser.add_argument("--stubborn", type=float, default=0.005)
+    parser.add_argument("--stubborn", type=float, default=STUBBORN)
     args = parser.parse_args(argv)
     low, high = (float(part) / 1000 for part in args.latency_ms.split(","))
     provider = ChaosProvider(
