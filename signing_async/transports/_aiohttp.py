@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import functools
 import warnings
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
+from typing import Any, TypeVar
 
 import aiohttp
 import attrs
@@ -15,9 +16,12 @@ from yarl import URL
 from .._core.errors import ConfigurationError, ConnectError, RequestTimeout, TransportError
 from .._core.timeouts import Timeout
 from .._core.transport import Request, Response, StreamBody, aclose_iterator
+from ._deadlines import Deadline, Deadlines
 from ._network import Verify, check_proxy, ssl_context
 
 __all__ = ["AiohttpTransport"]
+
+T = TypeVar("T")
 
 READ_BUFSIZE = 1 << 20
 """aiohttp's default 64 KiB read buffer caps download speed; 1 MiB does not."""
@@ -33,10 +37,22 @@ than the rest of the request. Gathered, headers and body go out together.
 
 @functools.lru_cache(maxsize=64)
 def _client_timeout(timeout: Timeout) -> aiohttp.ClientTimeout:
-    # A client uses a handful of Timeout values: build aiohttp's twin once each.
-    return aiohttp.ClientTimeout(
-        total=timeout.total, sock_connect=timeout.connect, sock_read=timeout.read
-    )
+    """aiohttp's twin of ``timeout``, without its total (kept by :class:`Deadlines`).
+
+    Built once per value: a client uses a handful. The time between two
+    reads is left to aiohttp only where it can bind before the total: with
+    a total of at most ``connect + read`` (every answer the core reads
+    whole), a wait of ``read`` seconds has used up the total, give or take
+    the connection's time, and a timer per read would cost for nothing.
+    """
+    read, total = timeout.read, timeout.total
+    if total is not None and read is not None and total <= read + (timeout.connect or 0.0):
+        read = None
+    return aiohttp.ClientTimeout(total=None, sock_connect=timeout.connect, sock_read=read)
+
+
+def _deadline_error() -> RequestTimeout:
+    return RequestTimeout("timed out waiting for the server: the total deadline passed")
 
 
 _NO_CONTENT_TYPE = ("Content-Type",)
@@ -111,12 +127,34 @@ def _env_route(origin: str) -> _Route:
 
 
 class _AiohttpStream:
-    """The body of an aiohttp response, mapped onto the SDK's errors."""
+    """The body of an aiohttp response, mapped onto the SDK's errors.
 
-    __slots__ = ("_response",)
+    With a total deadline, each wait for the body is under it (the timer
+    cancels only those waits), and the deadline is let go once the body is
+    read or closed.
+    """
 
-    def __init__(self, response: aiohttp.ClientResponse) -> None:
+    __slots__ = ("_deadline", "_deadlines", "_response")
+
+    def __init__(
+        self,
+        response: aiohttp.ClientResponse,
+        deadlines: Deadlines,
+        deadline: Deadline | None,
+    ) -> None:
         self._response = response
+        self._deadlines = deadlines
+        self._deadline = deadline
+
+    def _finish(self) -> None:
+        if self._deadline is not None:
+            self._deadlines.finish(self._deadline)
+
+    def _timed_out(self) -> RequestTimeout:
+        """The deadline passed: drop the connection, the answer half read."""
+        self._finish()
+        self._response.close()
+        return _deadline_error()
 
     async def iter_chunks(self, size: int) -> AsyncIterator[bytes]:
         # The pieces as the socket delivered them (readchunk), not joined into
@@ -127,6 +165,7 @@ class _AiohttpStream:
         if content.at_eof():
             # No body (204, 304, HEAD): aiohttp's shared empty reader, whose
             # readchunk() says "chunk boundary" forever once anyone has read it.
+            self._finish()
             return
         # Let aiohttp buffer ``size`` bytes before it pauses the socket, as
         # iter_chunked(size) would (the method is missing from older aiohttp).
@@ -136,7 +175,7 @@ class _AiohttpStream:
         error: TransportError | None = None
         try:
             while True:
-                chunk, end_of_http_chunk = await content.readchunk()
+                chunk, end_of_http_chunk = await self._wait(content.readchunk())
                 if not chunk:
                     if end_of_http_chunk and not content.at_eof():
                         continue  # a chunked body's boundary, not its end
@@ -148,20 +187,42 @@ class _AiohttpStream:
                         yield chunk[start : start + size]
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             error = _transport_error(exc)
+        finally:
+            self._finish()
         if error is not None:
             raise error
 
     async def read(self) -> bytes:
         try:
-            body = await self._response.read()
+            body = await self._wait(self._response.read())
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             error = _transport_error(exc)
         else:
             self._response.release()  # read to the end: back to the pool
             return body
+        finally:
+            self._finish()
         raise error
 
+    async def _wait(self, waiting: Coroutine[Any, Any, T]) -> T:
+        """Await a read of the body under the total deadline, if there is one."""
+        deadline = self._deadline
+        if deadline is None:
+            return await waiting
+        if not deadline.waiting():
+            waiting.close()
+            raise self._timed_out()
+        try:
+            return await waiting
+        except asyncio.CancelledError:
+            if not deadline.timed_out():
+                raise
+        finally:
+            deadline.done_waiting()  # the caller's code, between two reads, is not cancelled
+        raise self._timed_out()
+
     async def aclose(self) -> None:
+        self._finish()
         if self._response.content.at_eof():
             self._response.release()
         else:
@@ -228,6 +289,7 @@ class AiohttpTransport:
         # client carries the same one, and an identity check beats hashing it.
         self._timeout: Timeout | None = None
         self._client_timeout = aiohttp.ClientTimeout()
+        self._deadlines = Deadlines()
 
     def _get_session(self) -> aiohttp.ClientSession:
         if self._session is None:
@@ -324,6 +386,9 @@ class AiohttpTransport:
             and not _has_header(headers, "content-type")
             else ()
         )
+        deadline = None if timeout.total is None else self._deadlines.start(timeout.total)
+        if deadline is not None:
+            deadline.waiting()
         try:
             response = await session.request(
                 request.method,
@@ -336,12 +401,19 @@ class AiohttpTransport:
                 proxy=route.proxy,
                 proxy_headers=route.proxy_headers,
             )
+        except asyncio.CancelledError:
+            if deadline is None or not deadline.timed_out():
+                raise
+            error: TransportError = _deadline_error()
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             error = _transport_error(exc)
         else:
-            return Response(
-                response.status, headers=response.headers, stream=_AiohttpStream(response)
-            )
+            if deadline is not None:
+                deadline.done_waiting()  # until the body is read (_AiohttpStream)
+            stream = _AiohttpStream(response, self._deadlines, deadline)
+            return Response(response.status, headers=response.headers, stream=stream)
+        if deadline is not None:
+            self._deadlines.finish(deadline)
         raise error
 
     async def aclose(self) -> None:
@@ -350,6 +422,7 @@ class AiohttpTransport:
         A session passed in stays in use: forgetting it would make the next
         request create a session of the transport's own that nobody closes.
         """
+        self._deadlines.close()
         if self._owns_session and self._session is not None:
             session, self._session = self._session, None
             await session.close()

@@ -1,0 +1,113 @@
+"""Total deadlines for many requests on one timer (asyncio).
+
+aiohttp's own ``total`` timeout schedules and cancels a timer per request
+and wraps every read of the body in a context that looks up the task. At
+thousands of small requests a second that is a tenth of each request's CPU,
+paid for a deadline that almost never fires. Here a request writes its
+deadline into a set; one timer, set for the earliest deadline, cancels the
+task of a request past it. Requests that share a timeout come in deadline
+order, so a new one almost never moves the timer.
+
+A deadline binds only while its request is *waiting on the network*
+(:meth:`Deadline.waiting`): one that passes while the caller runs code of
+its own between two reads must not cancel that code; it is reported by the
+next read instead, as aiohttp's timer context does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import sys
+
+__all__ = ["Deadline", "Deadlines"]
+
+
+class Deadline:
+    """One request's deadline; :meth:`Deadlines.start` makes it."""
+
+    __slots__ = ("_task", "expired", "when")
+
+    def __init__(self, when: float) -> None:
+        self.when = when
+        self.expired = False
+        self._task: asyncio.Task[object] | None = None  # set while waiting on the network
+
+    def waiting(self) -> bool:
+        """Enter a wait on the network; False if the deadline has passed already."""
+        if self.expired:
+            return False
+        self._task = asyncio.current_task()
+        return True
+
+    def done_waiting(self) -> None:
+        """The wait is over (whatever its end): the deadline no longer cancels."""
+        self._task = None
+
+    def expire(self) -> None:
+        self.expired = True
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel("the request's total deadline passed")
+
+    def timed_out(self) -> bool:
+        """Whether a ``CancelledError`` just caught is this deadline's own.
+
+        False when someone else cancelled the task too (or instead): that
+        cancellation must go on. On Python 3.11+ the deadline's own request
+        is withdrawn, so that task groups and outer timeouts count right.
+        """
+        if not self.expired:
+            return False
+        if sys.version_info >= (3, 11):
+            task = asyncio.current_task()
+            return task is None or task.uncancel() == 0
+        return True
+
+
+class Deadlines:
+    """The total deadlines of one transport's requests, kept by one timer."""
+
+    def __init__(self) -> None:
+        self._pending: set[Deadline] = set()
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = math.inf
+
+    def start(self, seconds: float) -> Deadline:
+        """A deadline ``seconds`` from now, watched until :meth:`finish`."""
+        loop = asyncio.get_running_loop()
+        deadline = Deadline(loop.time() + seconds)
+        self._pending.add(deadline)
+        if deadline.when < self._timer_at:
+            self._schedule(loop, deadline.when)
+        return deadline
+
+    def finish(self, deadline: Deadline) -> None:
+        """Stop watching ``deadline`` (its request is over); harmless twice."""
+        self._pending.discard(deadline)
+        deadline.done_waiting()
+
+    def close(self) -> None:
+        """Cancel the timer (the transport is closing)."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer, self._timer_at = None, math.inf
+
+    def _schedule(self, loop: asyncio.AbstractEventLoop, when: float) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = loop.call_at(when, self._fire, loop)
+        self._timer_at = when
+
+    def _fire(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._timer, self._timer_at = None, math.inf
+        now = loop.time()
+        earliest = math.inf
+        for deadline in list(self._pending):
+            if deadline.when <= now:
+                self._pending.discard(deadline)
+                deadline.expire()
+            elif deadline.when < earliest:
+                earliest = deadline.when
+        if earliest < math.inf:
+            self._schedule(loop, earliest)
