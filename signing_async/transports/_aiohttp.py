@@ -39,16 +39,9 @@ than the rest of the request. Gathered, headers and body go out together.
 def _client_timeout(timeout: Timeout) -> aiohttp.ClientTimeout:
     """aiohttp's twin of ``timeout``, without its total (kept by :class:`Deadlines`).
 
-    Built once per value: a client uses a handful. The time between two
-    reads is left to aiohttp only where it can bind before the total: with
-    a total of at most ``connect + read`` (every answer the core reads
-    whole), a wait of ``read`` seconds has used up the total, give or take
-    the connection's time, and a timer per read would cost for nothing.
+    Built once per value: a client uses a handful.
     """
-    read, total = timeout.read, timeout.total
-    if total is not None and read is not None and total <= read + (timeout.connect or 0.0):
-        read = None
-    return aiohttp.ClientTimeout(total=None, sock_connect=timeout.connect, sock_read=read)
+    return aiohttp.ClientTimeout(total=None, sock_connect=timeout.connect, sock_read=timeout.read)
 
 
 def _deadline_error() -> RequestTimeout:

@@ -1,9 +1,9 @@
 """Total deadlines for many requests on one timer (asyncio).
 
 aiohttp's own ``total`` timeout schedules and cancels a timer per request
-and wraps every read of the body in a context that looks up the task. At
-thousands of small requests a second that is a tenth of each request's CPU,
-paid for a deadline that almost never fires. Here a request writes its
+and wraps every read of the body in a context that looks up the task:
+about 5 % of a small request's CPU (7 µs of 140, measured at concurrency
+64), paid for a deadline that almost never fires. Here a request writes its
 deadline into a set; one timer, set for the earliest deadline, cancels the
 task of a request past it. Requests that share a timeout come in deadline
 order, so a new one almost never moves the timer.

@@ -182,3 +182,15 @@ async def test_a_connection_cut_by_the_deadline_is_not_reused(
     # its own answer, not the rest of the old one.
     after = await transport.send(sa.Request("GET", f"{base}/fine"))
     assert await after.read() == b"ok"
+
+
+async def test_the_read_timeout_still_binds_before_a_longer_total(
+    hostile: tuple[Hostile, str], transport: sa.AiohttpTransport
+) -> None:
+    _, base = hostile
+    # An answer read whole gets a total of connect + read: a quick connection
+    # to a silent server must still time out after ``read``, not the total.
+    request = sa.Request("GET", f"{base}/silent", timeout=sa.Timeout(read=0.2, total=600))
+    with anyio.fail_after(WAIT), pytest.raises(sa.RequestTimeout) as caught:
+        await transport.send(request)
+    assert "total deadline" not in str(caught.value)
