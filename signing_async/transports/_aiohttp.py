@@ -382,6 +382,7 @@ class AiohttpTransport:
         deadline = None if timeout.total is None else self._deadlines.start(timeout.total)
         if deadline is not None:
             deadline.waiting()
+        answered = False
         try:
             response = await session.request(
                 request.method,
@@ -394,20 +395,25 @@ class AiohttpTransport:
                 proxy=route.proxy,
                 proxy_headers=route.proxy_headers,
             )
+            answered = True
         except asyncio.CancelledError:
             if deadline is None or not deadline.timed_out():
                 raise
             error: TransportError = _deadline_error()
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             error = _transport_error(exc)
-        else:
+        finally:
+            # Whatever ended the wait (an outside cancellation, any error), a
+            # deadline left behind would later cancel the caller's other code.
             if deadline is not None:
-                deadline.done_waiting()  # until the body is read (_AiohttpStream)
-            stream = _AiohttpStream(response, self._deadlines, deadline)
-            return Response(response.status, headers=response.headers, stream=stream)
-        if deadline is not None:
-            self._deadlines.finish(deadline)
-        raise error
+                if answered:
+                    deadline.done_waiting()  # until the body is read (_AiohttpStream)
+                else:
+                    self._deadlines.finish(deadline)
+        if not answered:
+            raise error
+        stream = _AiohttpStream(response, self._deadlines, deadline)
+        return Response(response.status, headers=response.headers, stream=stream)
 
     async def aclose(self) -> None:
         """Close the session if the transport created it. Calling it twice is harmless.

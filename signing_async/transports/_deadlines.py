@@ -56,6 +56,9 @@ class Deadline:
         False when someone else cancelled the task too (or instead): that
         cancellation must go on. On Python 3.11+ the deadline's own request
         is withdrawn, so that task groups and outer timeouts count right.
+        Python 3.10 cannot tell: an outside cancellation in the same loop
+        iteration as the deadline becomes the timeout, as it does with
+        aiohttp's own timer there.
         """
         if not self.expired:
             return False
@@ -88,8 +91,12 @@ class Deadlines:
         deadline.done_waiting()
 
     def close(self) -> None:
-        """Cancel the timer (the transport is closing)."""
-        if self._timer is not None:
+        """Cancel the timer (the transport is closing) unless a request still needs it.
+
+        A request may still be running on a session the caller owns (which
+        closing the transport leaves open): its deadline must still fire.
+        """
+        if self._timer is not None and not self._pending:
             self._timer.cancel()
             self._timer, self._timer_at = None, math.inf
 

@@ -11,6 +11,7 @@ import asyncio
 import sys
 from collections.abc import AsyncIterator
 
+import aiohttp
 import anyio
 import pytest
 
@@ -194,3 +195,53 @@ async def test_the_read_timeout_still_binds_before_a_longer_total(
     with anyio.fail_after(WAIT), pytest.raises(sa.RequestTimeout) as caught:
         await transport.send(request)
     assert "total deadline" not in str(caught.value)
+
+
+async def _runs_undisturbed(seconds: float) -> None:
+    """The caller's own code, run after a request: no stray deadline may cancel it."""
+    try:
+        await anyio.sleep(seconds)
+    except asyncio.CancelledError:
+        pytest.fail("a request's deadline, left behind, cancelled the caller's later code")
+
+
+async def test_an_outside_cancellation_leaves_no_deadline_behind(
+    hostile: tuple[Hostile, str], transport: sa.AiohttpTransport
+) -> None:
+    _, base = hostile
+    request = sa.Request("GET", f"{base}/silent", timeout=sa.Timeout(read=30, total=0.4))
+    with anyio.move_on_after(0.1) as scope:
+        await transport.send(request)
+    assert scope.cancelled_caught
+    await _runs_undisturbed(1.0)  # well past the abandoned request's deadline
+    _no_cancellation_left()
+
+
+async def test_any_other_failure_leaves_no_deadline_behind() -> None:
+    session = aiohttp.ClientSession()
+    await session.close()  # aiohttp refuses to send with RuntimeError, not a ClientError
+    transport = sa.AiohttpTransport(session)
+    request = sa.Request("GET", "http://127.0.0.1:9/", timeout=sa.Timeout(read=30, total=0.3))
+    with pytest.raises(RuntimeError):
+        await transport.send(request)
+    await _runs_undisturbed(0.9)
+    _no_cancellation_left()
+
+
+async def test_closing_the_transport_keeps_the_deadline_of_a_request_on_the_callers_session(
+    hostile: tuple[Hostile, str],
+) -> None:
+    _, base = hostile
+    async with aiohttp.ClientSession() as session:
+        transport = sa.AiohttpTransport(session)
+        request = sa.Request("GET", f"{base}/silent", timeout=sa.Timeout(read=30, total=0.3))
+
+        async def close_meanwhile() -> None:
+            await anyio.sleep(0.05)
+            await transport.aclose()  # the caller's session, and this request, go on
+
+        with anyio.fail_after(WAIT):
+            async with anyio.create_task_group() as group:
+                group.start_soon(close_meanwhile)
+                with pytest.raises(sa.RequestTimeout):
+                    await transport.send(request)
