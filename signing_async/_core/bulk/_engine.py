@@ -73,15 +73,17 @@ class _Job(Generic[T]):
     key: str | None
     item: T
     was_uncertain: bool = False
+    marked: bool = False  # in flight in the journal since its claim (claim_sending)
 
 
 class _Observer:
     """Watches the requests of one unit of work (one item, or one batch)."""
 
-    def __init__(self, engine: Engine[Any, Any], keys: list[str], size: int) -> None:
+    def __init__(self, engine: Engine[Any, Any], jobs: list[_Job[Any]]) -> None:
         self._engine = engine
-        self._keys = keys
-        self._size = size
+        # Keys marked in flight at their claim need no mark of their own here.
+        self._keys = [job.key for job in jobs if job.key is not None and not job.marked]
+        self._size = len(jobs)
         self.announced = False
         self.journal_error: Exception | None = None
         self.unreported = 0  # body bytes sent, not yet told to the progress callback
@@ -93,11 +95,12 @@ class _Observer:
             # The breaker tripped while this unit waited (for a token, say):
             # it must not leave, so its items stay pending for the next run.
             raise _Held("the run stopped before this request was sent")
-        try:
-            await self._engine.journal.mark_in_flight(self._keys)
-        except Exception as exc:
-            self.journal_error = exc
-            raise
+        if self._keys:
+            try:
+                await self._engine.journal.mark_in_flight(self._keys)
+            except Exception as exc:
+                self.journal_error = exc
+                raise
         self.announced = True
         self._engine.count(in_flight=self._size)
 
@@ -159,6 +162,10 @@ class Engine(Generic[T, R]):
         self._kind = kind
         self._transport = transport
         self._journal: Journal | None = None
+        # A journal that can claim and mark in flight in one commit does so
+        # for items sent one per request (see _admit).
+        self._claim_sending: Callable[[str, int], Awaitable[Claim]] | None = None
+        self._release: Callable[[list[str]], Awaitable[None]] | None = None
         self._pull_lock = anyio.Lock()
         self._stopping = False
         self._fatal: BaseException | None = None
@@ -190,6 +197,13 @@ class Engine(Generic[T, R]):
             resend_uncertain=self._on_uncertain == "resend",
             job=self._job,
         )
+        claim_sending = getattr(self._journal, "claim_sending", None)
+        release = getattr(self._journal, "release", None)
+        if self._batch_size == 1 and claim_sending is not None and release is not None:
+            # The item's claim is then its in-flight mark: one durable commit
+            # before it leaves, not two. Not for batches: a batch's first item
+            # would wait, marked, while the others are pulled.
+            self._claim_sending, self._release = claim_sending, release
 
     async def close(self) -> None:
         """Release the journal; safe to call twice."""
@@ -258,12 +272,18 @@ class Engine(Generic[T, R]):
 
     # -- the work ----------------------------------------------------------
 
-    async def work(self, emit: Emit[R], *, once: bool) -> None:
-        """Take units of work until the input ends, or just one (``once``)."""
+    async def work(
+        self, emit: Emit[R], *, once: bool, room: Callable[[int], bool] | None = None
+    ) -> None:
+        """Take units of work until the input ends, or just one (``once``).
+
+        ``room(n)``, if given, says whether ``emit`` can take ``n`` outcomes
+        without waiting for the caller.
+        """
         # From a plain iterable, a worker pulls its next item, and queues its
         # claim, while the outcome of the last one is being recorded: the two
-        # share a commit, so an item waits for two commits (its claim with the
-        # previous outcome, then its in-flight mark), not three. An async
+        # share a commit. When the claim is also the in-flight mark
+        # (claim_sending), that is the one commit an item waits for. An async
         # source is not pulled ahead: it may wait for its next item, and the
         # outcome already received must not wait with it.
         pull_ahead = not once and not self._source.is_async
@@ -274,7 +294,7 @@ class Engine(Generic[T, R]):
             )
             ahead = None
             if jobs:
-                ahead = await self._send(jobs, emit, pull_ahead=pull_ahead)
+                ahead = await self._send(jobs, emit, pull_ahead=pull_ahead, room=room)
             elif self.finished:
                 return
             if once:
@@ -315,15 +335,19 @@ class Engine(Generic[T, R]):
         try:
             while len(jobs) < self._batch_size and not self._stopping:
                 admission = ahead if ahead is not None else await self._pull()
-                ahead = None
                 if admission is None:
                     break
+                # Held as ``ahead`` until its decision is in: cancelled meanwhile,
+                # it is dropped below, and a mark made at its claim undone.
+                ahead = admission
                 try:
                     admitted = await admission.decision
                 except Exception as exc:  # the journal failed: nothing more can be recorded
                     self.fail_run(exc)
                     admitted = BulkOutcome(admission.key, admission.index, "failed", error=exc)
+                ahead = None
                 if isinstance(admitted, _Job):
+                    admitted.marked = admission.marked
                     jobs.append(admitted)
                     continue
                 if admitted is None:
@@ -336,8 +360,31 @@ class Engine(Generic[T, R]):
                     break
         finally:
             if ahead is not None:
-                ahead.drop()
+                self._drop(ahead)
         return jobs
+
+    def _drop(self, admission: _Admission[T, R]) -> None:
+        """Let go of an item pulled ahead that will not be sent; its key stays pending."""
+        admission.drop()
+        if admission.marked and admission.key is not None:
+            self._release_soon([admission.key])  # queued after its claim: undoes its mark
+
+    def _release_soon(self, keys: list[str]) -> None:
+        """Queue the release of keys marked at their claim, without waiting for it.
+
+        For paths that cannot wait (an item dropped, a unit cancelled): the
+        journal commits what is queued even if nobody awaits it, and at the
+        latest when it closes. If it cannot, the keys stay in flight, and a
+        rerun reports them uncertain: never a request sent twice.
+        """
+        assert self._release is not None
+        try:
+            pending = self._release(keys)
+        except Exception:  # the journal is closed already
+            return
+        close = getattr(pending, "close", None)  # a coroutine nobody will await
+        if close is not None:
+            close()
 
     def _admit(self, index: int, item: T | InvalidItem) -> _Admission[T, R]:
         """Decide what becomes of a pulled item: send it, an outcome right away, or nothing.
@@ -357,12 +404,14 @@ class Engine(Generic[T, R]):
                 error = ValidationError("key", "every item needs its key when a journal is used")
                 return _Admission.now(index, BulkOutcome(None, index, "failed", error=error))
             return _Admission.now(index, _Job(index, None, item))
+        claim_sending = self._claim_sending
         try:
-            claim = self.journal.claim(key, index)
+            claim = (claim_sending or self.journal.claim)(key, index)
         except Exception as exc:  # the journal is closed: nothing more can be recorded
             self.fail_run(exc)
             return _Admission.now(index, BulkOutcome(key, index, "failed", error=exc))
-        return _Admission(index, self._claimed(index, key, item, claim), key, claim)
+        decision = self._claimed(index, key, item, claim)
+        return _Admission(index, decision, key, claim, marked=claim_sending is not None)
 
     async def _claimed(
         self, index: int, key: str, item: T, pending: Awaitable[Claim]
@@ -401,14 +450,20 @@ class Engine(Generic[T, R]):
             return BulkOutcome(key, index, "skipped", error=exc)
 
     async def _send(
-        self, jobs: list[_Job[T]], emit: Emit[R], *, pull_ahead: bool
+        self,
+        jobs: list[_Job[T]],
+        emit: Emit[R],
+        *,
+        pull_ahead: bool,
+        room: Callable[[int], bool] | None = None,
     ) -> _Admission[T, R] | None:
         """Send one unit and record and emit the outcome of each of its items.
 
         With ``pull_ahead``, the next item is pulled (and its claim queued)
         right after this unit's outcomes are queued, and returned.
         """
-        observer = _Observer(self, [job.key for job in jobs if job.key is not None], len(jobs))
+        observer = _Observer(self, jobs)
+        marked = [job.key for job in jobs if job.marked and job.key is not None]
         answers: Sequence[R | Exception]
         try:
             with observe_sends(observer):
@@ -417,9 +472,15 @@ class Engine(Generic[T, R]):
                 raise RuntimeError(f"{len(answers)} answers for {len(jobs)} items")
         except Exception as exc:
             answers = [exc] * len(jobs)
+        except BaseException:
+            if marked and not observer.announced:
+                self._release_soon(marked)  # cancelled before it left: pending again
+            raise
         if self.stopped_by is not None and not observer.announced:
             # Nothing of this unit left before the run stopped: no outcome,
             # and its rows stay pending, so the next run sends it.
+            if marked:
+                await self._release_marked(marked)
             return None
         for answer in answers:
             stop = self._breaker.record(answer)
@@ -436,6 +497,10 @@ class Engine(Generic[T, R]):
             outcomes.append(outcome)
             if entry is not None:
                 entries.append(entry)
+        if marked and not observer.announced:
+            # Marked at its claim, failed before leaving (bad input, say): its
+            # count of sends goes back; the outcome, queued next, sets its state.
+            self._release_soon(marked)
         recorded = None
         if entries and observer.journal_error is None:
             recorded = self.journal.finish(entries)  # queued now, in the order of the calls
@@ -458,13 +523,28 @@ class Engine(Generic[T, R]):
                 landed=len(jobs) if observer.announced else 0,
                 bytes_sent=observer.unreported,  # the rest of the body, told with its outcome
             )
+            if ahead is not None and ahead.marked and room is not None and not room(len(outcomes)):
+                # The caller is behind: the next item would wait, marked in
+                # flight but unsent, until it takes these outcomes. Undo the
+                # mark (queued before any later one); it is marked as it leaves.
+                ahead.marked = False
+                if ahead.key is not None:
+                    self._release_soon([ahead.key])
             for outcome in outcomes:
                 await emit(outcome)
         except BaseException:
             if ahead is not None:
-                ahead.drop()
+                self._drop(ahead)
             raise
         return ahead
+
+    async def _release_marked(self, keys: list[str]) -> None:
+        """Put keys marked at their claim, whose request never left, back to pending."""
+        assert self._release is not None
+        try:
+            await self._release(keys)
+        except Exception as exc:  # left in flight: a rerun reports them uncertain
+            self.fail_run(exc)
 
     def _conclude(
         self, job: _Job[T], answer: R | Exception, *, sent: bool
@@ -496,7 +576,7 @@ Decision = Coroutine[Any, Any, "_Job[T] | BulkOutcome[R] | None"]
 """What becomes of a pulled item: sent, answered at once, or (None) left to a live peer."""
 
 
-@attrs.frozen
+@attrs.define
 class _Admission(Generic[T, R]):
     """A pulled item whose claim is queued: its index, and the decision to await."""
 
@@ -504,6 +584,7 @@ class _Admission(Generic[T, R]):
     decision: Decision[T, R]
     key: str | None = None
     claim: Awaitable[Claim] | None = None  # the journal's, which ``decision`` awaits
+    marked: bool = False  # the claim marks it in flight (claim_sending), unless undone
 
     @classmethod
     def now(cls, index: int, decision: _Job[T] | BulkOutcome[R]) -> _Admission[T, R]:

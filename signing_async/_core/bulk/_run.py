@@ -108,8 +108,12 @@ class BulkRun(Generic[R]):
             except (anyio.BrokenResourceError, anyio.ClosedResourceError):
                 self._engine.stop()  # nobody is listening any more
 
+        def room(count: int) -> bool:
+            statistics = send.statistics()
+            return statistics.current_buffer_used + count <= statistics.max_buffer_size
+
         with send:
-            await self._engine.work(emit, once=False)
+            await self._engine.work(emit, once=False, room=room)
 
     async def __aexit__(
         self,
