@@ -165,7 +165,7 @@ class Engine(Generic[T, R]):
         # A journal that can claim and mark in flight in one commit does so
         # for items sent one per request (see _admit).
         self._claim_sending: Callable[[str, int], Awaitable[Claim]] | None = None
-        self._release: Callable[[list[str]], Awaitable[None]] | None = None
+        self._release: Callable[[list[tuple[str, int]]], Awaitable[None]] | None = None
         self._pull_lock = anyio.Lock()
         self._stopping = False
         self._fatal: BaseException | None = None
@@ -199,10 +199,12 @@ class Engine(Generic[T, R]):
         )
         claim_sending = getattr(self._journal, "claim_sending", None)
         release = getattr(self._journal, "release", None)
-        if self._batch_size == 1 and claim_sending is not None and release is not None:
+        fresh = getattr(self._journal, "fresh", False)
+        if self._batch_size == 1 and fresh and claim_sending is not None and release is not None:
             # The item's claim is then its in-flight mark: one durable commit
             # before it leaves, not two. Not for batches: a batch's first item
-            # would wait, marked, while the others are pulled.
+            # would wait, marked, while the others are pulled. Not on a rerun:
+            # its claims mostly skip or report, which needs no sync.
             self._claim_sending, self._release = claim_sending, release
 
     async def close(self) -> None:
@@ -367,9 +369,10 @@ class Engine(Generic[T, R]):
         """Let go of an item pulled ahead that will not be sent; its key stays pending."""
         admission.drop()
         if admission.marked and admission.key is not None:
-            self._release_soon([admission.key])  # queued after its claim: undoes its mark
+            # Queued after its claim: undoes its mark, if the claim made one.
+            self._release_soon([(admission.key, admission.index)])
 
-    def _release_soon(self, keys: list[str]) -> None:
+    def _release_soon(self, claims: list[tuple[str, int]]) -> None:
         """Queue the release of keys marked at their claim, without waiting for it.
 
         For paths that cannot wait (an item dropped, a unit cancelled): the
@@ -379,7 +382,7 @@ class Engine(Generic[T, R]):
         """
         assert self._release is not None
         try:
-            pending = self._release(keys)
+            pending = self._release(claims)
         except Exception:  # the journal is closed already
             return
         close = getattr(pending, "close", None)  # a coroutine nobody will await
@@ -463,7 +466,7 @@ class Engine(Generic[T, R]):
         right after this unit's outcomes are queued, and returned.
         """
         observer = _Observer(self, jobs)
-        marked = [job.key for job in jobs if job.marked and job.key is not None]
+        marked = [(job.key, job.index) for job in jobs if job.marked and job.key is not None]
         answers: Sequence[R | Exception]
         try:
             with observe_sends(observer):
@@ -529,7 +532,7 @@ class Engine(Generic[T, R]):
                 # mark (queued before any later one); it is marked as it leaves.
                 ahead.marked = False
                 if ahead.key is not None:
-                    self._release_soon([ahead.key])
+                    self._release_soon([(ahead.key, ahead.index)])
             for outcome in outcomes:
                 await emit(outcome)
         except BaseException:
@@ -538,11 +541,11 @@ class Engine(Generic[T, R]):
             raise
         return ahead
 
-    async def _release_marked(self, keys: list[str]) -> None:
+    async def _release_marked(self, claims: list[tuple[str, int]]) -> None:
         """Put keys marked at their claim, whose request never left, back to pending."""
         assert self._release is not None
         try:
-            await self._release(keys)
+            await self._release(claims)
         except Exception as exc:  # left in flight: a rerun reports them uncertain
             self.fail_run(exc)
 

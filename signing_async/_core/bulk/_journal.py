@@ -164,9 +164,11 @@ class Journal(Protocol):
     claimed in the order items were pulled.
 
     A journal may also offer ``claim_sending(key, index)`` (a claim that,
-    deciding ``send``, marks the key in flight in the same durable commit)
-    and ``release(keys)`` (which undoes that mark for keys whose request
-    never left); the engine then uses them for items sent one per request.
+    deciding ``send``, marks the key in flight in the same durable commit),
+    ``release(claims)`` (which undoes that mark for the ``(key, index)`` of
+    claims whose request never left) and ``fresh`` (True when every claim
+    will be new, so that the durable commit costs nothing a plain claim
+    would not); the engine then uses them for items sent one per request.
     The SQLite and memory journals do.
     """
 
@@ -205,6 +207,9 @@ class MemoryJournal:
             return _ready(Claim("duplicate", first_index=first))
         return _ready(_SEND)
 
+    fresh = True
+    """Every key is new to a memory journal."""
+
     def claim_sending(self, key: str, index: int) -> Awaitable[Claim]:
         """:meth:`claim`: there is no mark to record."""
         return self.claim(key, index)
@@ -212,7 +217,7 @@ class MemoryJournal:
     async def mark_in_flight(self, keys: Sequence[str]) -> None:
         """Nothing to record."""
 
-    async def release(self, keys: Sequence[str]) -> None:
+    async def release(self, claims: Sequence[tuple[str, int]]) -> None:
         """Nothing to undo."""
 
     async def finish(self, entries: Sequence[Entry]) -> None:
@@ -290,18 +295,26 @@ class SqliteJournal:
     position in that run's input) and ``updated_at`` (ISO 8601, UTC).
     """
 
-    def __init__(self, connection: sqlite3.Connection, path: Path, *, resend: bool) -> None:
+    def __init__(
+        self, connection: sqlite3.Connection, path: Path, *, resend: bool, fresh: bool = False
+    ) -> None:
         self._connection = connection
         self.path = path
+        # No item recorded when the run began: every claim inserts a new key.
+        # Only then is claim_sending worth its sync (a rerun's claims mostly
+        # skip or report, and a plain claim needs no sync for that).
+        self.fresh = fresh
         self._resend = resend
         self._run = uuid.uuid4().hex
         self._closed = False
-        # Keys marked in flight by claim_sending and not finished since, with
-        # the state and time a plain claim would have left them in: a release
-        # puts back only these, as they were (an uncertain key resent on
-        # request stays uncertain). Read and written by the operations alone,
-        # which the commit thread runs one after another.
-        self._marked_at_claim: dict[str, tuple[str, str]] = {}
+        # Keys marked in flight by claim_sending and not finished since: the
+        # index of the item that claimed it, and the state and time a plain
+        # claim would have left. A release puts back only these, and only for
+        # that item (a later duplicate of the key must not undo its mark), as
+        # they were (an uncertain key resent on request stays uncertain).
+        # Read and written by the operations alone, which the commit thread
+        # runs one after another.
+        self._marked_at_claim: dict[str, tuple[int, str, str]] = {}
         # The connection's one user from now on: the commit thread, which
         # closes it as it ends (at aclose, or once this journal is dropped
         # unclosed, such as by a bare ``async for`` left with break).
@@ -329,8 +342,8 @@ class SqliteJournal:
                 kind of job, or is in use by another run.
         """
         target = Path(os.fspath(path))
-        connection = await anyio.to_thread.run_sync(_connect, target, kind)
-        return cls(connection, target, resend=resend_uncertain)
+        connection, fresh = await anyio.to_thread.run_sync(_connect_fresh, target, kind)
+        return cls(connection, target, resend=resend_uncertain, fresh=fresh)
 
     def claim(self, key: str, index: int) -> Awaitable[Claim]:
         """Register ``key`` for this run (queued in call order) and decide what to do with it."""
@@ -345,23 +358,25 @@ class SqliteJournal:
         """
         return self.group.submit(lambda db: self._claim(db, key, index, sending=True), durable=True)
 
-    def release(self, keys: Sequence[str]) -> Awaitable[None]:
-        """Undo the in-flight mark of :meth:`claim_sending` for keys whose request never left.
+    def release(self, claims: Sequence[tuple[str, int]]) -> Awaitable[None]:
+        """Undo the in-flight mark of :meth:`claim_sending` calls whose request never left.
 
-        Each row goes back to what a plain :meth:`claim` would have left:
-        pending, or, for an uncertain key sent again on request, uncertain
-        as it was. Keys not marked by ``claim_sending`` (or finished since)
-        are left alone.
+        ``claims`` are their ``(key, index)``. Each row goes back to what a
+        plain :meth:`claim` would have left: pending, or, for an uncertain
+        key sent again on request, uncertain as it was. A key marked by
+        another item's claim (a duplicate releasing), one not marked by
+        ``claim_sending``, or finished since, is left alone.
         """
-        keys = list(keys)
-        return self.group.submit(lambda db: self._release(db, keys))
+        claims = list(claims)
+        return self.group.submit(lambda db: self._release(db, claims))
 
-    def _release(self, db: sqlite3.Connection, keys: Sequence[str]) -> None:
+    def _release(self, db: sqlite3.Connection, claims: Sequence[tuple[str, int]]) -> None:
         rows = []
-        for key in keys:
-            before = self._marked_at_claim.pop(key, None)
-            if before is not None:
-                rows.append((*before, key))
+        for key, index in claims:
+            before = self._marked_at_claim.get(key)
+            if before is not None and before[0] == index:
+                del self._marked_at_claim[key]
+                rows.append((before[1], before[2], key))
         db.executemany(
             "UPDATE items SET state = ?, updated_at = ?, attempts = attempts - 1 WHERE key = ?",
             rows,
@@ -377,12 +392,14 @@ class SqliteJournal:
         ).rowcount
         if inserted:
             if sending:
-                self._marked_at_claim[key] = ("pending", now)
+                self._marked_at_claim[key] = (index, "pending", now)
             return _SEND
         claim = self._claim_existing(db, key, index)
         if sending and claim.decision == "send":
-            before = db.execute("SELECT state, updated_at FROM items WHERE key = ?", (key,))
-            self._marked_at_claim[key] = before.fetchone()
+            state, since = db.execute(
+                "SELECT state, updated_at FROM items WHERE key = ?", (key,)
+            ).fetchone()
+            self._marked_at_claim[key] = (index, state, since)
             _mark_in_flight(db, [key])
         return claim
 
@@ -445,6 +462,17 @@ _INSERT_IN_FLIGHT = (
     "INSERT INTO items (key, state, attempts, run, item_index, updated_at)"
     " VALUES (?, 'in_flight', 1, ?, ?, ?) ON CONFLICT (key) DO NOTHING"
 )
+
+
+def _connect_fresh(path: Path, kind: str) -> tuple[sqlite3.Connection, bool]:
+    """The journal's connection (see :func:`_connect`), and whether it holds no item yet."""
+    db = _connect(path, kind)
+    try:
+        (empty,) = db.execute("SELECT NOT EXISTS (SELECT 1 FROM items)").fetchone()
+    except sqlite3.Error as exc:
+        db.close()
+        raise ConfigurationError(f"cannot read the journal {path}: {exc}") from None
+    return db, bool(empty)
 
 
 def _commit(

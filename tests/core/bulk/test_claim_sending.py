@@ -22,6 +22,7 @@ from bulk_fake_api import FakeApi
 
 from signing_async._core.bulk import BulkOptions, run_bulk
 from signing_async._core.bulk._journal import Entry, SqliteJournal
+from signing_async._core.observe import current_observer
 
 KIND = "claim sending test"
 
@@ -50,7 +51,7 @@ async def test_a_new_key_claimed_for_sending_is_in_flight_on_disk_and_release_un
         assert claim.decision == "send"
         state, attempts, _ = rows_on_disk(path, tmp_path / "copies")["k"]
         assert (state, attempts) == ("in_flight", 1)
-        await journal.release(["k"])
+        await journal.release([("k", 0)])
         state, attempts, _ = rows_on_disk(path, tmp_path / "copies")["k"]
         assert (state, attempts) == ("pending", 0)
     finally:
@@ -65,7 +66,7 @@ async def test_release_leaves_finished_and_never_marked_keys_alone(tmp_path: Pat
         await journal.finish([Entry("done", "succeeded", result="{}")])
         await journal.claim("plain", 1)
         await journal.mark_in_flight(["plain"])  # marked the usual way: not undone by release
-        await journal.release(["done", "plain", "unknown"])
+        await journal.release([("done", 0), ("plain", 1), ("unknown", 2)])
     finally:
         await journal.aclose()
     rows = rows_on_disk(path, tmp_path / "copies")
@@ -90,7 +91,7 @@ async def test_release_puts_an_uncertain_key_resent_on_request_back_as_it_was(
         claim = await again.claim_sending("k", 0)
         assert (claim.decision, claim.was_uncertain) == ("send", True)
         assert rows_on_disk(path, tmp_path / "copies")["k"][:2] == ("in_flight", 2)
-        await again.release(["k"])
+        await again.release([("k", 0)])
     finally:
         await again.aclose()
     # Not pending: a later run without on_uncertain="resend" must not send it.
@@ -181,3 +182,42 @@ async def test_an_item_taken_while_the_caller_is_behind_is_not_left_marked(
         statuses = {outcome.key: outcome.status async for outcome in outcomes}
     assert statuses == {"k0": "succeeded", "k1": "succeeded", "k2": "succeeded"}
     assert api.received == {"k0": 1, "k1": 1, "k2": 1}
+
+
+async def test_a_duplicate_let_go_never_undoes_the_mark_of_the_item_in_flight(
+    tmp_path: Path,
+) -> None:
+    # K's request is out (and never answered); a second item with the key K,
+    # pulled ahead by the other worker, is let go when the caller's loop
+    # raises. Its release must not put the first K's row back to pending: a
+    # rerun would then send K a second time.
+    path = tmp_path / "j.db"
+    left: list[str] = []
+
+    async def send(item: str) -> dict[str, str]:
+        observer = current_observer()
+        assert observer is not None
+        await observer.sending()
+        left.append(item)
+        if item == "K":
+            await anyio.sleep_forever()
+        return {"ok": item}
+
+    run = run_bulk(
+        ["K", "A", "K"],
+        key=lambda item: item,
+        send=send,
+        kind=KIND,
+        options=BulkOptions(concurrency=2, journal=path),
+    )
+
+    async def buggy_consumer() -> None:
+        async with run as outcomes:
+            async for _ in outcomes:
+                raise KeyError("the caller's bug")
+
+    with pytest.raises(KeyError):
+        await buggy_consumer()
+    assert sorted(left) == ["A", "K"]
+    rows = rows_on_disk(path, tmp_path / "copies")
+    assert rows["K"][:2] == ("in_flight", 1)  # it may exist: a rerun reports it uncertain

@@ -42,6 +42,7 @@ class CommitTrace:
 
     def __init__(self) -> None:
         self.commits = 0
+        self.synced_commits = 0
         self.mark_commits = 0
         self.unsynced_mark_commits = 0
         self._marking = False
@@ -57,6 +58,7 @@ class CommitTrace:
             self._marking = True
         elif text == "COMMIT":
             self.commits += 1
+            self.synced_commits += self._full
             if self._marking:
                 self.mark_commits += 1
                 if not self._full:
@@ -238,6 +240,30 @@ async def test_a_worker_claims_its_next_item_in_the_commit_of_its_last_outcome(
     assert trace.mark_commits == count
     assert trace.unsynced_mark_commits == 0
     assert trace.commits <= count + 1
+
+
+async def test_a_rerun_of_a_finished_job_syncs_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A fresh journal's claims are also the in-flight marks (synced); a
+    # rerun's claims mostly skip, and skipping needs no sync.
+    api = FakeApi()
+    items = [{"key": f"k{index}"} for index in range(20)]
+
+    async def run(options: BulkOptions) -> list[str]:
+        bulk = run_bulk(
+            items, key=lambda item: str(item["key"]), send=api.send, kind=KIND, options=options
+        )
+        async with bulk as outcomes:
+            return [outcome.status async for outcome in outcomes]
+
+    options = BulkOptions(concurrency=4, journal=tmp_path / "j.db")
+    assert await run(options) == ["succeeded"] * 20
+    trace = traced_journals(monkeypatch)
+    assert await run(options) == ["skipped"] * 20
+    assert api.received == dict.fromkeys((item["key"] for item in items), 1)
+    assert trace.commits > 0
+    assert trace.synced_commits == 0
 
 
 async def test_an_outcome_does_not_wait_for_the_next_item_of_an_async_source(
