@@ -375,10 +375,11 @@ class Engine(Generic[T, R]):
     def _release_soon(self, claims: list[tuple[str, int]]) -> None:
         """Queue the release of keys marked at their claim, without waiting for it.
 
-        For paths that cannot wait (an item dropped, a unit cancelled): the
-        journal commits what is queued even if nobody awaits it, and at the
-        latest when it closes. If it cannot, the keys stay in flight, and a
-        rerun reports them uncertain: never a request sent twice.
+        Nothing needs to wait for it, and some callers cannot (an item
+        dropped, a unit cancelled): the journal commits what is queued even
+        if nobody awaits it, in order, at the latest when it closes. If it
+        cannot, the keys stay in flight, and a rerun reports them uncertain:
+        never a request sent twice.
         """
         assert self._release is not None
         try:
@@ -479,11 +480,14 @@ class Engine(Generic[T, R]):
             if marked and not observer.announced:
                 self._release_soon(marked)  # cancelled before it left: pending again
             raise
+        if marked and not observer.announced:
+            # Marked at its claim, it never left (the run stopped first, or its
+            # input was refused): its row goes back to what a plain claim left,
+            # its count of sends too; an outcome, queued next, sets its state.
+            self._release_soon(marked)
         if self.stopped_by is not None and not observer.announced:
             # Nothing of this unit left before the run stopped: no outcome,
             # and its rows stay pending, so the next run sends it.
-            if marked:
-                await self._release_marked(marked)
             return None
         for answer in answers:
             stop = self._breaker.record(answer)
@@ -500,10 +504,6 @@ class Engine(Generic[T, R]):
             outcomes.append(outcome)
             if entry is not None:
                 entries.append(entry)
-        if marked and not observer.announced:
-            # Marked at its claim, failed before leaving (bad input, say): its
-            # count of sends goes back; the outcome, queued next, sets its state.
-            self._release_soon(marked)
         recorded = None
         if entries and observer.journal_error is None:
             recorded = self.journal.finish(entries)  # queued now, in the order of the calls
@@ -540,14 +540,6 @@ class Engine(Generic[T, R]):
                 self._drop(ahead)
             raise
         return ahead
-
-    async def _release_marked(self, claims: list[tuple[str, int]]) -> None:
-        """Put keys marked at their claim, whose request never left, back to pending."""
-        assert self._release is not None
-        try:
-            await self._release(claims)
-        except Exception as exc:  # left in flight: a rerun reports them uncertain
-            self.fail_run(exc)
 
     def _conclude(
         self, job: _Job[T], answer: R | Exception, *, sent: bool
