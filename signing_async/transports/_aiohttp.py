@@ -16,7 +16,7 @@ from yarl import URL
 from .._core.errors import ConfigurationError, ConnectError, RequestTimeout, TransportError
 from .._core.timeouts import Timeout
 from .._core.transport import Request, Response, StreamBody, aclose_iterator
-from ._deadlines import Deadline, Deadlines
+from ._deadlines import Deadline, DeadlinePassed, Deadlines
 from ._network import Verify, check_proxy, ssl_context
 
 __all__ = ["AiohttpTransport"]
@@ -143,12 +143,6 @@ class _AiohttpStream:
         if self._deadline is not None:
             self._deadlines.finish(self._deadline)
 
-    def _timed_out(self) -> RequestTimeout:
-        """The deadline passed: drop the connection, the answer half read."""
-        self._finish()
-        self._response.close()
-        return _deadline_error()
-
     async def iter_chunks(self, size: int) -> AsyncIterator[bytes]:
         # The pieces as the socket delivered them (readchunk), not joined into
         # ``size``-byte chunks (iter_chunked): joining copies every byte once
@@ -199,20 +193,16 @@ class _AiohttpStream:
 
     async def _wait(self, waiting: Coroutine[Any, Any, T]) -> T:
         """Await a read of the body under the total deadline, if there is one."""
-        deadline = self._deadline
-        if deadline is None:
+        if self._deadline is None:
             return await waiting
-        if not deadline.waiting():
-            waiting.close()
-            raise self._timed_out()
         try:
-            return await waiting
-        except asyncio.CancelledError:
-            if not deadline.timed_out():
-                raise
-        finally:
-            deadline.done_waiting()  # the caller's code, between two reads, is not cancelled
-        raise self._timed_out()
+            return await self._deadline.wait(waiting)
+        except DeadlinePassed:
+            pass
+        # Drop the connection, the answer half read.
+        self._finish()
+        self._response.close()
+        raise _deadline_error()
 
     async def aclose(self) -> None:
         self._finish()
@@ -380,11 +370,9 @@ class AiohttpTransport:
             else ()
         )
         deadline = None if timeout.total is None else self._deadlines.start(timeout.total)
-        if deadline is not None:
-            deadline.waiting()
         answered = False
         try:
-            response = await session.request(
+            requesting = session.request(
                 request.method,
                 request.url,
                 headers=headers,
@@ -395,21 +383,17 @@ class AiohttpTransport:
                 proxy=route.proxy,
                 proxy_headers=route.proxy_headers,
             )
-            answered = True
-        except asyncio.CancelledError:
-            if deadline is None or not deadline.timed_out():
-                raise
+            response = await (requesting if deadline is None else deadline.wait(requesting))
+            answered = True  # the deadline now watches the body (_AiohttpStream)
+        except DeadlinePassed:
             error: TransportError = _deadline_error()
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             error = _transport_error(exc)
         finally:
             # Whatever ended the wait (an outside cancellation, any error), a
             # deadline left behind would later cancel the caller's other code.
-            if deadline is not None:
-                if answered:
-                    deadline.done_waiting()  # until the body is read (_AiohttpStream)
-                else:
-                    self._deadlines.finish(deadline)
+            if deadline is not None and not answered:
+                self._deadlines.finish(deadline)
         if not answered:
             raise error
         stream = _AiohttpStream(response, self._deadlines, deadline)

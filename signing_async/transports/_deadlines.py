@@ -9,7 +9,7 @@ task of a request past it. Requests that share a timeout come in deadline
 order, so a new one almost never moves the timer.
 
 A deadline binds only while its request is *waiting on the network*
-(:meth:`Deadline.waiting`): one that passes while the caller runs code of
+(:meth:`Deadline.wait`): one that passes while the caller runs code of
 its own between two reads must not cancel that code; it is reported by the
 next read instead, as aiohttp's timer context does.
 """
@@ -19,8 +19,16 @@ from __future__ import annotations
 import asyncio
 import math
 import sys
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
-__all__ = ["Deadline", "Deadlines"]
+__all__ = ["Deadline", "DeadlinePassed", "Deadlines"]
+
+T = TypeVar("T")
+
+
+class DeadlinePassed(Exception):
+    """A request's total deadline passed, before or during a wait on the network."""
 
 
 class Deadline:
@@ -33,16 +41,25 @@ class Deadline:
         self.expired = False
         self._task: asyncio.Task[object] | None = None  # set while waiting on the network
 
-    def waiting(self) -> bool:
-        """Enter a wait on the network; False if the deadline has passed already."""
-        if self.expired:
-            return False
-        self._task = asyncio.current_task()
-        return True
+    async def wait(self, waiting: Coroutine[Any, Any, T]) -> T:
+        """Await ``waiting`` (a wait on the network) under this deadline.
 
-    def done_waiting(self) -> None:
-        """The wait is over (whatever its end): the deadline no longer cancels."""
-        self._task = None
+        Raises:
+            DeadlinePassed: The deadline passed before the wait (``waiting``
+                is closed unrun) or during it (it was cancelled).
+        """
+        if self.expired:
+            waiting.close()
+            raise DeadlinePassed
+        self._task = asyncio.current_task()
+        try:
+            return await waiting
+        except asyncio.CancelledError:
+            if not self._own_cancellation():
+                raise
+        finally:
+            self._task = None  # the caller's code, between two waits, is never cancelled
+        raise DeadlinePassed
 
     def expire(self) -> None:
         self.expired = True
@@ -50,7 +67,7 @@ class Deadline:
         if task is not None:
             task.cancel("the request's total deadline passed")
 
-    def timed_out(self) -> bool:
+    def _own_cancellation(self) -> bool:
         """Whether a ``CancelledError`` just caught is this deadline's own.
 
         False when someone else cancelled the task too (or instead): that
@@ -88,7 +105,6 @@ class Deadlines:
     def finish(self, deadline: Deadline) -> None:
         """Stop watching ``deadline`` (its request is over); harmless twice."""
         self._pending.discard(deadline)
-        deadline.done_waiting()
 
     def close(self) -> None:
         """Cancel the timer (the transport is closing) unless a request still needs it.
