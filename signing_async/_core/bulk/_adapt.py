@@ -8,7 +8,6 @@ unknown keys refused, the bad field named), then spread into keyword arguments.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,6 +15,7 @@ import attrs
 
 from ..coerce import build
 from ..errors import ValidationError
+from ..json_codec import dumps
 from ..serde import encode
 
 __all__ = ["call_arguments", "journal_record"]
@@ -55,4 +55,6 @@ def journal_record(result: Any) -> str:
 
     Keeping ``raw`` too means a skipped item's result equals the original.
     """
-    return json.dumps({**getattr(result, "raw", {}), **encode(result)})
+    # The fast encoder: any valid JSON reads back the same. What it cannot
+    # encode raises, and the item's result is then not journaled.
+    return dumps({**getattr(result, "raw", {}), **encode(result)}).decode()

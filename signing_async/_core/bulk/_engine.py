@@ -166,6 +166,7 @@ class Engine(Generic[T, R]):
         # for items sent one per request (see _admit).
         self._claim_sending: Callable[[str, int], Awaitable[Claim]] | None = None
         self._release: Callable[[list[tuple[str, int]]], Awaitable[None]] | None = None
+        self._commits_unawaited = False
         self._pull_lock = anyio.Lock()
         self._stopping = False
         self._fatal: BaseException | None = None
@@ -197,6 +198,7 @@ class Engine(Generic[T, R]):
             resend_uncertain=self._on_uncertain == "resend",
             job=self._job,
         )
+        self._commits_unawaited = getattr(self._journal, "commits_unawaited", False)
         claim_sending = getattr(self._journal, "claim_sending", None)
         release = getattr(self._journal, "release", None)
         fresh = getattr(self._journal, "fresh", False)
@@ -514,13 +516,7 @@ class Engine(Generic[T, R]):
                     ahead = await self._pull()  # a plain iterable's: no pause
             finally:
                 if recorded is not None:
-                    # Shielded: an answer received must be recorded even if
-                    # the run is being cancelled (or the input raised).
-                    with anyio.CancelScope(shield=True):
-                        try:
-                            await recorded
-                        except Exception as exc:
-                            self.fail_run(exc)
+                    await self._recorded(recorded)
             self._tally(
                 outcomes,
                 landed=len(jobs) if observer.announced else 0,
@@ -540,6 +536,24 @@ class Engine(Generic[T, R]):
                 self._drop(ahead)
             raise
         return ahead
+
+    async def _recorded(self, recorded: Awaitable[None]) -> None:
+        """Wait until outcomes queued in the journal are written; if they cannot be, stop the run.
+
+        An answer received must be recorded even if the run is being
+        cancelled. A journal that commits what is queued whether or not
+        anyone waits (``commits_unawaited``: a commit thread, which commits
+        the rest as the journal closes) needs no more than that; for any
+        other, the wait is shielded from the cancellation.
+        """
+        try:
+            if self._commits_unawaited:
+                await recorded
+            else:
+                with anyio.CancelScope(shield=True):
+                    await recorded
+        except Exception as exc:
+            self.fail_run(exc)
 
     def _conclude(
         self, job: _Job[T], answer: R | Exception, *, sent: bool

@@ -280,7 +280,11 @@ class ThreadCommit(Generic[C]):
         return self._result(batch, position)
 
     async def _result(self, batch: _Batch[C], position: int) -> Any:
-        await batch.wake.wait()
+        if not batch.done:
+            # A batch committed already (a claim queued with the outcome just
+            # awaited) is read at once: anyio's wait on a set event would go
+            # round the event loop first.
+            await batch.wake.wait()
         if batch.error is not None:
             raise batch.error
         return batch.results[position]

@@ -169,7 +169,10 @@ class Journal(Protocol):
     claims whose request never left) and ``fresh`` (True when every claim
     will be new, so that the durable commit costs nothing a plain claim
     would not); the engine then uses them for items sent one per request.
-    The SQLite and memory journals do.
+    The SQLite and memory journals do. A journal that commits every queued
+    write whether or not anyone awaits it, at the latest as it closes (a
+    commit thread), says so with ``commits_unawaited = True``: the engine
+    then lets a cancelled worker go without waiting for its outcomes' write.
     """
 
     def claim(self, key: str, index: int) -> Awaitable[Claim]:
@@ -195,6 +198,8 @@ class MemoryJournal:
     It keeps every key in memory (about a hundred bytes each); a run of
     millions of items is better given a journal, which keeps them on disk.
     """
+
+    commits_unawaited = True  # nothing to commit
 
     def __init__(self) -> None:
         self._seen: dict[str, int] = {}
@@ -304,6 +309,8 @@ class SqliteJournal:
         # Only then is claim_sending worth its sync (a rerun's claims mostly
         # skip or report, and a plain claim needs no sync for that).
         self.fresh = fresh
+        # The commit thread commits every queued write, awaited or not.
+        self.commits_unawaited = True
         self._resend = resend
         self._run = uuid.uuid4().hex
         self._closed = False

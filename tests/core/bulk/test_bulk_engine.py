@@ -34,6 +34,7 @@ from signing_async import (
     ValidationError,
 )
 from signing_async._core.bulk import BulkOptions, BulkRun, run_bulk, run_bulk_batches
+from signing_async._core.bulk._journal import Claim, Entry
 from signing_async._core.error_mapping import ErrorMapper
 from signing_async._core.session import Call, CoreSession
 from signing_async._core.validation import require_text
@@ -468,12 +469,70 @@ async def test_an_exception_in_the_loop_cancels_the_run_and_keeps_the_journal_tr
     assert rows["k5"] == ("in_flight", 1)
     assert rows["k6"] == ("in_flight", 1)
     assert {state for state, _ in rows.values()} <= {"pending", "in_flight", "succeeded"}
+    # In flight: the two held, and any request the third worker had out when
+    # the loop raised (cancelled, unanswered). Each of them reached the server.
+    in_flight = {key for key, (state, _) in rows.items() if state == "in_flight"}
+    assert all(api.received[key] == 1 for key in in_flight)
+    assert len(in_flight) <= 3  # concurrency
 
     await api.release()
     rerun = by_key(await collect(start(api, make_items(30), journal=journal)))
-    assert {k for k, o in rerun.items() if o.status == "uncertain"} == {"k5", "k6"}
-    assert all(o.ok for k, o in rerun.items() if k not in ("k5", "k6"))
+    assert {k for k, o in rerun.items() if o.status == "uncertain"} == in_flight
+    assert all(o.ok for k, o in rerun.items() if k not in in_flight)
     assert all(count == 1 for count in api.received.values())
+
+
+class _WaiterLedJournal:
+    """A journal that writes an outcome only while someone awaits it (as PostgreSQL's does)."""
+
+    def __init__(self) -> None:
+        self.waiting = anyio.Event()  # a worker awaits its outcome's write
+        self.gate = anyio.Event()  # the write may go through
+        self.written: dict[str, str] = {}
+
+    async def open_run(self, *, kind: str, resend_uncertain: bool) -> _WaiterLedJournal:
+        return self
+
+    async def claim(self, key: str, index: int) -> Claim:
+        return Claim("send")
+
+    async def mark_in_flight(self, keys: Sequence[str]) -> None:
+        pass
+
+    async def finish(self, entries: Sequence[Entry]) -> None:
+        self.waiting.set()
+        await self.gate.wait()
+        self.written.update((entry.key, entry.state) for entry in entries)
+
+    async def aclose(self) -> None:
+        pass
+
+
+async def test_a_cancelled_worker_waits_for_a_journal_that_writes_only_when_awaited() -> None:
+    # Without commits_unawaited, the outcome's write is awaited shielded: an
+    # answer received is recorded even though the run is being cancelled.
+    journal = _WaiterLedJournal()
+    api = FakeApi({})
+    scope = anyio.CancelScope()
+
+    async def consumer() -> None:
+        with scope:
+            async with start(api, make_items(3), concurrency=1, journal=journal) as outcomes:
+                async for _ in outcomes:
+                    pass
+
+    async with anyio.create_task_group() as task_group:
+        task_group.start_soon(consumer)
+        await journal.waiting.wait()
+        scope.cancel()
+        for _ in range(20):  # the cancellation reaches the worker, which keeps waiting
+            await anyio.lowlevel.checkpoint()
+        assert journal.written == {}
+        journal.gate.set()
+
+    assert scope.cancelled_caught
+    assert journal.written == {"k0": "succeeded"}
+    assert dict(api.received) == {"k0": 1}
 
 
 @pytest.mark.parametrize("mode", MODES)
