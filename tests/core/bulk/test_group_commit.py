@@ -45,6 +45,7 @@ class CommitTrace:
         self.synced_commits = 0
         self.mark_commits = 0
         self.unsynced_mark_commits = 0
+        self.synchronous_changes = 0
         self._marking = False
         self._full = False
 
@@ -53,6 +54,7 @@ class CommitTrace:
         if text.startswith("BEGIN"):
             self._marking = False
         elif "PRAGMA SYNCHRONOUS" in text:
+            self.synchronous_changes += 1
             self._full = text.endswith("FULL")
         elif "'IN_FLIGHT'" in text:  # an UPDATE, or an INSERT of a key claimed in flight
             self._marking = True
@@ -240,6 +242,10 @@ async def test_a_worker_claims_its_next_item_in_the_commit_of_its_last_outcome(
     assert trace.mark_commits == count
     assert trace.unsynced_mark_commits == 0
     assert trace.commits <= count + 1
+    # Synced commit after synced commit, the setting stays FULL: it changes
+    # for the first and once more for the last outcome (never synced), not
+    # twice per commit.
+    assert trace.synchronous_changes <= 3
 
 
 async def test_a_rerun_of_a_finished_job_syncs_nothing(

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import hashlib
 import os
 import sqlite3
 import sys
 from pathlib import Path
+from unittest.mock import patch
 
 import anyio
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import signing_async as sa
+from signing_async._core.bulk import _journal
 from signing_async._core.bulk._journal import APPLICATION_ID, SqliteJournal, open_journal
 
 KIND = "fake items"
@@ -240,3 +245,16 @@ async def test_a_first_version_journal_killed_mid_run_is_adopted(tmp_path: Path)
 
     assert claim.decision == "uncertain"  # in flight when it died: never sent blindly
     assert header_mark(path) == (APPLICATION_ID, 1)
+
+
+@given(st.integers(min_value=0, max_value=253402300799999))  # up to 9999-12-31T23:59:59.999
+def test_a_row_s_time_is_the_millisecond_it_was_written(millis: int) -> None:
+    # Formatted once per millisecond, from integers: a float of the seconds
+    # would turn .123 into .122 for some instants.
+    with patch.object(_journal.time, "time_ns", return_value=millis * 1_000_000 + 999_999):
+        text = _journal._now()
+    seconds, rest = divmod(millis, 1000)
+    expected = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(
+        seconds=seconds, milliseconds=rest
+    )
+    assert text == expected.isoformat(timespec="milliseconds")
