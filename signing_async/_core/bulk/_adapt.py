@@ -55,6 +55,7 @@ def journal_record(result: Any) -> str:
 
     Keeping ``raw`` too means a skipped item's result equals the original.
     """
-    # The fast encoder: any valid JSON reads back the same. What it cannot
-    # encode raises, and the item's result is then not journaled.
+    # The fast encoder: any valid JSON reads back the same. A NaN (only in an
+    # answer that was not JSON to begin with) is kept as null; what cannot be
+    # encoded at all raises, and the item's result is then not journaled.
     return dumps({**getattr(result, "raw", {}), **encode(result)}).decode()

@@ -29,6 +29,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 import anyio
 import attrs
+from anyio.lowlevel import checkpoint, checkpoint_if_cancelled
 
 from ..errors import TransportError, ValidationError
 from ..observe import observe_sends
@@ -472,6 +473,14 @@ class Engine(Generic[T, R]):
         marked = [(job.key, job.index) for job in jobs if job.marked and job.key is not None]
         answers: Sequence[R | Exception]
         try:
+            if marked:
+                # Marked at its claim, committed with the worker's last outcome:
+                # nothing has paused since that outcome was handed over. The
+                # caller gets its turn first, so that a run it cancels on seeing
+                # that outcome undoes this mark (below) instead of sending.
+                await checkpoint()
+            else:
+                await checkpoint_if_cancelled()
             with observe_sends(observer):
                 answers = await self._send_batch([job.item for job in jobs])
             if len(answers) != len(jobs):
@@ -515,13 +524,18 @@ class Engine(Generic[T, R]):
                 if pull_ahead and not self._stopping:
                     ahead = await self._pull()  # a plain iterable's: no pause
             finally:
-                if recorded is not None:
-                    await self._recorded(recorded)
-            self._tally(
-                outcomes,
-                landed=len(jobs) if observer.announced else 0,
-                bytes_sent=observer.unreported,  # the rest of the body, told with its outcome
-            )
+                try:
+                    if recorded is not None:
+                        await self._recorded(recorded)
+                finally:
+                    # Counted even if the run is cancelled meanwhile: the
+                    # answers are in, and their records are committed. The
+                    # rest of the body's bytes are told with the outcome.
+                    self._tally(
+                        outcomes,
+                        landed=len(jobs) if observer.announced else 0,
+                        bytes_sent=observer.unreported,
+                    )
             if ahead is not None and ahead.marked and room is not None and not room(len(outcomes)):
                 # The caller is behind: the next item would wait, marked in
                 # flight but unsent, until it takes these outcomes. Undo the

@@ -7,6 +7,7 @@ import contextlib
 import gc
 import json
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,7 @@ from signing_async import (
     TransportError,
     ValidationError,
 )
-from signing_async._core.bulk import BulkOptions, BulkRun, run_bulk, run_bulk_batches
+from signing_async._core.bulk import BulkOptions, BulkRun, _journal, run_bulk, run_bulk_batches
 from signing_async._core.bulk._journal import Claim, Entry
 from signing_async._core.error_mapping import ErrorMapper
 from signing_async._core.session import Call, CoreSession
@@ -469,17 +470,83 @@ async def test_an_exception_in_the_loop_cancels_the_run_and_keeps_the_journal_tr
     assert rows["k5"] == ("in_flight", 1)
     assert rows["k6"] == ("in_flight", 1)
     assert {state for state, _ in rows.values()} <= {"pending", "in_flight", "succeeded"}
-    # In flight: the two held, and any request the third worker had out when
-    # the loop raised (cancelled, unanswered). Each of them reached the server.
-    in_flight = {key for key, (state, _) in rows.items() if state == "in_flight"}
-    assert all(api.received[key] == 1 for key in in_flight)
-    assert len(in_flight) <= 3  # concurrency
 
     await api.release()
     rerun = by_key(await collect(start(api, make_items(30), journal=journal)))
-    assert {k for k, o in rerun.items() if o.status == "uncertain"} == in_flight
-    assert all(o.ok for k, o in rerun.items() if k not in in_flight)
+    assert {k for k, o in rerun.items() if o.status == "uncertain"} == {"k5", "k6"}
+    assert all(o.ok for k, o in rerun.items() if k not in ("k5", "k6"))
     assert all(count == 1 for count in api.received.values())
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_a_run_cancelled_on_an_outcome_sends_nothing_more_and_leaves_nothing_in_flight(
+    tmp_path: Path, backend: str
+) -> None:
+    # The next item is claimed, and marked in flight, in the commit of the
+    # outcome that leads the caller to cancel: its mark must be undone, not
+    # acted on, and the rerun must send it rather than report it uncertain.
+    journal = tmp_path / "run.db"
+
+    async def main() -> tuple[FakeApi, dict[str, tuple[str, int]], dict[Any, BulkOutcome[Any]]]:
+        api = FakeApi({})
+        with anyio.CancelScope() as scope:
+
+            def cancel_after_the_first(progress: BulkProgress) -> None:
+                if progress.done == 1:
+                    scope.cancel()
+
+            run = start(
+                api, make_items(5), concurrency=1, journal=journal, progress=cancel_after_the_first
+            )
+            await collect(run)
+        assert scope.cancelled_caught
+        rows = journal_rows(journal)
+        rerun = by_key(await collect(start(api, make_items(5), journal=journal)))
+        return api, rows, rerun
+
+    api, rows, rerun = anyio.run(main, backend=backend)
+
+    assert rows["k0"] == ("succeeded", 1)
+    assert {state for key, (state, _) in rows.items() if key != "k0"} <= {"pending"}
+    assert rerun["k0"].status == "skipped"
+    assert all(rerun[f"k{index}"].status == "succeeded" for index in range(1, 5))
+    assert dict(api.received) == {f"k{index}": 1 for index in range(5)}
+
+
+async def test_an_answer_whose_record_a_cancellation_cut_short_is_counted_done(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The run is cancelled while the commit holding k0's outcome runs: the
+    # worker stops waiting for it (the journal commits it as it closes), and
+    # the counts still say k0 is done, not in flight (the CLI tells the user
+    # what the next run will report from them).
+    loop = asyncio.get_running_loop()
+    scope = anyio.CancelScope()
+    connect = _journal._connect
+
+    def connect_slowly(path: Path, kind: str) -> sqlite3.Connection:
+        db = connect(path, kind)
+
+        def traced(statement: str) -> None:
+            if statement.startswith("UPDATE items SET state") and ", result = " in statement:
+                loop.call_soon_threadsafe(scope.cancel)
+                time.sleep(0.2)  # an outcome's commit, still running when the cancellation lands
+
+        db.set_trace_callback(traced)
+        return db
+
+    monkeypatch.setattr(_journal, "_connect", connect_slowly)
+    api = FakeApi({})
+    seen: list[BulkProgress] = []
+    journal = tmp_path / "run.db"
+    with scope:
+        run = start(api, make_items(3), concurrency=1, journal=journal, progress=seen.append)
+        await collect(run)
+
+    assert scope.cancelled_caught
+    assert dict(api.received) == {"k0": 1}
+    assert (seen[-1].done, seen[-1].succeeded, seen[-1].in_flight) == (1, 1, 0)
+    assert journal_rows(journal)["k0"] == ("succeeded", 1)
 
 
 class _WaiterLedJournal:
