@@ -111,13 +111,19 @@ async def test_a_journal_whose_disk_fills_up_stops_the_run_and_the_rerun_sends_n
 
     assert second["error"] is None
     created = Counter(first["created"] + second["created"])
-    assert set(created) == {f"k{index:04d}" for index in range(COUNT)}
     assert set(created.values()) == {1}  # nothing sent twice, across both runs
     statuses = Counter(second["outcomes"].values())
     assert sum(statuses.values()) == COUNT
     assert set(statuses) <= {"succeeded", "skipped", "uncertain"}
     # What the first run created is skipped (recorded) or uncertain (its answer was
-    # not recorded when the disk filled): never sent again.
+    # not recorded when the disk filled): never sent again. So is an item a worker
+    # had marked in flight, at its claim, when the disk filled and the run stopped
+    # before sending it: the full disk took the undoing of the mark too. At most
+    # one per worker (concurrency 8).
     done_before = {k for k, s in second["outcomes"].items() if s in ("skipped", "uncertain")}
-    assert done_before == set(first["created"])
-    assert set(second["created"]) == set(created) - done_before
+    marked_unsent = done_before - set(first["created"])
+    assert set(first["created"]) <= done_before
+    assert len(marked_unsent) <= 8
+    assert {second["outcomes"][key] for key in marked_unsent} <= {"uncertain"}
+    assert set(created) == {f"k{index:04d}" for index in range(COUNT)} - marked_unsent
+    assert set(second["created"]) == set(created) - set(first["created"])

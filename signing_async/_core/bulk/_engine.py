@@ -22,6 +22,7 @@ iterates, :class:`BulkRun`, and the functions that start a run are in
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterable, Awaitable, Callable, Coroutine, Iterable, Sequence
@@ -29,7 +30,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 import anyio
 import attrs
-from anyio.lowlevel import checkpoint, checkpoint_if_cancelled
+from anyio.lowlevel import checkpoint
 
 from ..errors import TransportError, ValidationError
 from ..observe import observe_sends
@@ -168,6 +169,10 @@ class Engine(Generic[T, R]):
         self._claim_sending: Callable[[str, int], Awaitable[Claim]] | None = None
         self._release: Callable[[list[tuple[str, int]]], Awaitable[None]] | None = None
         self._commits_unawaited = False
+        # Checkpoints before a unit is sent: see _send. trio runs the tasks
+        # ready at once in a random order, so there the caller woken by an
+        # outcome is sure to have had its turn only after a second one.
+        self._turns = 1
         self._pull_lock = anyio.Lock()
         self._stopping = False
         self._fatal: BaseException | None = None
@@ -193,6 +198,7 @@ class Engine(Generic[T, R]):
         ensure_connections = getattr(self._transport, "ensure_connections", None)
         if ensure_connections is not None:
             ensure_connections(self.concurrency)
+        self._turns = 1 if _on_asyncio() else 2
         self._journal = await open_journal(
             self._journal_path,
             kind=self._kind,
@@ -220,7 +226,9 @@ class Engine(Generic[T, R]):
         """Pull no more items; those being sent are finished.
 
         An item a worker pulled ahead and has not sent yet is not sent: its
-        key, claimed already, stays pending for the next run.
+        key, claimed already, stays pending for the next run (in flight, if
+        its claim marked it and the journal can no longer be written to
+        undo that: the next run reports it uncertain).
         """
         self._stopping = True
 
@@ -473,14 +481,13 @@ class Engine(Generic[T, R]):
         marked = [(job.key, job.index) for job in jobs if job.marked and job.key is not None]
         answers: Sequence[R | Exception]
         try:
-            if marked:
-                # Marked at its claim, committed with the worker's last outcome:
-                # nothing has paused since that outcome was handed over. The
-                # caller gets its turn first, so that a run it cancels on seeing
-                # that outcome undoes this mark (below) instead of sending.
+            # Nothing need have paused since the worker handed its last outcome
+            # over (a claim committed with that outcome is read at once). The
+            # caller gets its turn first, so that a run it cancels on seeing
+            # that outcome sends nothing more: a mark made at the claim is
+            # undone below, and no other mark is made.
+            for _ in range(self._turns):
                 await checkpoint()
-            else:
-                await checkpoint_if_cancelled()
             with observe_sends(observer):
                 answers = await self._send_batch([job.item for job in jobs])
             if len(answers) != len(jobs):
@@ -594,6 +601,16 @@ class Engine(Generic[T, R]):
 
 
 _NO_LOCK = contextlib.nullcontext()
+
+
+def _on_asyncio() -> bool:
+    """Whether the run is on asyncio (anyio's other backend is trio)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
 
 Decision = Coroutine[Any, Any, "_Job[T] | BulkOutcome[R] | None"]
 """What becomes of a pulled item: sent, answered at once, or (None) left to a live peer."""

@@ -479,38 +479,49 @@ async def test_an_exception_in_the_loop_cancels_the_run_and_keeps_the_journal_tr
 
 
 @pytest.mark.parametrize("backend", ["asyncio", "trio"])
+@pytest.mark.parametrize("journal_state", ["new", "used"])
+@pytest.mark.parametrize("canceller", ["loop", "progress"])
 def test_a_run_cancelled_on_an_outcome_sends_nothing_more_and_leaves_nothing_in_flight(
-    tmp_path: Path, backend: str
+    tmp_path: Path, backend: str, journal_state: str, canceller: str
 ) -> None:
-    # The next item is claimed, and marked in flight, in the commit of the
-    # outcome that leads the caller to cancel: its mark must be undone, not
-    # acted on, and the rerun must send it rather than report it uncertain.
-    journal = tmp_path / "run.db"
+    # The next item is claimed in the commit of the outcome that leads the
+    # caller to cancel (in a new journal, also marked in flight): nothing
+    # may have left, so nothing may be left in flight for the rerun to
+    # report uncertain. The caller cancels from its loop, or from the
+    # progress callback; a used journal claims without marking. Ten times
+    # over: trio runs the tasks that are ready in a random order.
 
-    async def main() -> tuple[FakeApi, dict[str, tuple[str, int]], dict[Any, BulkOutcome[Any]]]:
+    async def once(journal: Path) -> None:
         api = FakeApi({})
+        if journal_state == "used":
+            await collect(start(api, [{"key": "earlier"}], journal=journal))
         with anyio.CancelScope() as scope:
 
             def cancel_after_the_first(progress: BulkProgress) -> None:
                 if progress.done == 1:
                     scope.cancel()
 
-            run = start(
-                api, make_items(5), concurrency=1, journal=journal, progress=cancel_after_the_first
-            )
-            await collect(run)
+            progress = cancel_after_the_first if canceller == "progress" else None
+            run = start(api, make_items(5), concurrency=1, journal=journal, progress=progress)
+            async with run as outcomes:
+                async for _ in outcomes:
+                    if canceller == "loop":
+                        scope.cancel()
         assert scope.cancelled_caught
         rows = journal_rows(journal)
+        assert rows["k0"] == ("succeeded", 1)
+        assert {rows[f"k{i}"][0] for i in range(1, 5) if f"k{i}" in rows} <= {"pending"}, rows
+
         rerun = by_key(await collect(start(api, make_items(5), journal=journal)))
-        return api, rows, rerun
+        assert rerun["k0"].status == "skipped"
+        assert all(rerun[f"k{index}"].status == "succeeded" for index in range(1, 5))
+        assert {key: api.received[key] for key in rerun} == dict.fromkeys(rerun, 1)
 
-    api, rows, rerun = anyio.run(main, backend=backend)
+    async def main() -> None:
+        for attempt in range(10):
+            await once(tmp_path / f"run-{attempt}.db")
 
-    assert rows["k0"] == ("succeeded", 1)
-    assert {state for key, (state, _) in rows.items() if key != "k0"} <= {"pending"}
-    assert rerun["k0"].status == "skipped"
-    assert all(rerun[f"k{index}"].status == "succeeded" for index in range(1, 5))
-    assert dict(api.received) == {f"k{index}": 1 for index in range(5)}
+    anyio.run(main, backend=backend)
 
 
 async def test_an_answer_whose_record_a_cancellation_cut_short_is_counted_done(
