@@ -22,9 +22,9 @@ iterates, :class:`BulkRun`, and the functions that start a run are in
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
+import sys
 from collections.abc import AsyncIterable, Awaitable, Callable, Coroutine, Iterable, Sequence
 from typing import Any, Generic, Literal, TypeVar
 
@@ -198,7 +198,7 @@ class Engine(Generic[T, R]):
         ensure_connections = getattr(self._transport, "ensure_connections", None)
         if ensure_connections is not None:
             ensure_connections(self.concurrency)
-        self._turns = 1 if _on_asyncio() else 2
+        self._turns = 2 if _in_trio_task() else 1
         self._journal = await open_journal(
             self._journal_path,
             kind=self._kind,
@@ -603,10 +603,17 @@ class Engine(Generic[T, R]):
 _NO_LOCK = contextlib.nullcontext()
 
 
-def _on_asyncio() -> bool:
-    """Whether the run is on asyncio (anyio's other backend is trio)."""
+def _in_trio_task() -> bool:
+    """Whether trio schedules the running task (also when it runs inside asyncio's loop).
+
+    trio-asyncio and trio's guest mode run trio on an asyncio loop: asking
+    asyncio for its running loop would answer, and wrongly say asyncio.
+    """
+    trio = sys.modules.get("trio")
+    if trio is None:
+        return False
     try:
-        asyncio.get_running_loop()
+        trio.lowlevel.current_task()
     except RuntimeError:
         return False
     return True
