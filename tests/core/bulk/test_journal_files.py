@@ -9,6 +9,7 @@ import os
 import sqlite3
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 from unittest.mock import patch
 
 import anyio
@@ -251,7 +252,9 @@ async def test_a_first_version_journal_killed_mid_run_is_adopted(tmp_path: Path)
 def test_a_row_s_time_is_the_millisecond_it_was_written(millis: int) -> None:
     # Formatted once per millisecond, from integers: a float of the seconds
     # would turn .123 into .122 for some instants.
-    with patch.object(_journal.time, "time_ns", return_value=millis * 1_000_000 + 999_999):
+    # The journal module's clock alone, not the process's.
+    clock = SimpleNamespace(time_ns=lambda: millis * 1_000_000 + 999_999)
+    with patch.object(_journal, "time", clock):
         text = _journal._now()
     seconds, rest = divmod(millis, 1000)
     expected = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(
