@@ -84,8 +84,11 @@ class _Observer:
     def __init__(self, engine: Engine[Any, Any], jobs: list[_Job[Any]]) -> None:
         self._engine = engine
         # Keys marked in flight at their claim need no mark of their own here.
-        self._keys = [job.key for job in jobs if job.key is not None and not job.marked]
+        self._claims = [
+            (job.key, job.index) for job in jobs if job.key is not None and not job.marked
+        ]
         self._size = len(jobs)
+        self.marking: list[tuple[str, int]] = []  # the claims whose mark was asked for
         self.announced = False
         self.journal_error: Exception | None = None
         self.unreported = 0  # body bytes sent, not yet told to the progress callback
@@ -97,10 +100,12 @@ class _Observer:
             # The breaker tripped while this unit waited (for a token, say):
             # it must not leave, so its items stay pending for the next run.
             raise _Held("the run stopped before this request was sent")
-        if self._keys:
+        if self._claims:
+            # Asked for, the mark may land even if this wait is cancelled.
+            self.marking = self._claims
             try:
-                await self._engine.journal.mark_in_flight(self._keys)
-            except Exception as exc:
+                await self._engine.journal.mark_in_flight([key for key, _ in self._claims])
+            except Exception as exc:  # not written: rolled back
                 self.journal_error = exc
                 raise
         self.announced = True
@@ -167,6 +172,7 @@ class Engine(Generic[T, R]):
         # A journal that can claim and mark in flight in one commit does so
         # for items sent one per request (see _admit).
         self._claim_sending: Callable[[str, int], Awaitable[Claim]] | None = None
+        # Undoes the marks of items that never left (see _release_soon).
         self._release: Callable[[list[tuple[str, int]]], Awaitable[None]] | None = None
         self._commits_unawaited = False
         # Checkpoints before a unit is sent: see _send. trio runs the tasks
@@ -206,15 +212,17 @@ class Engine(Generic[T, R]):
             job=self._job,
         )
         self._commits_unawaited = getattr(self._journal, "commits_unawaited", False)
+        if self._commits_unawaited:
+            # Queued and never awaited: only such a journal commits it.
+            self._release = getattr(self._journal, "release", None)
         claim_sending = getattr(self._journal, "claim_sending", None)
-        release = getattr(self._journal, "release", None)
         fresh = getattr(self._journal, "fresh", False)
-        if self._batch_size == 1 and fresh and claim_sending is not None and release is not None:
+        if self._batch_size == 1 and fresh and claim_sending is not None and self._release:
             # The item's claim is then its in-flight mark: one durable commit
             # before it leaves, not two. Not for batches: a batch's first item
             # would wait, marked, while the others are pulled. Not on a rerun:
             # its claims mostly skip or report, which needs no sync.
-            self._claim_sending, self._release = claim_sending, release
+            self._claim_sending = claim_sending
 
     async def close(self) -> None:
         """Release the journal; safe to call twice."""
@@ -384,15 +392,16 @@ class Engine(Generic[T, R]):
             self._release_soon([(admission.key, admission.index)])
 
     def _release_soon(self, claims: list[tuple[str, int]]) -> None:
-        """Queue the release of keys marked at their claim, without waiting for it.
+        """Queue the release of keys marked in flight whose request never left, unawaited.
 
         Nothing needs to wait for it, and some callers cannot (an item
         dropped, a unit cancelled): the journal commits what is queued even
         if nobody awaits it, in order, at the latest when it closes. If it
-        cannot, the keys stay in flight, and a rerun reports them uncertain:
-        never a request sent twice.
+        cannot, or offers no release, the keys stay in flight, and a rerun
+        reports them uncertain: never a request sent twice.
         """
-        assert self._release is not None
+        if self._release is None or not claims:
+            return
         try:
             pending = self._release(claims)
         except Exception:  # the journal is closed already
@@ -495,8 +504,10 @@ class Engine(Generic[T, R]):
         except Exception as exc:
             answers = [exc] * len(jobs)
         except BaseException:
-            if marked and not observer.announced:
-                self._release_soon(marked)  # cancelled before it left: pending again
+            if not observer.announced:
+                # Cancelled before it left, maybe while its mark was being
+                # written: back to pending (the release is queued after the mark).
+                self._release_soon(marked + observer.marking)
             raise
         if marked and not observer.announced:
             # Marked at its claim, it never left (the run stopped first, or its

@@ -163,16 +163,20 @@ class Journal(Protocol):
     :meth:`claim` under its pull lock and awaits it after, so keys are
     claimed in the order items were pulled.
 
-    A journal may also offer ``claim_sending(key, index)`` (a claim that,
-    deciding ``send``, marks the key in flight in the same durable commit),
-    ``release(claims)`` (which undoes that mark for the ``(key, index)`` of
-    claims whose request never left) and ``fresh`` (True when every claim
-    will be new, so that the durable commit costs nothing a plain claim
-    would not); the engine then uses them for items sent one per request.
-    The SQLite and memory journals do. A journal that commits every queued
-    write whether or not anyone awaits it, at the latest as it closes (a
-    commit thread), says so with ``commits_unawaited = True``: the engine
-    then lets a cancelled worker go without waiting for its outcomes' write.
+    A journal that commits every queued write whether or not anyone awaits
+    it, at the latest as it closes (a commit thread), says so with
+    ``commits_unawaited = True``: the engine then lets a cancelled worker go
+    without waiting for its outcomes' write. Such a journal may also offer
+    ``release(claims)``, which undoes the in-flight mark (made by
+    :meth:`mark_in_flight` or at the claim, below) of the ``(key, index)``
+    of items whose request never left: the engine queues it, unawaited,
+    when a run is cancelled or stopped between the mark and the request.
+    With ``release``, it may offer ``claim_sending(key, index)`` (a claim
+    that, deciding ``send``, marks the key in flight in the same durable
+    commit) and ``fresh`` (True when every claim will be new, so that the
+    durable commit costs nothing a plain claim would not); the engine then
+    uses them for items sent one per request. The SQLite and memory
+    journals offer all of these.
     """
 
     def claim(self, key: str, index: int) -> Awaitable[Claim]:
@@ -331,14 +335,15 @@ class SqliteJournal:
         self._resend = resend
         self._run = uuid.uuid4().hex
         self._closed = False
-        # Keys marked in flight by claim_sending and not finished since: the
-        # index of the item that claimed it, and the state and time a plain
-        # claim would have left. A release puts back only these, and only for
-        # that item (a later duplicate of the key must not undo its mark), as
-        # they were (an uncertain key resent on request stays uncertain).
+        # Keys this run marked in flight and has not finished since (at the
+        # claim, or by mark_in_flight): the index of the item that claimed
+        # the key, the state and time its row held before the mark, and the
+        # mark's own time. A release puts back only these, and only for that
+        # item (a later duplicate of the key must not undo its mark), as they
+        # were (an uncertain key resent on request stays uncertain).
         # Read and written by the operations alone, which the commit thread
         # runs one after another.
-        self._marked_at_claim: dict[str, tuple[int, str, str]] = {}
+        self._marks: dict[str, tuple[int, str, str, str]] = {}
         # The connection's one user from now on: the commit thread, which
         # closes it as it ends (at aclose, or once this journal is dropped
         # unclosed, such as by a bare ``async for`` left with break).
@@ -383,13 +388,15 @@ class SqliteJournal:
         return self.group.submit(lambda db: self._claim(db, key, index, sending=True), durable=True)
 
     def release(self, claims: Sequence[tuple[str, int]]) -> Awaitable[None]:
-        """Undo the in-flight mark of :meth:`claim_sending` calls whose request never left.
+        """Undo the in-flight marks of items whose request never left.
 
-        ``claims`` are their ``(key, index)``. Each row goes back to what a
-        plain :meth:`claim` would have left: pending, or, for an uncertain
-        key sent again on request, uncertain as it was. A key marked by
-        another item's claim (a duplicate releasing), one not marked by
-        ``claim_sending``, or finished since, is left alone.
+        ``claims`` are their ``(key, index)``; the mark was made by
+        :meth:`claim_sending` or :meth:`mark_in_flight`. Each row goes back
+        to what it held before the mark: pending, or, for an uncertain key
+        sent again on request, uncertain as it was; its count of sends too.
+        A key marked by another item's claim (a duplicate releasing), one
+        never marked, or finished since, is left alone. Queued at the call
+        and committed even if nobody awaits it.
         """
         claims = list(claims)
         return self.group.submit(lambda db: self._release(db, claims))
@@ -397,12 +404,16 @@ class SqliteJournal:
     def _release(self, db: sqlite3.Connection, claims: Sequence[tuple[str, int]]) -> None:
         rows = []
         for key, index in claims:
-            before = self._marked_at_claim.get(key)
-            if before is not None and before[0] == index:
-                del self._marked_at_claim[key]
-                rows.append((before[1], before[2], key))
+            mark = self._marks.get(key)
+            if mark is not None and mark[0] == index:
+                del self._marks[key]
+                _, state, since, marked_at = mark
+                rows.append((state, since, key, marked_at))
+        # Only the row as the mark left it: a mark whose commit failed (rolled
+        # back) has nothing to undo.
         db.executemany(
-            "UPDATE items SET state = ?, updated_at = ?, attempts = attempts - 1 WHERE key = ?",
+            "UPDATE items SET state = ?, updated_at = ?, attempts = attempts - 1"
+            " WHERE key = ? AND state = 'in_flight' AND updated_at = ?",
             rows,
         )
 
@@ -416,15 +427,11 @@ class SqliteJournal:
         ).rowcount
         if inserted:
             if sending:
-                self._marked_at_claim[key] = (index, "pending", now)
+                self._marks[key] = (index, "pending", now, now)
             return _SEND
         claim = self._claim_existing(db, key, index)
         if sending and claim.decision == "send":
-            state, since = db.execute(
-                "SELECT state, updated_at FROM items WHERE key = ?", (key,)
-            ).fetchone()
-            self._marked_at_claim[key] = (index, state, since)
-            _mark_in_flight(db, [key])
+            self._mark(db, [key])
         return claim
 
     def _claim_existing(self, db: sqlite3.Connection, key: str, index: int) -> Claim:
@@ -457,9 +464,24 @@ class SqliteJournal:
 
         The marks of every worker asking at the same time share one commit
         and one sync; the awaitable completes once that commit is on disk.
+        A mark whose request then never leaves can be undone (:meth:`release`).
         """
         keys = list(keys)
-        return self.group.submit(lambda db: _mark_in_flight(db, keys), durable=True)
+        return self.group.submit(lambda db: self._mark(db, keys), durable=True)
+
+    def _mark(self, db: sqlite3.Connection, keys: Sequence[str]) -> None:
+        now = _now()
+        for key in keys:
+            before = db.execute(
+                "SELECT item_index, state, updated_at FROM items WHERE key = ?", (key,)
+            ).fetchone()
+            if before is not None:
+                self._marks[key] = (*before, now)
+        db.executemany(
+            "UPDATE items SET state = 'in_flight', attempts = attempts + 1,"
+            " updated_at = ? WHERE key = ?",
+            [(now, key) for key in keys],
+        )
 
     def finish(self, entries: Sequence[Entry]) -> Awaitable[None]:
         """Record the final state of claimed items (committed with the next group, not synced)."""
@@ -468,7 +490,7 @@ class SqliteJournal:
 
     def _finish(self, db: sqlite3.Connection, entries: Sequence[Entry]) -> None:
         for entry in entries:
-            self._marked_at_claim.pop(entry.key, None)
+            self._marks.pop(entry.key, None)
         _finish(db, entries)
 
     async def aclose(self) -> None:
@@ -539,15 +561,6 @@ class _Committer:
             # Unchained: the error travels to the event loop and may be kept in an
             # outcome; sqlite3's traceback would keep this thread's frames alive.
             raise JournalError(f"cannot write the journal {self._path}: {exc}") from None
-
-
-def _mark_in_flight(db: sqlite3.Connection, keys: Sequence[str]) -> None:
-    now = _now()
-    db.executemany(
-        "UPDATE items SET state = 'in_flight', attempts = attempts + 1,"
-        " updated_at = ? WHERE key = ?",
-        [(now, key) for key in keys],
-    )
 
 
 def _finish(db: sqlite3.Connection, entries: Sequence[Entry]) -> None:

@@ -7,6 +7,7 @@ import contextlib
 import gc
 import json
 import sqlite3
+import threading
 import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
@@ -586,6 +587,105 @@ async def test_an_answer_whose_record_a_cancellation_cut_short_is_counted_done(
     assert dict(api.received) == {"k0": 1}
     assert (seen[-1].done, seen[-1].succeeded, seen[-1].in_flight) == (1, 1, 0)
     assert journal_rows(journal)["k0"] == ("succeeded", 1)
+
+
+async def test_a_run_cancelled_while_an_item_s_mark_is_written_leaves_it_pending(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # In a used journal an item is claimed, then marked in flight just before
+    # its request. The run is cancelled while k1's mark is being committed:
+    # the commit lands all the same, but the request never leaves, so the
+    # mark is undone, and the rerun sends k1 instead of reporting it uncertain.
+    journal = tmp_path / "run.db"
+    api = FakeApi({})
+    await collect(start(api, [{"key": "earlier"}], journal=journal))
+    loop = asyncio.get_running_loop()
+    scope = anyio.CancelScope()
+    cancelled = threading.Event()
+    connect = _journal._connect
+    marks = 0
+
+    def cancel() -> None:
+        scope.cancel()  # the worker awaiting the mark is cancelled at once
+        cancelled.set()
+
+    def connect_tracing(path: Path, kind: str) -> sqlite3.Connection:
+        db = connect(path, kind)
+
+        def traced(statement: str) -> None:
+            nonlocal marks
+            if statement.startswith("UPDATE items SET state = 'in_flight'"):
+                marks += 1
+                if marks == 2:  # k1's mark, inside its commit
+                    loop.call_soon_threadsafe(cancel)
+                    cancelled.wait()
+
+        db.set_trace_callback(traced)
+        return db
+
+    monkeypatch.setattr(_journal, "_connect", connect_tracing)
+    with scope:
+        await collect(start(api, make_items(3), concurrency=1, journal=journal))
+    monkeypatch.undo()
+
+    assert scope.cancelled_caught
+    assert marks == 2
+    assert dict(api.received) == {"earlier": 1, "k0": 1}
+    rows = journal_rows(journal)
+    assert rows["k0"] == ("succeeded", 1)
+    assert rows["k1"] == ("pending", 0)
+    rerun = by_key(await collect(start(api, make_items(3), journal=journal)))
+    assert {key: outcome.status for key, outcome in rerun.items()} == {
+        "k0": "skipped",
+        "k1": "succeeded",
+        "k2": "succeeded",
+    }
+    assert dict(api.received) == {"earlier": 1, "k0": 1, "k1": 1, "k2": 1}
+
+
+class _NoReleaseWithoutCommitThread:
+    """A journal with release and claim_sending whose writes happen only while awaited."""
+
+    fresh = True
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    async def open_run(self, *, kind: str, resend_uncertain: bool) -> Any:
+        return self
+
+    async def claim(self, key: str, index: int) -> Claim:
+        self.calls.append("claim")
+        return Claim("send")
+
+    async def claim_sending(self, key: str, index: int) -> Claim:
+        self.calls.append("claim_sending")
+        return Claim("send")
+
+    async def mark_in_flight(self, keys: Sequence[str]) -> None:
+        self.calls.append("mark_in_flight")
+
+    async def release(self, claims: Sequence[tuple[str, int]]) -> None:
+        self.calls.append("release")
+
+    async def finish(self, entries: Sequence[Entry]) -> None:
+        self.calls.append("finish")
+
+    async def aclose(self) -> None:
+        pass
+
+
+async def test_a_journal_writing_only_when_awaited_is_never_asked_for_an_unawaited_release() -> (
+    None
+):
+    # A release is queued and never awaited: from a journal without
+    # commits_unawaited it would never be written, and a mark made at the
+    # claim could not be undone. Such a journal marks just before the request.
+    journal = _NoReleaseWithoutCommitThread()
+    outcomes = await collect(start(FakeApi({}), make_items(2), concurrency=1, journal=journal))
+    assert [outcome.status for outcome in outcomes] == ["succeeded", "succeeded"]
+    assert sorted(set(journal.calls)) == ["claim", "finish", "mark_in_flight"]
+    assert journal.calls.count("mark_in_flight") == 2
 
 
 class _WaiterLedJournal:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import shutil
 import sqlite3
+import threading
 import uuid
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from bulk_fake_api import FakeApi
 
 from signing_async._core.bulk import BulkOptions, run_bulk
 from signing_async._core.bulk._journal import Entry, SqliteJournal
+from signing_async._core.errors import JournalError
 from signing_async._core.observe import current_observer
 
 KIND = "claim sending test"
@@ -58,22 +60,63 @@ async def test_a_new_key_claimed_for_sending_is_in_flight_on_disk_and_release_un
         await journal.aclose()
 
 
-async def test_release_leaves_finished_and_never_marked_keys_alone(tmp_path: Path) -> None:
+async def test_release_undoes_only_this_item_s_unfinished_mark(tmp_path: Path) -> None:
     path = tmp_path / "j.db"
     journal = await SqliteJournal.open(path, kind=KIND, resend_uncertain=False)
     try:
         await journal.claim_sending("done", 0)
         await journal.finish([Entry("done", "succeeded", result="{}")])
-        await journal.claim("plain", 1)
-        await journal.mark_in_flight(["plain"])  # marked the usual way: not undone by release
-        await journal.release([("done", 0), ("plain", 1), ("unknown", 2)])
+        await journal.claim("claimed", 1)  # never marked
+        await journal.claim("plain", 2)
+        await journal.mark_in_flight(["plain"])  # marked just before its request
+        await journal.claim("other", 3)
+        await journal.mark_in_flight(["other"])  # released below by another item's index
+        await journal.release([("done", 0), ("claimed", 1), ("plain", 2), ("other", 7)])
+        await journal.release([("unknown", 4)])
     finally:
         await journal.aclose()
     rows = rows_on_disk(path, tmp_path / "copies")
     assert {key: row[:2] for key, row in rows.items()} == {
         "done": ("succeeded", 1),
-        "plain": ("in_flight", 1),
+        "claimed": ("pending", 0),
+        "plain": ("pending", 0),
+        "other": ("in_flight", 1),
     }
+
+
+async def test_release_of_a_mark_whose_commit_failed_changes_nothing(tmp_path: Path) -> None:
+    # The mark's transaction is rolled back (a write after it in the same
+    # commit fails): the row is still pending with no send counted, and a
+    # release must not take one more away.
+    path = tmp_path / "j.db"
+    journal = await SqliteJournal.open(path, kind=KIND, resend_uncertain=False)
+    busy, go = threading.Event(), threading.Event()
+
+    def hold(db: sqlite3.Connection) -> None:
+        busy.set()
+        go.wait()
+
+    def fail(db: sqlite3.Connection) -> None:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    try:
+        await journal.claim("k", 0)
+        holding = journal.group.submit(hold)
+        await anyio.to_thread.run_sync(busy.wait)
+        # Queued together while the thread is busy: one transaction.
+        mark = journal.mark_in_flight(["k"])
+        failing = journal.group.submit(fail)
+        go.set()
+        await holding
+        with pytest.raises(JournalError):
+            await mark
+        with pytest.raises(JournalError):
+            await failing
+        assert rows_on_disk(path, tmp_path / "copies")["k"][:2] == ("pending", 0)
+        await journal.release([("k", 0)])
+    finally:
+        await journal.aclose()
+    assert rows_on_disk(path, tmp_path / "copies")["k"][:2] == ("pending", 0)
 
 
 async def test_release_puts_an_uncertain_key_resent_on_request_back_as_it_was(
