@@ -17,6 +17,7 @@ from signing_async import (
     ValidationError,
 )
 from signing_async._core.bulk import BulkOptions, BulkRun, run_bulk
+from signing_async._core.bulk._journal import Entry
 from signing_async._core.validation import require_text
 from signing_async.fleet import PostgresJournal
 from tests.core.bulk.bulk_fake_api import FakeApi
@@ -260,3 +261,61 @@ async def test_when_the_journals_connection_dies_no_request_leaves_on_its_claims
     assert uncertain == set(api.received)
     assert set(api2.received) == {f"k{index}" for index in range(30)} - uncertain
     assert max([*api.created.values(), *api2.created.values()]) == 1
+
+
+async def test_release_undoes_only_this_item_s_unfinished_mark(dsn: str) -> None:
+    journal = PostgresJournal(dsn, job="release")
+    opened = await journal.open_run(kind=KIND, resend_uncertain=False)
+    try:
+        for index, key in enumerate(["marked", "other", "claimed", "done"]):
+            assert (await opened.claim(key, index)).decision == "send"
+        await opened.mark_in_flight(["marked", "other", "done"])
+        await opened.finish([Entry("done", "succeeded", result="{}")])
+        # "other" is released with another item's index: a duplicate's.
+        await journal.release([("marked", 0), ("other", 7), ("claimed", 2), ("done", 3)])
+    finally:
+        await opened.aclose()
+    assert rows(dsn, "release") == {
+        "marked": ("pending", 0),
+        "other": ("in_flight", 1),
+        "claimed": ("pending", 0),
+        "done": ("succeeded", 1),
+    }
+
+
+async def test_a_run_cancelled_while_an_item_s_mark_is_written_leaves_it_pending(
+    dsn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # k1's mark is committed, and the run is cancelled before the worker
+    # hears so: its request never leaves, and its row goes back to pending,
+    # so that a worker of the job sends it rather than report it uncertain.
+    k1_marked = anyio.Event()
+    mark_in_flight = PostgresJournal.mark_in_flight
+
+    async def mark_then_hang(self: PostgresJournal, keys: Sequence[str]) -> None:
+        await mark_in_flight(self, keys)
+        if "k1" in keys:
+            k1_marked.set()
+            await anyio.sleep_forever()
+
+    monkeypatch.setattr(PostgresJournal, "mark_in_flight", mark_then_hang)
+    api = FakeApi()
+    scope = anyio.CancelScope()
+
+    async def run() -> None:
+        with scope:
+            journal = PostgresJournal(dsn, job="cancel")
+            await collect(start(api, items(3), journal=journal, concurrency=1))
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(run)
+        await k1_marked.wait()
+        scope.cancel()
+    monkeypatch.undo()
+
+    assert scope.cancelled_caught
+    assert dict(api.received) == {"k0": 1}
+    assert rows(dsn, "cancel") == {"k0": ("succeeded", 1), "k1": ("pending", 0)}
+    rerun = await collect(start(api, items(3), journal=PostgresJournal(dsn, job="cancel")))
+    assert statuses(rerun) == {"k0": "skipped", "k1": "succeeded", "k2": "succeeded"}
+    assert dict(api.received) == {"k0": 1, "k1": 1, "k2": 1}

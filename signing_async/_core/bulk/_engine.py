@@ -172,7 +172,7 @@ class Engine(Generic[T, R]):
         # A journal that can claim and mark in flight in one commit does so
         # for items sent one per request (see _admit).
         self._claim_sending: Callable[[str, int], Awaitable[Claim]] | None = None
-        # Undoes the marks of items that never left (see _release_soon).
+        # Undoes the marks of items that never left (_release_soon, _release_cancelled).
         self._release: Callable[[list[tuple[str, int]]], Awaitable[None]] | None = None
         self._commits_unawaited = False
         # Checkpoints before a unit is sent: see _send. trio runs the tasks
@@ -212,12 +212,13 @@ class Engine(Generic[T, R]):
             job=self._job,
         )
         self._commits_unawaited = getattr(self._journal, "commits_unawaited", False)
-        if self._commits_unawaited:
-            # Queued and never awaited: only such a journal commits it.
-            self._release = getattr(self._journal, "release", None)
+        self._release = getattr(self._journal, "release", None)
         claim_sending = getattr(self._journal, "claim_sending", None)
         fresh = getattr(self._journal, "fresh", False)
-        if self._batch_size == 1 and fresh and claim_sending is not None and self._release:
+        # A mark made at the claim is undone, when need be, by a release that
+        # nobody awaits (see _release_soon): only such a journal commits it.
+        undoable = self._release is not None and self._commits_unawaited
+        if self._batch_size == 1 and fresh and claim_sending is not None and undoable:
             # The item's claim is then its in-flight mark: one durable commit
             # before it leaves, not two. Not for batches: a batch's first item
             # would wait, marked, while the others are pulled. Not on a rerun:
@@ -400,7 +401,7 @@ class Engine(Generic[T, R]):
         cannot, or offers no release, the keys stay in flight, and a rerun
         reports them uncertain: never a request sent twice.
         """
-        if self._release is None or not claims:
+        if self._release is None or not self._commits_unawaited or not claims:
             return
         try:
             pending = self._release(claims)
@@ -409,6 +410,29 @@ class Engine(Generic[T, R]):
         close = getattr(pending, "close", None)  # a coroutine nobody will await
         if close is not None:
             close()
+
+    async def _release_cancelled(self, claims: list[tuple[str, int]]) -> None:
+        """Undo the marks of a unit cancelled before its request left.
+
+        Queued, unawaited, to a journal that commits what nobody awaits;
+        awaited, shielded from the cancellation, from any other (whose
+        writes happen only while awaited: PostgreSQL's, which then commits
+        a mark the cancellation interrupted, and its release after it).
+        """
+        if self._release is None or not claims:
+            return
+        if self._commits_unawaited:
+            self._release_soon(claims)
+            return
+        with anyio.CancelScope(shield=True):
+            try:
+                await self._release(claims)
+            except Exception as exc:
+                # Left in flight: the rerun reports them uncertain, never sends them twice.
+                logger.warning(
+                    "bulk: the in-flight marks of %d unsent items cannot be undone: %s",
+                    len(claims), _describe(exc),
+                )  # fmt: skip
 
     def _admit(self, index: int, item: T | InvalidItem) -> _Admission[T, R]:
         """Decide what becomes of a pulled item: send it, an outcome right away, or nothing.
@@ -507,7 +531,7 @@ class Engine(Generic[T, R]):
             if not observer.announced:
                 # Cancelled before it left, maybe while its mark was being
                 # written: back to pending (the release is queued after the mark).
-                self._release_soon(marked + observer.marking)
+                await self._release_cancelled(marked + observer.marking)
             raise
         if marked and not observer.announced:
             # Marked at its claim, it never left (the run stopped first, or its

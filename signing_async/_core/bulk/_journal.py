@@ -166,17 +166,21 @@ class Journal(Protocol):
     A journal that commits every queued write whether or not anyone awaits
     it, at the latest as it closes (a commit thread), says so with
     ``commits_unawaited = True``: the engine then lets a cancelled worker go
-    without waiting for its outcomes' write. Such a journal may also offer
-    ``release(claims)``, which undoes the in-flight mark (made by
-    :meth:`mark_in_flight` or at the claim, below) of the ``(key, index)``
-    of items whose request never left: the engine queues it, unawaited,
-    when a run is cancelled or stopped between the mark and the request.
-    With ``release``, it may offer ``claim_sending(key, index)`` (a claim
-    that, deciding ``send``, marks the key in flight in the same durable
-    commit) and ``fresh`` (True when every claim will be new, so that the
-    durable commit costs nothing a plain claim would not); the engine then
-    uses them for items sent one per request. The SQLite and memory
-    journals offer all of these.
+    without waiting for its outcomes' write.
+
+    A journal may offer ``release(claims)``, which undoes the in-flight mark
+    (made by :meth:`mark_in_flight`, or at the claim, below) of the
+    ``(key, index)`` of items whose request never left: the engine calls it
+    when a run is cancelled or stopped between the mark and the request,
+    after the mark (which may still be being written). It queues it without
+    awaiting it to a journal with ``commits_unawaited``, and awaits it,
+    shielded from the cancellation, from any other. A journal with both may
+    also offer ``claim_sending(key, index)`` (a claim that, deciding
+    ``send``, marks the key in flight in the same durable commit) and
+    ``fresh`` (True when every claim will be new, so that the durable
+    commit costs nothing a plain claim would not); the engine then uses
+    them for items sent one per request. The SQLite and memory journals
+    offer all of these; the PostgreSQL journal offers ``release``.
     """
 
     def claim(self, key: str, index: int) -> Awaitable[Claim]:

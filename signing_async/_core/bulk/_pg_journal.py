@@ -158,6 +158,19 @@ class PostgresJournal:
         keys = list(keys)
         return self._queue(lambda tx: self._mark_in_flight(tx, keys), durable=True)
 
+    def release(self, claims: Sequence[tuple[str, int]]) -> Awaitable[None]:
+        """Undo the in-flight mark of items whose request never left (the run was cancelled).
+
+        ``claims`` are their ``(key, index)``. Each row goes back to
+        pending, as its claim left it, its count of sends too. A key this
+        run's item at that index does not hold (a duplicate releasing), one
+        never marked, or finished since, is left alone. Like every write of
+        this journal, it happens while awaited, after any queued before it
+        (a mark a cancellation interrupted is committed first).
+        """
+        claims = list(claims)
+        return self._queue(lambda tx: self._release(tx, claims))
+
     def finish(self, entries: Sequence[Entry]) -> Awaitable[None]:
         """Record outcomes (committed with the next group, without waiting for the disk)."""
         entries = list(entries)
@@ -285,6 +298,15 @@ class PostgresJournal:
             raise RuntimeError(
                 f"the journal no longer holds the claim of {len(set(keys)) - cursor.rowcount}"
                 f" of {len(set(keys))} items; they were not sent"
+            )
+
+    async def _release(self, tx: _Transaction, claims: list[tuple[str, int]]) -> None:
+        async with tx.connection.cursor() as cursor:
+            await cursor.executemany(
+                f"UPDATE {self.schema}.items SET state = 'pending', attempts = attempts - 1,"
+                " updated_at = clock_timestamp() WHERE job = %s AND key = %s AND owner = %s"
+                " AND run = %s AND item_index = %s AND state = 'in_flight'",
+                [(self.job, key, self.owner, self._run, index) for key, index in claims],
             )
 
     async def _finish(self, tx: _Transaction, entries: list[Entry]) -> None:

@@ -643,13 +643,18 @@ async def test_a_run_cancelled_while_an_item_s_mark_is_written_leaves_it_pending
     assert dict(api.received) == {"earlier": 1, "k0": 1, "k1": 1, "k2": 1}
 
 
-class _NoReleaseWithoutCommitThread:
-    """A journal with release and claim_sending whose writes happen only while awaited."""
+class _AwaitedJournal:
+    """A journal with release and claim_sending whose writes happen only while awaited.
+
+    k1's mark is written, then its wait hangs until the run is cancelled.
+    """
 
     fresh = True
 
     def __init__(self) -> None:
         self.calls: list[str] = []
+        self.marked: set[str] = set()
+        self.k1_marked = anyio.Event()
 
     async def open_run(self, *, kind: str, resend_uncertain: bool) -> Any:
         return self
@@ -664,28 +669,47 @@ class _NoReleaseWithoutCommitThread:
 
     async def mark_in_flight(self, keys: Sequence[str]) -> None:
         self.calls.append("mark_in_flight")
+        self.marked.update(keys)
+        if "k1" in keys:
+            self.k1_marked.set()
+            await anyio.sleep_forever()
 
     async def release(self, claims: Sequence[tuple[str, int]]) -> None:
         self.calls.append("release")
+        await anyio.lowlevel.checkpoint()  # a write that takes a round trip
+        self.marked.difference_update(key for key, index in claims if (key, index) == ("k1", 1))
 
     async def finish(self, entries: Sequence[Entry]) -> None:
         self.calls.append("finish")
+        self.marked.difference_update(entry.key for entry in entries)
 
     async def aclose(self) -> None:
         pass
 
 
-async def test_a_journal_writing_only_when_awaited_is_never_asked_for_an_unawaited_release() -> (
-    None
-):
-    # A release is queued and never awaited: from a journal without
-    # commits_unawaited it would never be written, and a mark made at the
-    # claim could not be undone. Such a journal marks just before the request.
-    journal = _NoReleaseWithoutCommitThread()
-    outcomes = await collect(start(FakeApi({}), make_items(2), concurrency=1, journal=journal))
-    assert [outcome.status for outcome in outcomes] == ["succeeded", "succeeded"]
-    assert sorted(set(journal.calls)) == ["claim", "finish", "mark_in_flight"]
-    assert journal.calls.count("mark_in_flight") == 2
+async def test_a_journal_writing_only_when_awaited_has_its_release_awaited() -> None:
+    # Without commits_unawaited, a release queued and left unawaited would
+    # never be written. The engine marks such a journal's items just before
+    # their request (never at the claim, whose undoing could not wait), and
+    # a run cancelled during k1's mark awaits k1's release, shielded.
+    journal = _AwaitedJournal()
+    api = FakeApi({})
+    scope = anyio.CancelScope()
+
+    async def consumer() -> None:
+        with scope:
+            await collect(start(api, make_items(3), concurrency=1, journal=journal))
+
+    async with anyio.create_task_group() as task_group:
+        task_group.start_soon(consumer)
+        await journal.k1_marked.wait()
+        scope.cancel()
+
+    assert scope.cancelled_caught
+    assert dict(api.received) == {"k0": 1}
+    assert "claim_sending" not in journal.calls
+    assert journal.calls.count("release") == 1
+    assert journal.marked == set()  # k0 finished, k1 released
 
 
 class _WaiterLedJournal:
