@@ -39,12 +39,14 @@ from signing_async._core.bulk import (
     BulkOptions,
     BulkRun,
     _engine,
+    _group,
     _journal,
     run_bulk,
     run_bulk_batches,
 )
 from signing_async._core.bulk._journal import Claim, Entry
 from signing_async._core.error_mapping import ErrorMapper
+from signing_async._core.observe import current_observer
 from signing_async._core.session import Call, CoreSession
 from signing_async._core.validation import require_text
 from signing_async.transports._mock import RecordedRequest
@@ -589,58 +591,84 @@ async def test_an_answer_whose_record_a_cancellation_cut_short_is_counted_done(
     assert journal_rows(journal)["k0"] == ("succeeded", 1)
 
 
-async def test_a_run_cancelled_while_an_item_s_mark_is_written_leaves_it_pending(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+@pytest.mark.parametrize("unit", ["item", "batch"])
+def test_a_run_cancelled_while_a_mark_is_written_leaves_its_items_pending(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, backend: str, unit: str
 ) -> None:
-    # In a used journal an item is claimed, then marked in flight just before
-    # its request. The run is cancelled while k1's mark is being committed:
-    # the commit lands all the same, but the request never leaves, so the
-    # mark is undone, and the rerun sends k1 instead of reporting it uncertain.
+    # In a used journal (or in batches) items are claimed, then marked in
+    # flight just before their request. The run is cancelled while the
+    # second request's mark is being committed: the commit lands all the
+    # same, but the request never leaves, so the mark is undone, and the
+    # rerun sends those items instead of reporting them uncertain.
     journal = tmp_path / "run.db"
-    api = FakeApi({})
-    await collect(start(api, [{"key": "earlier"}], journal=journal))
-    loop = asyncio.get_running_loop()
-    scope = anyio.CancelScope()
+    size = 2 if unit == "batch" else 1
+    left: list[str] = []
     cancelled = threading.Event()
     connect = _journal._connect
-    marks = 0
+    first = [key_of(item) for item in make_items(size)]
+    second = [key_of(item) for item in make_items(size, start=size)]
+    marked: list[str] = []
 
-    def cancel() -> None:
-        scope.cancel()  # the worker awaiting the mark is cancelled at once
-        cancelled.set()
+    async def send_batch(items: Sequence[Item]) -> Sequence[dict[str, Any]]:
+        observer = current_observer()
+        assert observer is not None
+        await observer.sending()
+        left.extend(key_of(item) for item in items)
+        return [{"id": key_of(item)} for item in items]
 
-    def connect_tracing(path: Path, kind: str) -> sqlite3.Connection:
-        db = connect(path, kind)
+    def start_run(items: list[Item], **options: Any) -> BulkRun[dict[str, Any]]:
+        return run_bulk_batches(
+            items,
+            key=key_of,
+            send_batch=send_batch,
+            batch_size=size,
+            kind="fake items",
+            options=BulkOptions(**options),
+        )
 
-        def traced(statement: str) -> None:
-            nonlocal marks
-            if statement.startswith("UPDATE items SET state = 'in_flight'"):
-                marks += 1
-                if marks == 2:  # k1's mark, inside its commit
-                    loop.call_soon_threadsafe(cancel)
-                    cancelled.wait()
+    async def main() -> None:
+        if unit == "item":
+            await collect(start_run([{"key": "earlier"}], journal=journal))
+            left.clear()
+        call_soon = _group._call_soon(_group._running_loop())
+        scope = anyio.CancelScope()
 
-        db.set_trace_callback(traced)
-        return db
+        def cancel() -> None:
+            scope.cancel()  # the worker awaiting the mark is cancelled at once
+            cancelled.set()
 
-    monkeypatch.setattr(_journal, "_connect", connect_tracing)
-    with scope:
-        await collect(start(api, make_items(3), concurrency=1, journal=journal))
-    monkeypatch.undo()
+        def connect_tracing(path: Path, kind: str) -> sqlite3.Connection:
+            db = connect(path, kind)
 
-    assert scope.cancelled_caught
-    assert marks == 2
-    assert dict(api.received) == {"earlier": 1, "k0": 1}
-    rows = journal_rows(journal)
-    assert rows["k0"] == ("succeeded", 1)
-    assert rows["k1"] == ("pending", 0)
-    rerun = by_key(await collect(start(api, make_items(3), journal=journal)))
-    assert {key: outcome.status for key, outcome in rerun.items()} == {
-        "k0": "skipped",
-        "k1": "succeeded",
-        "k2": "succeeded",
-    }
-    assert dict(api.received) == {"earlier": 1, "k0": 1, "k1": 1, "k2": 1}
+            def traced(statement: str) -> None:
+                # SQLite gives the statement with its values.
+                if statement.startswith("UPDATE items SET state = 'in_flight'"):
+                    marked.append(statement.rpartition("WHERE key = ")[2].strip("'"))
+                    if marked[-1] == second[-1]:  # the second request's mark, in its commit
+                        call_soon(cancel)
+                        cancelled.wait()
+
+            db.set_trace_callback(traced)
+            return db
+
+        monkeypatch.setattr(_journal, "_connect", connect_tracing)
+        with scope:
+            await collect(start_run(make_items(3 * size), concurrency=1, journal=journal))
+        monkeypatch.undo()
+        assert scope.cancelled_caught
+
+        assert marked == first + second
+        assert left == first  # the second request never left
+        rows = journal_rows(journal)
+        assert {key: rows[key] for key in first} == dict.fromkeys(first, ("succeeded", 1))
+        assert {key: rows[key] for key in second} == dict.fromkeys(second, ("pending", 0))
+        left.clear()
+        rerun = by_key(await collect(start_run(make_items(3 * size), journal=journal)))
+        assert {key for key, outcome in rerun.items() if outcome.status == "skipped"} == set(first)
+        assert sorted(left) == sorted(key_of(item) for item in make_items(2 * size, start=size))
+
+    anyio.run(main, backend=backend)
 
 
 class _AwaitedJournal:
