@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,7 +20,7 @@ from signing_async import (
     JournalError,
     ValidationError,
 )
-from signing_async._core.bulk import BulkOptions, BulkRun, run_bulk
+from signing_async._core.bulk import BulkOptions, BulkRun, _engine, _pg_journal, run_bulk
 from signing_async._core.bulk._journal import Entry
 from signing_async._core.validation import require_text
 from signing_async.fleet import PostgresJournal
@@ -319,3 +323,151 @@ async def test_a_run_cancelled_while_an_item_s_mark_is_written_leaves_it_pending
     rerun = await collect(start(api, items(3), journal=PostgresJournal(dsn, job="cancel")))
     assert statuses(rerun) == {"k0": "skipped", "k1": "succeeded", "k2": "succeeded"}
     assert dict(api.received) == {"k0": 1, "k1": 1, "k2": 1}
+
+
+async def test_release_puts_an_uncertain_key_resent_on_request_back_to_uncertain(
+    dsn: str,
+) -> None:
+    # A run resending uncertain items takes k (as pending), marks it, and
+    # is cancelled before its request: k may exist at the provider from the
+    # first attempt, so it must go back to uncertain, not to pending, or a
+    # later run that reports uncertain items would send it.
+    first = await PostgresJournal(dsn, job="resent").open_run(kind=KIND, resend_uncertain=False)
+    await first.claim("k", 0)
+    await first.mark_in_flight(["k"])
+    await first.aclose()  # as if the process had died with k in flight
+
+    again = await PostgresJournal(dsn, job="resent").open_run(kind=KIND, resend_uncertain=True)
+    try:
+        claim = await again.claim("k", 0)
+        assert (claim.decision, claim.was_uncertain) == ("send", True)
+        await again.mark_in_flight(["k"])
+        await again.release([("k", 0)])  # type: ignore[attr-defined]
+    finally:
+        await again.aclose()
+    assert rows(dsn, "resent") == {"k": ("uncertain", 1)}
+
+    report = await PostgresJournal(dsn, job="resent").open_run(kind=KIND, resend_uncertain=False)
+    try:
+        assert (await report.claim("k", 0)).decision == "uncertain"
+    finally:
+        await report.aclose()
+
+
+async def _wait_for_a_commit_held_by_a_standby(admin: psycopg.Connection[Any]) -> None:
+    """Until a server process waits in its ``COMMIT`` for a synchronous standby."""
+    with anyio.fail_after(30):  # a bound on a hang, not a measure
+        query = "SELECT 1 FROM pg_stat_activity WHERE wait_event = 'SyncRep'"
+        while admin.execute(query).fetchone() is None:  # noqa: ASYNC110 - the server's state
+            await anyio.sleep(0.01)
+
+
+async def test_a_mark_whose_commit_the_cancellation_waited_for_is_undone(
+    dsn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # k1's mark is committed on the server, and its COMMIT then waits for a
+    # synchronous standby (one that never answers, for now). The run is
+    # cancelled meanwhile. Cut short, the transaction would close the
+    # connection with k1 in flight on the server: the rerun would report it
+    # uncertain. Instead the commit is let through; once it is, the request
+    # does not leave, and the mark is undone.
+    api = FakeApi()
+    scope = anyio.CancelScope()
+    mark_in_flight = PostgresJournal.mark_in_flight
+    k1_marking = anyio.Event()
+
+    def mark_waiting_for_a_standby(self: PostgresJournal, keys: Sequence[str]) -> Any:
+        if "k1" in keys:
+            k1_marking.set()
+        return mark_in_flight(self, keys)
+
+    async def run() -> None:
+        with scope:
+            journal = PostgresJournal(dsn, job="standby")
+            await collect(start(api, items(3), journal=journal, concurrency=1))
+
+    with psycopg.connect(dsn, autocommit=True) as admin:
+
+        def standby(names: str | None) -> None:
+            if names is None:
+                admin.execute("ALTER SYSTEM RESET synchronous_standby_names")
+            else:
+                admin.execute(f"ALTER SYSTEM SET synchronous_standby_names = '{names}'")
+            admin.execute("SELECT pg_reload_conf()")
+
+        monkeypatch.setattr(PostgresJournal, "mark_in_flight", mark_waiting_for_a_standby)
+        try:
+            async with anyio.create_task_group() as group:
+                group.start_soon(run)
+                await api.wait_for(lambda: api.completed == 1)
+                standby("ghost")
+                await k1_marking.wait()
+                await _wait_for_a_commit_held_by_a_standby(admin)
+                scope.cancel()
+                standby(None)  # the commit goes through
+        finally:
+            standby(None)
+    monkeypatch.undo()
+
+    assert scope.cancelled_caught
+    assert dict(api.received) == {"k0": 1}
+    assert rows(dsn, "standby") == {"k0": ("succeeded", 1), "k1": ("pending", 0)}
+    rerun = await collect(start(api, items(3), journal=PostgresJournal(dsn, job="standby")))
+    assert statuses(rerun) == {"k0": "skipped", "k1": "succeeded", "k2": "succeeded"}
+    assert dict(api.received) == {"k0": 1, "k1": 1, "k2": 1}
+
+
+async def test_a_cancelled_run_whose_database_stops_answering_still_ends(
+    dsn: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # k1's mark is committed, then the database stops answering (its server
+    # process is frozen) and the run is cancelled before k1 leaves. Undoing
+    # the mark cannot be written: the run ends all the same once the wait
+    # is over, says so, and leaves k1 in flight (reported uncertain, never
+    # sent twice).
+    monkeypatch.setattr(_pg_journal, "COMMIT_TIMEOUT", 0.5)
+    monkeypatch.setattr(_engine, "RELEASE_TIMEOUT", 0.5)
+    api = FakeApi()
+    scope = anyio.CancelScope()
+    mark_in_flight = PostgresJournal.mark_in_flight
+    frozen: list[int] = []
+    k1_marked = anyio.Event()
+
+    async def mark_then_freeze(self: PostgresJournal, keys: Sequence[str]) -> None:
+        await mark_in_flight(self, keys)
+        if "k1" in keys:
+            frozen.append(self._connection.info.backend_pid)
+            os.kill(frozen[0], signal.SIGSTOP)
+            k1_marked.set()
+            await anyio.sleep_forever()
+
+    monkeypatch.setattr(PostgresJournal, "mark_in_flight", mark_then_freeze)
+
+    async def run() -> None:
+        with scope:
+            journal = PostgresJournal(dsn, job="frozen")
+            await collect(start(api, items(3), journal=journal, concurrency=1))
+
+    def thaw() -> None:
+        for pid in frozen:
+            with contextlib.suppress(ProcessLookupError):  # it may have ended since
+                os.kill(pid, signal.SIGCONT)
+
+    # A shielded wait ignores the test's own cancellation: should the run
+    # wait for the frozen server after all, it is thawed after a minute, and
+    # the assertions below fail instead of the test hanging.
+    watchdog = threading.Timer(60, thaw)
+    watchdog.start()
+    try:
+        async with anyio.create_task_group() as group:
+            group.start_soon(run)
+            await k1_marked.wait()
+            scope.cancel()
+    finally:
+        watchdog.cancel()
+        thaw()
+
+    assert scope.cancelled_caught
+    assert dict(api.received) == {"k0": 1}
+    assert any("cannot be undone" in record.getMessage() for record in caplog.records)
+    assert rows(dsn, "frozen") == {"k0": ("succeeded", 1), "k1": ("in_flight", 1)}

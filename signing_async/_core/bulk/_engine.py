@@ -30,7 +30,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 import anyio
 import attrs
-from anyio.lowlevel import checkpoint
+from anyio.lowlevel import checkpoint, checkpoint_if_cancelled
 
 from ..errors import TransportError, ValidationError
 from ..observe import observe_sends
@@ -61,6 +61,11 @@ PROGRESS_BYTES = 1 << 20
 """Body bytes reported to the progress callback at a time: a big upload moves
 the display every MiB, a small body is reported with its outcome, never one
 callback per chunk."""
+
+
+RELEASE_TIMEOUT = 30.0
+"""Seconds a cancelled run waits, at most, for the undoing of marks made for
+requests that never left, from a journal that writes only while awaited."""
 
 
 def _describe(error: BaseException) -> str:
@@ -108,6 +113,10 @@ class _Observer:
             except Exception as exc:  # not written: rolled back
                 self.journal_error = exc
                 raise
+            # A cancellation that waited for the mark's commit (a journal that
+            # does not cut a transaction short) stops the request here, and
+            # the mark is undone.
+            await checkpoint_if_cancelled()
         self.announced = True
         self._engine.count(in_flight=self._size)
 
@@ -415,24 +424,29 @@ class Engine(Generic[T, R]):
         """Undo the marks of a unit cancelled before its request left.
 
         Queued, unawaited, to a journal that commits what nobody awaits;
-        awaited, shielded from the cancellation, from any other (whose
-        writes happen only while awaited: PostgreSQL's, which then commits
-        a mark the cancellation interrupted, and its release after it).
+        awaited, shielded from the cancellation for at most
+        :data:`RELEASE_TIMEOUT` seconds, from any other (whose writes happen
+        only while awaited: PostgreSQL's, which commits a mark whose writer
+        was cancelled, then its release). Undone or not, nothing is sent
+        twice: a mark left is reported uncertain by the next run.
         """
         if self._release is None or not claims:
             return
         if self._commits_unawaited:
             self._release_soon(claims)
             return
-        with anyio.CancelScope(shield=True):
+        failure = f"no answer within {RELEASE_TIMEOUT:g} s"
+        with anyio.move_on_after(RELEASE_TIMEOUT, shield=True):
             try:
                 await self._release(claims)
+                return
             except Exception as exc:
-                # Left in flight: the rerun reports them uncertain, never sends them twice.
-                logger.warning(
-                    "bulk: the in-flight marks of %d unsent items cannot be undone: %s",
-                    len(claims), _describe(exc),
-                )  # fmt: skip
+                failure = _describe(exc)
+        logger.warning(
+            "bulk: the in-flight marks of %d unsent items cannot be undone (%s);"
+            " the next run reports them uncertain",
+            len(claims), failure,
+        )  # fmt: skip
 
     def _admit(self, index: int, item: T | InvalidItem) -> _Admission[T, R]:
         """Decide what becomes of a pulled item: send it, an outcome right away, or nothing.

@@ -44,6 +44,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar, cast
 
+import anyio
 import attrs
 
 from ..errors import ConfigurationError, JournalError, ValidationError
@@ -57,6 +58,10 @@ __all__ = ["PostgresJournal", "register_job"]
 T = TypeVar("T")
 
 _DEADLOCK_RETRIES = 8
+
+COMMIT_TIMEOUT = 30.0
+"""Seconds a grouped transaction may take before the journal counts the
+database as gone (:class:`~signing_async.JournalError`)."""
 
 
 @attrs.define
@@ -110,6 +115,9 @@ class PostgresJournal:
         self._run = uuid.uuid4().hex
         self._resend = False
         self._resend_refused = False
+        # Uncertain keys this run claimed to send again (taken as pending): a
+        # release puts them back to uncertain, not to pending. Forgotten at finish.
+        self._resent: set[str] = set()
         self.group: GroupCommit[_Transaction] = GroupCommit(self._commit)
 
     def __repr__(self) -> str:
@@ -138,6 +146,7 @@ class PostgresJournal:
         self._connection = connection
         self._run = uuid.uuid4().hex
         self._resend = resend_uncertain
+        self._resent = set()
         return self
 
     async def aclose(self) -> None:
@@ -161,12 +170,13 @@ class PostgresJournal:
     def release(self, claims: Sequence[tuple[str, int]]) -> Awaitable[None]:
         """Undo the in-flight mark of items whose request never left (the run was cancelled).
 
-        ``claims`` are their ``(key, index)``. Each row goes back to
-        pending, as its claim left it, its count of sends too. A key this
-        run's item at that index does not hold (a duplicate releasing), one
-        never marked, or finished since, is left alone. Like every write of
-        this journal, it happens while awaited, after any queued before it
-        (a mark a cancellation interrupted is committed first).
+        ``claims`` are their ``(key, index)``. Each row goes back to pending,
+        or to uncertain for an uncertain key this run took to send again;
+        its count of sends too. A key this run's item at that index does
+        not hold (a duplicate releasing), one never marked, or finished
+        since, is left alone. Like every write of this journal, it happens
+        while awaited, after any queued before it (a mark whose writer was
+        cancelled is still committed, then released).
         """
         claims = list(claims)
         return self._queue(lambda tx: self._release(tx, claims))
@@ -186,6 +196,18 @@ class PostgresJournal:
     # -- the transaction ---------------------------------------------------
 
     async def _commit(
+        self, operations: Sequence[Callable[[_Transaction], Any]], durable: bool
+    ) -> list[Any]:
+        # Not cut short by the cancellation of the writer that leads it: a
+        # transaction interrupted half-way leaves the connection unusable
+        # (psycopg closes it), and one whose COMMIT the server took before
+        # the interruption is a mark nobody hears of, which could not be
+        # undone. A database that does not answer in time is an error.
+        with anyio.move_on_after(COMMIT_TIMEOUT, shield=True):
+            return await self._transact(operations, durable)
+        raise JournalError(self._cannot_write(f"no answer within {COMMIT_TIMEOUT:g} s"))
+
+    async def _transact(
         self, operations: Sequence[Callable[[_Transaction], Any]], durable: bool
     ) -> list[Any]:
         import psycopg
@@ -251,6 +273,7 @@ class PostgresJournal:
         if state in ("in_flight", "uncertain"):
             if self._resend:
                 await self._take(tx, key, index)
+                self._resent.add(key)
                 return Claim("send", state=state, since=since, was_uncertain=True)
             if state == "in_flight":
                 # Its owner is gone (or was an earlier run of this process):
@@ -303,13 +326,20 @@ class PostgresJournal:
     async def _release(self, tx: _Transaction, claims: list[tuple[str, int]]) -> None:
         async with tx.connection.cursor() as cursor:
             await cursor.executemany(
-                f"UPDATE {self.schema}.items SET state = 'pending', attempts = attempts - 1,"
+                f"UPDATE {self.schema}.items SET state = %s, attempts = attempts - 1,"
                 " updated_at = clock_timestamp() WHERE job = %s AND key = %s AND owner = %s"
                 " AND run = %s AND item_index = %s AND state = 'in_flight'",
-                [(self.job, key, self.owner, self._run, index) for key, index in claims],
-            )
+                [
+                    (
+                        "uncertain" if key in self._resent else "pending",
+                        self.job, key, self.owner, self._run, index,
+                    )
+                    for key, index in claims
+                ],
+            )  # fmt: skip
 
     async def _finish(self, tx: _Transaction, entries: list[Entry]) -> None:
+        self._resent.difference_update(entry.key for entry in entries)
         async with tx.connection.cursor() as cursor:
             await cursor.executemany(
                 f"UPDATE {self.schema}.items SET state = %s, result = %s, error = %s,"
