@@ -67,9 +67,11 @@ async def run_worker(
             taken for dead and its chunks go back to the queue. Workers
             beat every third of it.
 
-    Cancelling it stops the worker at once: the chunks it was sending are
-    aborted (their in-flight items become uncertain, the rest stay pending)
-    and go back to the queue for the other workers. It runs on asyncio.
+    Cancelling it stops the worker at once (once the journal transactions
+    under way are through: milliseconds with a database that answers): the
+    chunks it was sending are aborted (their in-flight items become
+    uncertain, the rest stay pending) and go back to the queue for the
+    other workers. It runs on asyncio.
 
     Raises:
         ValidationError: A bad ``concurrency`` or ``stalled_after``.

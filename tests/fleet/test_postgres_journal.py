@@ -20,7 +20,7 @@ from signing_async import (
     JournalError,
     ValidationError,
 )
-from signing_async._core.bulk import BulkOptions, BulkRun, _engine, _pg_journal, run_bulk
+from signing_async._core.bulk import BulkOptions, BulkRun, _engine, run_bulk
 from signing_async._core.bulk._journal import Entry
 from signing_async._core.validation import require_text
 from signing_async.fleet import PostgresJournal
@@ -341,10 +341,20 @@ async def test_release_puts_an_uncertain_key_resent_on_request_back_to_uncertain
     try:
         claim = await again.claim("k", 0)
         assert (claim.decision, claim.was_uncertain) == ("send", True)
+        assert rows(dsn, "resent") == {"k": ("uncertain", 1)}  # taken, not yet marked
         await again.mark_in_flight(["k"])
         await again.release([("k", 0)])  # type: ignore[attr-defined]
     finally:
         await again.aclose()
+    assert rows(dsn, "resent") == {"k": ("uncertain", 1)}
+
+    # Taken to send again, then the run ends before its mark (stopped,
+    # cancelled, killed): still uncertain for the next run.
+    stopped = await PostgresJournal(dsn, job="resent").open_run(kind=KIND, resend_uncertain=True)
+    try:
+        assert (await stopped.claim("k", 0)).decision == "send"
+    finally:
+        await stopped.aclose()
     assert rows(dsn, "resent") == {"k": ("uncertain", 1)}
 
     report = await PostgresJournal(dsn, job="resent").open_run(kind=KIND, resend_uncertain=False)
@@ -425,7 +435,6 @@ async def test_a_cancelled_run_whose_database_stops_answering_still_ends(
     # the mark cannot be written: the run ends all the same once the wait
     # is over, says so, and leaves k1 in flight (reported uncertain, never
     # sent twice).
-    monkeypatch.setattr(_pg_journal, "COMMIT_TIMEOUT", 0.5)
     monkeypatch.setattr(_engine, "RELEASE_TIMEOUT", 0.5)
     api = FakeApi()
     scope = anyio.CancelScope()
@@ -445,7 +454,7 @@ async def test_a_cancelled_run_whose_database_stops_answering_still_ends(
 
     async def run() -> None:
         with scope:
-            journal = PostgresJournal(dsn, job="frozen")
+            journal = PostgresJournal(dsn, job="frozen", commit_timeout=0.5)
             await collect(start(api, items(3), journal=journal, concurrency=1))
 
     def thaw() -> None:
@@ -471,3 +480,9 @@ async def test_a_cancelled_run_whose_database_stops_answering_still_ends(
     assert dict(api.received) == {"k0": 1}
     assert any("cannot be undone" in record.getMessage() for record in caplog.records)
     assert rows(dsn, "frozen") == {"k0": ("succeeded", 1), "k1": ("in_flight", 1)}
+
+
+@pytest.mark.parametrize("timeout", [0, -1.0, float("nan"), "30", True])
+def test_a_commit_timeout_that_is_not_a_positive_number_is_refused(timeout: Any) -> None:
+    with pytest.raises(ValidationError, match="commit_timeout"):
+        PostgresJournal("postgresql://localhost/db", job="j", commit_timeout=timeout)

@@ -64,8 +64,10 @@ callback per chunk."""
 
 
 RELEASE_TIMEOUT = 30.0
-"""Seconds a cancelled run waits, at most, for the undoing of marks made for
-requests that never left, from a journal that writes only while awaited."""
+"""Seconds a cancelled run waits for the undoing of marks made for requests
+that never left, from a journal that writes only while awaited (a journal
+that will not cut its own transaction short, PostgreSQL's, may keep it
+waiting until that transaction's own limit)."""
 
 
 def _describe(error: BaseException) -> str:

@@ -174,8 +174,8 @@ class Journal(Protocol):
     when a run is cancelled or stopped between the mark and the request,
     after the mark (which may still be being written). It queues it without
     awaiting it to a journal with ``commits_unawaited``, and awaits it,
-    shielded from the cancellation for at most ``RELEASE_TIMEOUT`` (30)
-    seconds, from any other. A journal with both may
+    shielded from the cancellation for a bounded time, from any other. A
+    journal with both may
     also offer ``claim_sending(key, index)`` (a claim that, deciding
     ``send``, marks the key in flight in the same durable commit) and
     ``fresh`` (True when every claim will be new, so that the durable

@@ -60,8 +60,7 @@ T = TypeVar("T")
 _DEADLOCK_RETRIES = 8
 
 COMMIT_TIMEOUT = 30.0
-"""Seconds a grouped transaction may take before the journal counts the
-database as gone (:class:`~signing_async.JournalError`)."""
+"""The default ``commit_timeout`` of :class:`PostgresJournal`, in seconds."""
 
 
 @attrs.define
@@ -98,15 +97,36 @@ class PostgresJournal:
         dsn: The database, as a ``postgresql://`` URI.
         job: The job's name: the rows of one job are one journal.
         schema: The schema holding the tables (created on first use).
+        commit_timeout: Seconds a transaction of the journal may take. A
+            cancellation does not cut a transaction short (psycopg would
+            close the connection, and a mark the server had committed could
+            not be undone): it waits for it, this long at most. A
+            transaction that takes longer fails the run with
+            :class:`~signing_async.JournalError`; its connection is closed,
+            so the process's claims go to its peers, and an item whose mark
+            it held is reported uncertain, never sent twice. ``math.inf``:
+            no limit.
 
     Attributes:
         owner: This process's owner id while a run is open (else None).
         group: The grouping of writes (its ``commits`` count is a benchmark figure).
     """
 
-    def __init__(self, dsn: str, *, job: str, schema: str = DEFAULT_SCHEMA) -> None:
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        job: str,
+        schema: str = DEFAULT_SCHEMA,
+        commit_timeout: float = COMMIT_TIMEOUT,
+    ) -> None:
         if not isinstance(job, str) or not job.strip():
             raise ValidationError("job", "must be a non-empty name")
+        if isinstance(commit_timeout, bool) or not isinstance(commit_timeout, int | float):
+            raise ValidationError("commit_timeout", f"must be a number, not {commit_timeout!r}")
+        if not commit_timeout > 0:
+            raise ValidationError("commit_timeout", f"must be positive, not {commit_timeout!r}")
+        self.commit_timeout = float(commit_timeout)
         self.dsn = dsn
         self.job = job
         self.schema = valid_schema(schema)
@@ -115,8 +135,8 @@ class PostgresJournal:
         self._run = uuid.uuid4().hex
         self._resend = False
         self._resend_refused = False
-        # Uncertain keys this run claimed to send again (taken as pending): a
-        # release puts them back to uncertain, not to pending. Forgotten at finish.
+        # Uncertain keys this run claimed to send again: a release puts them
+        # back to uncertain, not to pending. Forgotten at finish.
         self._resent: set[str] = set()
         self.group: GroupCommit[_Transaction] = GroupCommit(self._commit)
 
@@ -203,9 +223,9 @@ class PostgresJournal:
         # (psycopg closes it), and one whose COMMIT the server took before
         # the interruption is a mark nobody hears of, which could not be
         # undone. A database that does not answer in time is an error.
-        with anyio.move_on_after(COMMIT_TIMEOUT, shield=True):
+        with anyio.move_on_after(self.commit_timeout, shield=True):
             return await self._transact(operations, durable)
-        raise JournalError(self._cannot_write(f"no answer within {COMMIT_TIMEOUT:g} s"))
+        raise JournalError(self._cannot_write(f"no answer within {self.commit_timeout:g} s"))
 
     async def _transact(
         self, operations: Sequence[Callable[[_Transaction], Any]], durable: bool
@@ -271,22 +291,34 @@ class PostgresJournal:
             await self._stamp(tx, key, index)
             return Claim("skip", result=result, state=state, since=since)
         if state in ("in_flight", "uncertain"):
-            if self._resend:
-                await self._take(tx, key, index)
-                self._resent.add(key)
-                return Claim("send", state=state, since=since, was_uncertain=True)
+            # Taken to send again, the row stays uncertain (owned by this
+            # process) until its mark: a run that stops before sending it
+            # leaves it for a later run to report, not to send as pending.
+            owner = self.owner if self._resend else None
             if state == "in_flight":
                 # Its owner is gone (or was an earlier run of this process):
                 # the request may have reached the provider.
                 error = f"in flight when its process ended (since {since})"
                 await connection.execute(
-                    f"UPDATE {s}.items SET state = 'uncertain', error = %s, owner = NULL,"
+                    f"UPDATE {s}.items SET state = 'uncertain', error = %s, owner = %s,"
                     " run = %s, item_index = %s, updated_at = clock_timestamp()"
                     " WHERE job = %s AND key = %s",
-                    (error, self._run, index, self.job, key),
+                    (error, owner, self._run, index, self.job, key),
+                )
+            elif self._resend:
+                await connection.execute(
+                    f"UPDATE {s}.items SET owner = %s, run = %s, item_index = %s"
+                    " WHERE job = %s AND key = %s",
+                    (owner, self._run, index, self.job, key),
                 )
             else:
                 await self._stamp(tx, key, index)
+            if self._resend:
+                # Added before the commit: should the transaction be retried
+                # and decide otherwise, a later release of the key would only
+                # leave it uncertain rather than pending.
+                self._resent.add(key)
+                return Claim("send", state=state, since=since, was_uncertain=True)
             return Claim("uncertain", error=error, state=state, since=since)
         if state == "failed" and refused:
             await self._stamp(tx, key, index)
@@ -312,7 +344,8 @@ class PostgresJournal:
         cursor = await tx.connection.execute(
             f"UPDATE {self.schema}.items SET state = 'in_flight', attempts = attempts + 1,"
             " updated_at = clock_timestamp()"
-            " WHERE job = %s AND key = ANY(%s) AND owner = %s AND state = 'pending'",
+            " WHERE job = %s AND key = ANY(%s) AND owner = %s"
+            " AND state IN ('pending', 'uncertain')",
             (self.job, keys, self.owner),
         )
         if cursor.rowcount != len(set(keys)):
