@@ -6,6 +6,7 @@ import contextlib
 import os
 import signal
 import threading
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,7 +24,7 @@ from signing_async import (
 from signing_async._core.bulk import BulkOptions, BulkRun, _engine, run_bulk
 from signing_async._core.bulk._journal import Entry
 from signing_async._core.validation import require_text
-from signing_async.fleet import PostgresJournal
+from signing_async.fleet import PostgresJournal, resolve
 from tests.core.bulk.bulk_fake_api import FakeApi
 
 KIND = "fake items"
@@ -386,8 +387,24 @@ async def test_a_mark_whose_commit_the_cancellation_waited_for_is_undone(
     mark_in_flight = PostgresJournal.mark_in_flight
     k1_marking = anyio.Event()
 
+    def standby(names: str) -> None:
+        """Name the synchronous standbys, and wait until the server has taken the setting."""
+        with psycopg.connect(dsn, autocommit=True) as admin:
+            admin.execute(f"ALTER SYSTEM SET synchronous_standby_names = '{names}'")
+            admin.execute("SELECT pg_reload_conf()")
+        # The server rereads its settings, then signals its processes (ours
+        # reads the signal before its next command): once a new connection
+        # sees the setting, every process has been told.
+        for _ in range(3000):  # 30 s at most: a bound on a hang, not a measure
+            with psycopg.connect(dsn) as probe:
+                if probe.execute("SHOW synchronous_standby_names").fetchone() == (names,):
+                    return
+            time.sleep(0.01)
+        raise AssertionError("the server never took the setting")
+
     def mark_waiting_for_a_standby(self: PostgresJournal, keys: Sequence[str]) -> Any:
         if "k1" in keys:
+            standby("ghost")  # blocks the event loop for a moment: nothing else may run
             k1_marking.set()
         return mark_in_flight(self, keys)
 
@@ -396,27 +413,20 @@ async def test_a_mark_whose_commit_the_cancellation_waited_for_is_undone(
             journal = PostgresJournal(dsn, job="standby")
             await collect(start(api, items(3), journal=journal, concurrency=1))
 
-    with psycopg.connect(dsn, autocommit=True) as admin:
-
-        def standby(names: str | None) -> None:
-            if names is None:
-                admin.execute("ALTER SYSTEM RESET synchronous_standby_names")
-            else:
-                admin.execute(f"ALTER SYSTEM SET synchronous_standby_names = '{names}'")
-            admin.execute("SELECT pg_reload_conf()")
-
-        monkeypatch.setattr(PostgresJournal, "mark_in_flight", mark_waiting_for_a_standby)
-        try:
+    monkeypatch.setattr(PostgresJournal, "mark_in_flight", mark_waiting_for_a_standby)
+    try:
+        with psycopg.connect(dsn, autocommit=True) as admin:
             async with anyio.create_task_group() as group:
                 group.start_soon(run)
-                await api.wait_for(lambda: api.completed == 1)
-                standby("ghost")
                 await k1_marking.wait()
                 await _wait_for_a_commit_held_by_a_standby(admin)
                 scope.cancel()
-                standby(None)  # the commit goes through
-        finally:
-            standby(None)
+                standby("")  # the commit goes through
+    finally:
+        standby("")
+        with psycopg.connect(dsn, autocommit=True) as admin:
+            admin.execute("ALTER SYSTEM RESET synchronous_standby_names")
+            admin.execute("SELECT pg_reload_conf()")
     monkeypatch.undo()
 
     assert scope.cancelled_caught
@@ -463,9 +473,10 @@ async def test_a_cancelled_run_whose_database_stops_answering_still_ends(
                 os.kill(pid, signal.SIGCONT)
 
     # A shielded wait ignores the test's own cancellation: should the run
-    # wait for the frozen server after all, it is thawed after a minute, and
+    # wait for the frozen server after all (or for longer than the journal's
+    # commit_timeout, as with the default 30 s), it is thawed after 20 s, and
     # the assertions below fail instead of the test hanging.
-    watchdog = threading.Timer(60, thaw)
+    watchdog = threading.Timer(20, thaw)
     watchdog.start()
     try:
         async with anyio.create_task_group() as group:
@@ -486,3 +497,52 @@ async def test_a_cancelled_run_whose_database_stops_answering_still_ends(
 def test_a_commit_timeout_that_is_not_a_positive_number_is_refused(timeout: Any) -> None:
     with pytest.raises(ValidationError, match="commit_timeout"):
         PostgresJournal("postgresql://localhost/db", job="j", commit_timeout=timeout)
+
+
+async def test_an_item_a_live_run_holds_cannot_be_resolved_until_the_run_ends(dsn: str) -> None:
+    # Resolved while a live run holds it, its outcome would not be written
+    # (a run writes only the rows it owns) and the key could be sent again;
+    # a run resending it would stop on a mark that no longer holds.
+    first = await PostgresJournal(dsn, job="held").open_run(kind=KIND, resend_uncertain=False)
+    for index, key in enumerate(["resent", "marked"]):
+        await first.claim(key, index)
+    await first.mark_in_flight(["resent", "marked"])
+    await first.aclose()  # both left in flight: uncertain for the next run
+
+    live = await PostgresJournal(dsn, job="held").open_run(kind=KIND, resend_uncertain=True)
+    try:
+        assert (await live.claim("resent", 0)).decision == "send"  # held, still uncertain
+        assert (await live.claim("marked", 1)).decision == "send"
+        await live.mark_in_flight(["marked"])
+        for key in ("resent", "marked"):
+            with pytest.raises(ValidationError, match="still going"):
+                await resolve(dsn, "held", key, "failed")
+        await live.mark_in_flight(["resent"])  # the run goes on, unharmed
+        await live.finish([Entry("resent", "succeeded", result="{}")])
+    finally:
+        await live.aclose()
+
+    await resolve(dsn, "held", "marked", "failed")  # once the run has ended
+    assert rows(dsn, "held") == {"resent": ("succeeded", 2), "marked": ("failed", 2)}
+
+
+async def test_a_closed_journal_lets_go_of_its_items_at_once(dsn: str) -> None:
+    # Its lock is released as it closes, not once the server notices the
+    # closed connection: a run that starts right after takes its pending
+    # items instead of leaving them to a peer that is gone.
+    journal = PostgresJournal(dsn, job="next")
+    opened = await journal.open_run(kind=KIND, resend_uncertain=False)
+    owner = journal.owner
+    await opened.claim("k", 0)
+    with psycopg.connect(dsn) as admin:  # connected first: asked right after the close
+        await opened.aclose()
+        held = admin.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = %s",
+            (owner,),
+        ).fetchone()
+    assert held == (0,)
+    after = await PostgresJournal(dsn, job="next").open_run(kind=KIND, resend_uncertain=False)
+    try:
+        assert (await after.claim("k", 0)).decision == "send"
+    finally:
+        await after.aclose()

@@ -51,7 +51,7 @@ from ..errors import ConfigurationError, JournalError, ValidationError
 from ._dsn import safe_dsn
 from ._group import GroupCommit
 from ._journal import Claim, Entry, Journal
-from ._pg_schema import DEFAULT_SCHEMA, OWNER_LOCK_CLASS, valid_schema
+from ._pg_schema import DEFAULT_SCHEMA, OWNER_LOCK_CLASS, live_owners, valid_schema
 
 __all__ = ["PostgresJournal", "register_job"]
 
@@ -77,7 +77,7 @@ class _Transaction:
     async def live(self) -> frozenset[int]:
         """The owners whose lock is held, as read once in this transaction."""
         if self._live is None:
-            self._live = await _live_owners(self.connection)
+            self._live = await live_owners(self.connection)
         return self._live
 
 
@@ -170,10 +170,25 @@ class PostgresJournal:
         return self
 
     async def aclose(self) -> None:
-        """Close the connection, which releases the owner lock. Calling it twice is harmless."""
+        """Release the owner lock and close the connection. Calling it twice is harmless."""
+        import psycopg
+
         connection, self._connection = self._connection, None
-        self.owner = None
-        if connection is not None:
+        owner, self.owner = self.owner, None
+        if connection is None:
+            return
+        try:
+            # Released now, not once the server notices the closed connection
+            # (its process ends a moment later): a run that starts right
+            # after this one would take this one's rows for a live peer's.
+            with anyio.move_on_after(self.commit_timeout):
+                if not connection.closed:
+                    await connection.execute(
+                        "SELECT pg_advisory_unlock(%s, %s)", (OWNER_LOCK_CLASS, owner)
+                    )
+        except psycopg.Error:
+            pass  # the connection is unusable: the lock goes with it
+        finally:
             await connection.close()
 
     # -- the Journal protocol ----------------------------------------------
@@ -387,19 +402,6 @@ class PostgresJournal:
 
 _SEND = Claim("send")
 _PEER = Claim("peer")
-
-
-async def _live_owners(connection: Any) -> frozenset[int]:
-    """The owner ids whose process holds its lock now (one read of the live view)."""
-    rows = await (
-        await connection.execute(
-            "SELECT objid::bigint FROM pg_locks WHERE locktype = 'advisory' AND granted"
-            " AND classid = %s AND objsubid = 2"
-            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
-            (OWNER_LOCK_CLASS,),
-        )
-    ).fetchall()
-    return frozenset(int(objid) for (objid,) in rows)
 
 
 async def _take_owner_id(connection: Any) -> int:

@@ -25,6 +25,7 @@ trip over each other's ``CREATE``.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from ..errors import ConfigurationError
 
@@ -32,6 +33,7 @@ __all__ = [
     "DEFAULT_SCHEMA",
     "OWNER_LOCK_CLASS",
     "TOKEN_LOCK_CLASS",
+    "live_owners",
     "schema_statements",
     "valid_schema",
 ]
@@ -53,6 +55,20 @@ The second key is derived from the schema and the token's store key.
 
 SCHEMA_LOCK = (OWNER_LOCK_CLASS, 0)
 """The advisory lock taken while the tables are created (owner ids are never 0)."""
+
+
+async def live_owners(connection: Any) -> frozenset[int]:
+    """The owner ids whose process holds its lock now (one read of the live view)."""
+    rows = await (
+        await connection.execute(
+            "SELECT objid::bigint FROM pg_locks WHERE locktype = 'advisory' AND granted"
+            " AND classid = %s AND objsubid = 2"
+            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+            (OWNER_LOCK_CLASS,),
+        )
+    ).fetchall()
+    return frozenset(int(objid) for (objid,) in rows)
+
 
 _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 

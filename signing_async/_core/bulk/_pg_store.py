@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..errors import ConfigurationError, ValidationError
-from ._pg_schema import DEFAULT_SCHEMA, valid_schema
+from ._pg_schema import DEFAULT_SCHEMA, live_owners, valid_schema
 from ._status import JobStatus, Resolution, UncertainItem, check_resolvable
 
 __all__ = ["PostgresJournalStore"]
@@ -91,7 +91,8 @@ class PostgresJournalStore:
 
         Raises:
             ValidationError: A resolution other than the two, an unknown key,
-                or a key that is neither uncertain, in flight nor refused.
+                a key that is neither uncertain, in flight nor refused, or
+                an uncertain or in-flight one that a live run holds.
         """
         if resolution not in ("succeeded", "failed"):
             raise ValidationError("resolution", f"must be succeeded or failed, not {resolution!r}")
@@ -100,14 +101,29 @@ class PostgresJournalStore:
         async with connection.transaction():
             row = await (
                 await connection.execute(
-                    f"SELECT state, refused FROM {self._schema}.items"
+                    f"SELECT state, refused, owner FROM {self._schema}.items"
                     " WHERE job = %s AND key = %s FOR UPDATE",
                     (self.job, key),
                 )
             ).fetchone()
             if row is None:
                 raise ValidationError("key", f"{key!r} is not in the job {self.job!r}")
-            check_resolvable(key, str(row[0]), bool(row[1]), resolution)
+            state, refused, owner = row
+            if (
+                state in ("uncertain", "in_flight")
+                and owner is not None
+                and owner in await live_owners(connection)
+            ):
+                # A live run may be sending it (in flight, or an uncertain
+                # item it resends): resolved now, that run's outcome would
+                # not be written (it writes only rows it owns), and a later
+                # run could send the key again.
+                raise ValidationError(
+                    "key",
+                    f"{key!r} is held by a run that is still going; resolve it"
+                    " once that run has ended",
+                )
+            check_resolvable(key, str(state), bool(refused), resolution)
             await connection.execute(
                 f"UPDATE {self._schema}.items SET state = %s, result = %s,"
                 " error = 'resolved by hand as ' || %s || ' at ' || clock_timestamp(),"
