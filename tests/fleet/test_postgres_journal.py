@@ -365,6 +365,29 @@ async def test_release_puts_an_uncertain_key_resent_on_request_back_to_uncertain
         await report.aclose()
 
 
+def _a_commit_waits_for_a_standby(dsn: str, admin: psycopg.Connection[Any]) -> bool:
+    """Whether a commit now waits for a synchronous standby (one is made, then let go)."""
+    with psycopg.connect(dsn, autocommit=True) as probe:
+        pid = probe.info.backend_pid
+        # Writes the catalog, so its commit is one that waits for a standby.
+        commit = threading.Thread(target=probe.execute, args=("CREATE TEMP TABLE probe ()",))
+        commit.start()
+        waiting = False
+        while commit.is_alive() and not waiting:
+            waiting = bool(
+                admin.execute(
+                    "SELECT 1 FROM pg_stat_activity WHERE pid = %s AND wait_event = 'SyncRep'",
+                    (pid,),
+                ).fetchone()
+            )
+            time.sleep(0.005)
+        if waiting:
+            # Committed locally already: let go of the wait.
+            admin.execute("SELECT pg_cancel_backend(%s)", (pid,))
+        commit.join()
+    return waiting
+
+
 async def _wait_for_a_commit_held_by_a_standby(admin: psycopg.Connection[Any]) -> None:
     """Until a server process waits in its ``COMMIT`` for a synchronous standby."""
     with anyio.fail_after(30):  # a bound on a hang, not a measure
@@ -392,14 +415,15 @@ async def test_a_mark_whose_commit_the_cancellation_waited_for_is_undone(
         with psycopg.connect(dsn, autocommit=True) as admin:
             admin.execute(f"ALTER SYSTEM SET synchronous_standby_names = '{names}'")
             admin.execute("SELECT pg_reload_conf()")
-        # The server rereads its settings, then signals its processes (ours
-        # reads the signal before its next command): once a new connection
-        # sees the setting, every process has been told.
-        for _ in range(3000):  # 30 s at most: a bound on a hang, not a measure
-            with psycopg.connect(dsn) as probe:
-                if probe.execute("SHOW synchronous_standby_names").fetchone() == (names,):
+            # The server's processes take the setting one by one, commits
+            # only once its checkpointer has: a commit made on a connection
+            # of its own is what shows it (and is then let go).
+            for _ in range(3000):  # 30 s at most: a bound on a hang, not a measure
+                if names and _a_commit_waits_for_a_standby(dsn, admin):
                     return
-            time.sleep(0.01)
+                if not names and not _a_commit_waits_for_a_standby(dsn, admin):
+                    return
+                time.sleep(0.01)
         raise AssertionError("the server never took the setting")
 
     def mark_waiting_for_a_standby(self: PostgresJournal, keys: Sequence[str]) -> Any:
@@ -534,13 +558,25 @@ async def test_a_closed_journal_lets_go_of_its_items_at_once(dsn: str) -> None:
     opened = await journal.open_run(kind=KIND, resend_uncertain=False)
     owner = journal.owner
     await opened.claim("k", 0)
-    with psycopg.connect(dsn) as admin:  # connected first: asked right after the close
-        await opened.aclose()
-        held = admin.execute(
-            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = %s",
-            (owner,),
-        ).fetchone()
-    assert held == (0,)
+    connection = journal._connection
+    close = connection.close
+    held_at_close: list[object] = []
+
+    async def close_and_look() -> None:
+        # Asked just before the connection goes: whatever the server does
+        # after a close, the lock must be released by then.
+        with psycopg.connect(dsn) as admin:
+            held_at_close.append(
+                admin.execute(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = %s",
+                    (owner,),
+                ).fetchone()
+            )
+        await close()
+
+    connection.close = close_and_look
+    await opened.aclose()
+    assert held_at_close == [(0,)]
     after = await PostgresJournal(dsn, job="next").open_run(kind=KIND, resend_uncertain=False)
     try:
         assert (await after.claim("k", 0)).decision == "send"

@@ -62,6 +62,9 @@ _DEADLOCK_RETRIES = 8
 COMMIT_TIMEOUT = 30.0
 """The default ``commit_timeout`` of :class:`PostgresJournal`, in seconds."""
 
+_UNLOCK_WAIT = 2.0
+"""Seconds a closing journal waits to release its lock before it just closes."""
+
 
 @attrs.define
 class _Transaction:
@@ -181,7 +184,8 @@ class PostgresJournal:
             # Released now, not once the server notices the closed connection
             # (its process ends a moment later): a run that starts right
             # after this one would take this one's rows for a live peer's.
-            with anyio.move_on_after(self.commit_timeout):
+            # Not worth a long wait: closing releases it too.
+            with anyio.move_on_after(min(self.commit_timeout, _UNLOCK_WAIT)):
                 if not connection.closed:
                     await connection.execute(
                         "SELECT pg_advisory_unlock(%s, %s)", (OWNER_LOCK_CLASS, owner)

@@ -120,8 +120,8 @@ class PostgresJournalStore:
                 # run could send the key again.
                 raise ValidationError(
                     "key",
-                    f"{key!r} is held by a run that is still going; resolve it"
-                    " once that run has ended",
+                    f"{key!r} belongs to a run that is still going (it may be sending"
+                    " it); resolve it once that run has ended",
                 )
             check_resolvable(key, str(state), bool(refused), resolution)
             await connection.execute(
