@@ -7,7 +7,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import anyio
@@ -288,6 +288,43 @@ async def test_release_undoes_only_this_item_s_unfinished_mark(dsn: str) -> None
     }
 
 
+async def cancel_at_k1(
+    journal: PostgresJournal,
+    api: FakeApi,
+    k1_reached: anyio.Event,
+    *,
+    before: Callable[[], Awaitable[object]] | None = None,
+    after: Callable[[], Awaitable[object]] | None = None,
+) -> bool:
+    """Run k0, k1 and k2 one at a time and cancel the run once ``k1_reached``
+    is set; ``before`` and ``after`` the cancellation, while the run is
+    still going. Returns whether the run ended cancelled."""
+    scope = anyio.CancelScope()
+
+    async def run() -> None:
+        with scope:
+            await collect(start(api, items(3), journal=journal, concurrency=1))
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(run)
+        await k1_reached.wait()
+        if before is not None:
+            await before()
+        scope.cancel()
+        if after is not None:
+            await after()
+    return scope.cancelled_caught
+
+
+async def assert_k1_undone_and_sent_once_by_a_rerun(dsn: str, job: str, api: FakeApi) -> None:
+    """k1 never left and its mark was undone: the rerun sends it, and k2, once each."""
+    assert dict(api.received) == {"k0": 1}
+    assert rows(dsn, job) == {"k0": ("succeeded", 1), "k1": ("pending", 0)}
+    rerun = await collect(start(api, items(3), journal=PostgresJournal(dsn, job=job)))
+    assert statuses(rerun) == {"k0": "skipped", "k1": "succeeded", "k2": "succeeded"}
+    assert dict(api.received) == {"k0": 1, "k1": 1, "k2": 1}
+
+
 async def test_a_run_cancelled_while_an_item_s_mark_is_written_leaves_it_pending(
     dsn: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -305,25 +342,11 @@ async def test_a_run_cancelled_while_an_item_s_mark_is_written_leaves_it_pending
 
     monkeypatch.setattr(PostgresJournal, "mark_in_flight", mark_then_hang)
     api = FakeApi()
-    scope = anyio.CancelScope()
-
-    async def run() -> None:
-        with scope:
-            journal = PostgresJournal(dsn, job="cancel")
-            await collect(start(api, items(3), journal=journal, concurrency=1))
-
-    async with anyio.create_task_group() as group:
-        group.start_soon(run)
-        await k1_marked.wait()
-        scope.cancel()
+    cancelled = await cancel_at_k1(PostgresJournal(dsn, job="cancel"), api, k1_marked)
     monkeypatch.undo()
 
-    assert scope.cancelled_caught
-    assert dict(api.received) == {"k0": 1}
-    assert rows(dsn, "cancel") == {"k0": ("succeeded", 1), "k1": ("pending", 0)}
-    rerun = await collect(start(api, items(3), journal=PostgresJournal(dsn, job="cancel")))
-    assert statuses(rerun) == {"k0": "skipped", "k1": "succeeded", "k2": "succeeded"}
-    assert dict(api.received) == {"k0": 1, "k1": 1, "k2": 1}
+    assert cancelled
+    await assert_k1_undone_and_sent_once_by_a_rerun(dsn, "cancel", api)
 
 
 async def test_release_puts_an_uncertain_key_resent_on_request_back_to_uncertain(
@@ -374,12 +397,7 @@ def _a_commit_waits_for_a_standby(dsn: str, admin: psycopg.Connection[Any]) -> b
         commit.start()
         waiting = False
         while commit.is_alive() and not waiting:
-            waiting = bool(
-                admin.execute(
-                    "SELECT 1 FROM pg_stat_activity WHERE pid = %s AND wait_event = 'SyncRep'",
-                    (pid,),
-                ).fetchone()
-            )
+            waiting = _held_by_a_standby(admin, pid)
             time.sleep(0.005)
         if waiting:
             # Committed locally already: let go of the wait.
@@ -388,11 +406,16 @@ def _a_commit_waits_for_a_standby(dsn: str, admin: psycopg.Connection[Any]) -> b
     return waiting
 
 
-async def _wait_for_a_commit_held_by_a_standby(admin: psycopg.Connection[Any]) -> None:
-    """Until a server process waits in its ``COMMIT`` for a synchronous standby."""
+def _held_by_a_standby(admin: psycopg.Connection[Any], pid: int) -> bool:
+    """Whether the server process ``pid`` waits in its ``COMMIT`` for a synchronous standby."""
+    query = "SELECT 1 FROM pg_stat_activity WHERE pid = %s AND wait_event = 'SyncRep'"
+    return admin.execute(query, (pid,)).fetchone() is not None
+
+
+async def _wait_for_a_commit_held_by_a_standby(admin: psycopg.Connection[Any], pid: int) -> None:
+    """Until the server process ``pid`` waits in its ``COMMIT`` for a synchronous standby."""
     with anyio.fail_after(30):  # a bound on a hang, not a measure
-        query = "SELECT 1 FROM pg_stat_activity WHERE wait_event = 'SyncRep'"
-        while admin.execute(query).fetchone() is None:  # noqa: ASYNC110 - the server's state
+        while not _held_by_a_standby(admin, pid):  # noqa: ASYNC110 - the server's state
             await anyio.sleep(0.01)
 
 
@@ -406,7 +429,6 @@ async def test_a_mark_whose_commit_the_cancellation_waited_for_is_undone(
     # uncertain. Instead the commit is let through; once it is, the request
     # does not leave, and the mark is undone.
     api = FakeApi()
-    scope = anyio.CancelScope()
     mark_in_flight = PostgresJournal.mark_in_flight
     k1_marking = anyio.Event()
 
@@ -426,26 +448,29 @@ async def test_a_mark_whose_commit_the_cancellation_waited_for_is_undone(
                 time.sleep(0.01)
         raise AssertionError("the server never took the setting")
 
+    journal_pid: list[int] = []
+
     def mark_waiting_for_a_standby(self: PostgresJournal, keys: Sequence[str]) -> Any:
         if "k1" in keys:
             standby("ghost")  # blocks the event loop for a moment: nothing else may run
+            journal_pid.append(self._connection.info.backend_pid)
             k1_marking.set()
         return mark_in_flight(self, keys)
 
-    async def run() -> None:
-        with scope:
-            journal = PostgresJournal(dsn, job="standby")
-            await collect(start(api, items(3), journal=journal, concurrency=1))
+    async def let_the_commit_through() -> None:
+        standby("")
 
     monkeypatch.setattr(PostgresJournal, "mark_in_flight", mark_waiting_for_a_standby)
     try:
         with psycopg.connect(dsn, autocommit=True) as admin:
-            async with anyio.create_task_group() as group:
-                group.start_soon(run)
-                await k1_marking.wait()
-                await _wait_for_a_commit_held_by_a_standby(admin)
-                scope.cancel()
-                standby("")  # the commit goes through
+            cancelled = await cancel_at_k1(
+                PostgresJournal(dsn, job="standby"),
+                api,
+                k1_marking,
+                # The journal's own COMMIT, not the probe's that was let go.
+                before=lambda: _wait_for_a_commit_held_by_a_standby(admin, journal_pid[0]),
+                after=let_the_commit_through,
+            )
     finally:
         standby("")
         with psycopg.connect(dsn, autocommit=True) as admin:
@@ -453,12 +478,8 @@ async def test_a_mark_whose_commit_the_cancellation_waited_for_is_undone(
             admin.execute("SELECT pg_reload_conf()")
     monkeypatch.undo()
 
-    assert scope.cancelled_caught
-    assert dict(api.received) == {"k0": 1}
-    assert rows(dsn, "standby") == {"k0": ("succeeded", 1), "k1": ("pending", 0)}
-    rerun = await collect(start(api, items(3), journal=PostgresJournal(dsn, job="standby")))
-    assert statuses(rerun) == {"k0": "skipped", "k1": "succeeded", "k2": "succeeded"}
-    assert dict(api.received) == {"k0": 1, "k1": 1, "k2": 1}
+    assert cancelled
+    await assert_k1_undone_and_sent_once_by_a_rerun(dsn, "standby", api)
 
 
 async def test_a_cancelled_run_whose_database_stops_answering_still_ends(
@@ -471,7 +492,6 @@ async def test_a_cancelled_run_whose_database_stops_answering_still_ends(
     # sent twice).
     monkeypatch.setattr(_engine, "RELEASE_TIMEOUT", 0.5)
     api = FakeApi()
-    scope = anyio.CancelScope()
     mark_in_flight = PostgresJournal.mark_in_flight
     frozen: list[int] = []
     k1_marked = anyio.Event()
@@ -486,11 +506,6 @@ async def test_a_cancelled_run_whose_database_stops_answering_still_ends(
 
     monkeypatch.setattr(PostgresJournal, "mark_in_flight", mark_then_freeze)
 
-    async def run() -> None:
-        with scope:
-            journal = PostgresJournal(dsn, job="frozen", commit_timeout=0.5)
-            await collect(start(api, items(3), journal=journal, concurrency=1))
-
     def thaw() -> None:
         for pid in frozen:
             with contextlib.suppress(ProcessLookupError):  # it may have ended since
@@ -503,15 +518,13 @@ async def test_a_cancelled_run_whose_database_stops_answering_still_ends(
     watchdog = threading.Timer(20, thaw)
     watchdog.start()
     try:
-        async with anyio.create_task_group() as group:
-            group.start_soon(run)
-            await k1_marked.wait()
-            scope.cancel()
+        journal = PostgresJournal(dsn, job="frozen", commit_timeout=0.5)
+        cancelled = await cancel_at_k1(journal, api, k1_marked)
     finally:
         watchdog.cancel()
         thaw()
 
-    assert scope.cancelled_caught
+    assert cancelled
     assert dict(api.received) == {"k0": 1}
     assert any("cannot be undone" in record.getMessage() for record in caplog.records)
     assert rows(dsn, "frozen") == {"k0": ("succeeded", 1), "k1": ("in_flight", 1)}

@@ -426,11 +426,11 @@ class Engine(Generic[T, R]):
         """Undo the marks of a unit cancelled before its request left.
 
         Queued, unawaited, to a journal that commits what nobody awaits;
-        awaited, shielded from the cancellation for at most
-        :data:`RELEASE_TIMEOUT` seconds, from any other (whose writes happen
-        only while awaited: PostgreSQL's, which commits a mark whose writer
-        was cancelled, then its release). Undone or not, nothing is sent
-        twice: a mark left is reported uncertain by the next run.
+        awaited, shielded from the cancellation (see :data:`RELEASE_TIMEOUT`),
+        from any other (whose writes happen only while awaited: PostgreSQL's,
+        which commits a mark whose writer was cancelled, then its release).
+        Undone or not, nothing is sent twice: a mark left is reported
+        uncertain by the next run.
         """
         if self._release is None or not claims:
             return

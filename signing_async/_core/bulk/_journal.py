@@ -175,13 +175,12 @@ class Journal(Protocol):
     after the mark (which may still be being written). It queues it without
     awaiting it to a journal with ``commits_unawaited``, and awaits it,
     shielded from the cancellation for a bounded time, from any other. A
-    journal with both may
-    also offer ``claim_sending(key, index)`` (a claim that, deciding
-    ``send``, marks the key in flight in the same durable commit) and
-    ``fresh`` (True when every claim will be new, so that the durable
-    commit costs nothing a plain claim would not); the engine then uses
-    them for items sent one per request. The SQLite and memory journals
-    offer all of these; the PostgreSQL journal offers ``release``.
+    journal with both may also offer ``claim_sending(key, index)`` (a claim
+    that, deciding ``send``, marks the key in flight in the same durable
+    commit) and ``fresh`` (True when every claim will be new, so that the
+    durable commit costs nothing a plain claim would not); the engine then
+    uses them for items sent one per request. The SQLite and memory
+    journals offer all of these; the PostgreSQL journal offers ``release``.
     """
 
     def claim(self, key: str, index: int) -> Awaitable[Claim]:
