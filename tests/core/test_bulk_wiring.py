@@ -1,7 +1,8 @@
-"""From a bulk item to a request: the core's one conversion, for single items and batches."""
+"""From a bulk item to a request: keyword arguments for one item, request objects for a batch."""
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -10,8 +11,9 @@ import pytest
 
 import signing_async as sa
 from signing_async._core.bulk import call_arguments
-from signing_async._core.provider import _send_built
+from signing_async._core.provider import BulkSpec, Provider, _send_built
 from signing_async._core.sources import DocumentSource
+from signing_async._providers import bulk_specs
 
 
 @attrs.frozen
@@ -31,14 +33,22 @@ class Parcel:
 DOC = sa.Document(b"%PDF-1.4 x", "a.pdf")
 
 
-def test_a_request_object_and_its_mapping_give_the_same_arguments() -> None:
+def test_a_request_object_is_spread_into_its_fields() -> None:
     as_object = Parcel(ref="r", to=Person("Ana", "a@x.io"), content=DOC)
-    as_mapping = {"ref": "r", "to": {"name": "Ana", "email": "a@x.io"}, "content": DOC}
     expected = {"ref": "r", "to": Person("Ana", "a@x.io"), "content": DOC, "copies": 1}
     assert call_arguments(as_object, Parcel) == expected
-    assert call_arguments(as_mapping, Parcel) == expected
+
+
+def test_a_mapping_is_passed_as_it_is_for_the_single_item_call_to_check() -> None:
+    # Its values are checked once, by the single-item call, as on any direct call.
+    to = {"name": "Ana", "email": "a@x.io"}
+    as_mapping = {"ref": "r", "to": to, "content": DOC}
+    arguments = call_arguments(as_mapping, Parcel)
+    assert arguments == as_mapping
+    assert arguments is not as_mapping  # the caller's item is never changed
     # A document source is a value, not a request to build: it passes as it is.
-    assert call_arguments(as_mapping, Parcel)["content"] is DOC
+    assert arguments["to"] is to
+    assert arguments["content"] is DOC
 
 
 def test_timeout_is_the_one_key_beside_the_fields() -> None:
@@ -55,12 +65,12 @@ def test_timeout_is_the_one_key_beside_the_fields() -> None:
     [
         ({"ref": "r", "to": {"name": "A", "email": "e"}, "content": b"x", "colour": 1},
          "colour: unknown key for Parcel (expected one of ['content', 'copies', 'ref', 'to'])"),
-        ({"ref": "r", "to": {"name": "A", "emial": "e"}, "content": b"x"},
-         "to.emial: unknown key for Person (expected one of ['email', 'name'])"),
+        ({"ref": "r", "to": {"name": "A"}, "content": b"x", 7: 1, "weight": 2},
+         "7: unknown key for Parcel (expected one of ['content', 'copies', 'ref', 'to'])"),
         ({"ref": "r", "to": {"name": "A", "email": "e"}}, "content: is required"),
         (["ref", "r"], "item: expected a Parcel or a mapping, not list"),
     ],
-    ids=["unknown", "nested-unknown", "missing", "not-a-mapping"],
+    ids=["unknown", "unknown-not-text", "missing", "not-a-mapping"],
 )  # fmt: skip
 def test_a_bad_item_is_a_validation_error_naming_the_field(item: object, message: str) -> None:
     with pytest.raises(sa.ValidationError) as caught:
@@ -91,3 +101,29 @@ async def test_a_batch_answering_for_the_wrong_count_is_a_bug_said_aloud() -> No
 
     with pytest.raises(RuntimeError, match="0 answers for 1 items"):
         await _send_built(send_batch, Person, [Person("A", "a@x.io")])
+
+
+@pytest.mark.parametrize(
+    "pair",
+    [(provider, spec) for provider, spec in bulk_specs() if spec.batch is None],
+    ids=lambda pair: f"{pair[1].namespace}.{pair[1].method}",
+)
+def test_an_item_and_its_single_call_agree_on_names_and_defaults(
+    pair: tuple[Provider, BulkSpec[Any]],
+) -> None:
+    # A mapping item is passed to the single-item call as it is: a key it
+    # leaves out takes the call's default, where a request object holds its
+    # class's. Both must be the same, or the two kinds of item would differ.
+    provider, spec = pair
+    method = getattr(provider.namespaces[spec.namespace], spec.operation)
+    parameters = inspect.signature(method).parameters
+    fields = attrs.fields(spec.request_type)
+    assert ["self"] + [field.name for field in fields] + ["timeout"] == list(parameters)
+    for field in fields:
+        default = parameters[field.name].default
+        if field.default is attrs.NOTHING:
+            assert default is inspect.Parameter.empty, field.name
+        elif isinstance(field.default, attrs.Factory):  # type: ignore[arg-type]
+            assert field.default.factory() == default, field.name
+        else:
+            assert field.default == default, field.name

@@ -1,9 +1,12 @@
 """From a bulk item to a single-item call, and from its result to a journal record.
 
 Every ``*_many`` method takes items that are either the single-item method's
-request object or a mapping of its keyword arguments; both are built into
-the request object by the core's one conversion (:func:`~.._core.coerce.build`:
-unknown keys refused, the bad field named), then spread into keyword arguments.
+request object or a mapping of its keyword arguments. Either is spread into
+keyword arguments here, its keys checked (unknown ones refused, missing ones
+named); the values are then checked by the single-item method itself, as on
+any direct call, with the same messages (``signers[0].email``). Building the
+request object first would check every value twice: a tenth of a small
+item's CPU in a bulk run.
 """
 
 from __future__ import annotations
@@ -13,7 +16,6 @@ from typing import Any
 
 import attrs
 
-from ..coerce import build
 from ..errors import ValidationError
 from ..json_codec import dumps
 from ..serde import encode
@@ -22,6 +24,21 @@ __all__ = ["call_arguments", "journal_record"]
 
 _PER_CALL = "timeout"
 """The keyword every single-item method takes beside its request's fields."""
+
+
+_Keys = tuple[tuple[str, ...], frozenset[str], frozenset[str]]
+_KEYS: dict[type[Any], _Keys] = {}
+
+
+def _keys(request_type: type[Any]) -> _Keys:
+    """The field names of ``request_type``, the keys an item may have, the keys it must have."""
+    keys = _KEYS.get(request_type)
+    if keys is None:
+        fields = attrs.fields(request_type)
+        names = tuple(field.name for field in fields)
+        required = frozenset(field.name for field in fields if field.default is attrs.NOTHING)
+        keys = _KEYS[request_type] = (names, frozenset((*names, _PER_CALL)), required)
+    return keys
 
 
 def call_arguments(item: object, request_type: type[Any]) -> dict[str, Any]:
@@ -33,21 +50,26 @@ def call_arguments(item: object, request_type: type[Any]) -> dict[str, Any]:
         request_type: The attrs class naming the call's arguments.
 
     Raises:
-        ValidationError: An item of another type, an unknown key, a missing
-            one, or a nested request that does not build; it names the field
-            (``signer.emial``).
+        ValidationError: An item of another type, an unknown key or a
+            missing one; it names the key. (A bad value is the single-item
+            call's to refuse: it names the field, ``signers[0].email``.)
     """
-    if not isinstance(item, request_type | Mapping):
+    names, allowed, required = _keys(request_type)
+    if isinstance(item, request_type):
+        return {name: getattr(item, name) for name in names}
+    if not isinstance(item, Mapping):
         raise ValidationError(
             "item", f"expected a {request_type.__name__} or a mapping, not {type(item).__name__}"
         )
-    extra: dict[str, Any] = {}
-    if isinstance(item, Mapping) and _PER_CALL in item:
-        extra[_PER_CALL] = item[_PER_CALL]
-        item = {name: value for name, value in item.items() if name != _PER_CALL}
-    request = build(request_type, item, "")
-    arguments = {field.name: getattr(request, field.name) for field in attrs.fields(request_type)}
-    return {**arguments, **extra}
+    if not (allowed.issuperset(item) and required.issubset(item)):
+        unknown = [key for key in item if key not in allowed]
+        if unknown:
+            raise ValidationError(
+                sorted(map(str, unknown))[0],  # map(str): a key may be of any type
+                f"unknown key for {request_type.__name__} (expected one of {sorted(names)})",
+            )
+        raise ValidationError(sorted(required.difference(item))[0], "is required")
+    return dict(item)
 
 
 def journal_record(result: Any) -> str:
