@@ -51,10 +51,15 @@ class BulkSpec(Generic[R]):
         namespace: The namespace's attribute on the client (``"circuits"``).
         method: The bulk method's name (``"start_many"``).
         operation: The single-item method each item goes to (``"start"``);
-            an item is its ``request_type`` or a mapping of its keyword arguments.
+            an item is its ``request_type`` or a mapping of its keyword
+            arguments. A mapping is passed to it as it is, its keys checked
+            first, and a request object spread into its fields: the method
+            checks every value itself (as it does on a direct call), and
+            accepts a mapping wherever ``request_type`` does.
         request_type: The attrs class naming the single-item call's
-            arguments: its fields without a default are required in a mapping;
-            the manifest reader derives file fields and CSV types from it.
+            arguments, with the call's defaults: its fields without a default
+            are required in a mapping; the manifest reader derives file
+            fields and CSV types from it.
         result_type: What the single-item call returns (decoded back from the journal).
         key: The item's natural key (None when it has none). It may raise
             :class:`ValidationError`, which fails the item.

@@ -319,6 +319,10 @@ def _item_key(item: DocumentItem) -> str | None:
         )
     if metadata is None:
         return None
+    if isinstance(metadata, Mapping) and "tags" in metadata:
+        # The key is read before the item is sent: its tags may be an iterator
+        # that only the request can read (checked then, with the same message).
+        metadata = {name: value for name, value in metadata.items() if name != "tags"}
     return check_metadata(metadata).external_id
 
 

@@ -14,6 +14,7 @@ from signing_async._core.bulk import call_arguments
 from signing_async._core.provider import BulkSpec, Provider, _send_built
 from signing_async._core.sources import DocumentSource
 from signing_async._providers import bulk_specs
+from tests.fourth.provider import GREETER
 
 
 @attrs.frozen
@@ -49,6 +50,16 @@ def test_a_mapping_is_passed_as_it_is_for_the_single_item_call_to_check() -> Non
     # A document source is a value, not a request to build: it passes as it is.
     assert arguments["to"] is to
     assert arguments["content"] is DOC
+
+
+def test_a_mapping_s_values_are_read_as_it_gives_them() -> None:
+    class Trimmed(dict[str, Any]):
+        def __getitem__(self, key: str) -> Any:
+            value = super().__getitem__(key)
+            return value.strip() if isinstance(value, str) else value
+
+    item = Trimmed(ref="  r  ", to={"name": "Ana", "email": "a@x.io"}, content=DOC)
+    assert call_arguments(item, Parcel)["ref"] == "r"
 
 
 def test_timeout_is_the_one_key_beside_the_fields() -> None:
@@ -105,7 +116,10 @@ async def test_a_batch_answering_for_the_wrong_count_is_a_bug_said_aloud() -> No
 
 @pytest.mark.parametrize(
     "pair",
-    [(provider, spec) for provider, spec in bulk_specs() if spec.batch is None],
+    [
+        *((provider, spec) for provider, spec in bulk_specs() if spec.batch is None),
+        (GREETER, GREETER.bulk[0]),  # a provider added the documented way
+    ],
     ids=lambda pair: f"{pair[1].namespace}.{pair[1].method}",
 )
 def test_an_item_and_its_single_call_agree_on_names_and_defaults(

@@ -248,3 +248,15 @@ async def test_a_refusal_of_access_fails_the_item_and_stops_the_run() -> None:
     assert [(o.key, o.status) for o in found] == [("doc-0", "failed")]
     assert isinstance(found[0].error, sa.PermissionDeniedError)
     assert again["doc-1"].status == "succeeded"
+
+
+async def test_tags_given_once_as_a_generator_are_sent(make_client: MakeClient) -> None:
+    # The item's key is read from its metadata before the item is sent: that
+    # must not use up the tags, which only the request may read.
+    client, transport = make_client(lambda request: reply(answer(external_id(request))))
+    tags = (tag for tag in ["bulk", "march"])
+    items = [item(0, metadata={"external_id": "doc-0", "tags": tags})]
+    found = await collect(client.documents.create_many(items))
+
+    assert found["doc-0"].status == "succeeded"
+    assert body(transport.requests[0])["metadata"]["tags"] == ["bulk", "march"]

@@ -69,7 +69,8 @@ def call_arguments(item: object, request_type: type[Any]) -> dict[str, Any]:
                 f"unknown key for {request_type.__name__} (expected one of {sorted(names)})",
             )
         raise ValidationError(sorted(required.difference(item))[0], "is required")
-    return dict(item)
+    # Read key by key, not dict(item): a dict subclass may compute its values.
+    return {key: item[key] for key in item}
 
 
 def journal_record(result: Any) -> str:
