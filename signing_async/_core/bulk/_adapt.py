@@ -69,7 +69,9 @@ def call_arguments(item: object, request_type: type[Any]) -> dict[str, Any]:
                 f"unknown key for {request_type.__name__} (expected one of {sorted(names)})",
             )
         raise ValidationError(sorted(required.difference(item))[0], "is required")
-    # Read key by key, not dict(item): a dict subclass may compute its values.
+    if type(item) is dict:
+        return dict(item)
+    # Read key by key: another mapping (a dict subclass too) may compute its values.
     return {key: item[key] for key in item}
 
 
