@@ -18,4 +18,5 @@ Modules:
     _payloads: the PDFs and ZIPs the benchmarks send and serve.
     _report: statistics, the Markdown table, the JSON file and the chart.
     _startup: import time and the modules ``import signing_async`` pulls in.
+    _opcodes: Python opcodes per item, by function (``python -m benchmarks._opcodes``).
 """

@@ -1,0 +1,211 @@
+"""Python opcodes per item: where the interpreter's work goes, counted exactly.
+
+A sampling profiler misleads at the scale of a few microseconds: its samples
+land on lines that make system calls. This counts, per function, the
+bytecodes the interpreter executes (``sys.settrace`` with opcode events),
+against a transport that answers at once, so nothing but the SDK's own code
+runs. The counts are repeatable to the opcode; what they cost in time is for
+the benchmarks proper to measure.
+
+Run it as ``python -m benchmarks._opcodes [--items N] [--top K]``. Three
+workloads, on 2 KiB documents and one signer, one signature widget:
+
+- ``create_many``: ``documents.create_many`` of mappings at concurrency 64;
+- ``workers``: 64 plain workers calling ``documents.create`` from a queue, the
+  same items: what a bulk run costs beyond its single-item calls is the
+  difference;
+- ``contacts``: ``contacts.create``, one call after another.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import re
+import sys
+from collections.abc import Awaitable, Callable, Iterator
+from types import FrameType
+from typing import Any
+from unittest import mock
+
+from multidict import CIMultiDict, CIMultiDictProxy
+
+import signing_async as sa
+from signing_async.danasign import _pdf
+from signing_async.transports import Request, Response
+
+from ._payloads import pdf_bytes
+
+__all__ = ["WORKLOADS", "count", "main"]
+
+_DOCUMENT = (
+    b'{"documentId":"d1","status":"sent",'
+    b'"sentAt":"2026-01-01T00:00:00Z","expiresAt":"2026-02-01T00:00:00Z"}'
+)
+_CONTACT = b'{"data":{"objectId":"c1","Name":"Ana","Email":"ana@example.com"}}'
+_CONCURRENCY = 64
+
+Counts = collections.Counter[str]
+
+
+def _headers(content: bytes) -> CIMultiDictProxy[str]:
+    # Read-only and case-insensitive, as aiohttp hands them over.
+    return CIMultiDictProxy(
+        CIMultiDict({"Content-Type": "application/json", "Content-Length": str(len(content))})
+    )
+
+
+class _Instant:
+    """A transport answering every request at once: only the SDK's code runs."""
+
+    def __init__(self) -> None:
+        self._answers = {
+            True: (_CONTACT, _headers(_CONTACT)),
+            False: (_DOCUMENT, _headers(_DOCUMENT)),
+        }
+
+    async def send(self, request: Request) -> Response:
+        content, headers = self._answers[request.url.endswith("/contacts")]
+        return Response(200, headers=headers, content=content)
+
+    async def aclose(self) -> None:
+        return None
+
+
+def _name(frame: FrameType) -> str:
+    code = frame.f_code
+    path = re.sub(r".*/(signing_async|site-packages|lib/python3\.\d+)/", r"\1/", code.co_filename)
+    return f"{code.co_name} ({path}:{code.co_firstlineno})"
+
+
+async def count(work: Callable[[], Awaitable[object]]) -> Counts:
+    """The opcodes each function executes while ``work`` runs, by function.
+
+    Only this thread is traced (a journal's commit thread is not), and the
+    tracer in place before (a coverage tool's) is put back afterwards.
+    """
+    counts: Counts = collections.Counter()
+
+    def tracer(frame: FrameType, event: str, arg: Any) -> Any:
+        frame.f_trace_opcodes = True
+        name = _name(frame)
+
+        def local(frame: FrameType, event: str, arg: Any) -> Any:
+            if event == "opcode":
+                counts[name] += 1
+            return local
+
+        return local
+
+    previous = sys.gettrace()
+    sys.settrace(tracer)
+    try:
+        await work()
+    finally:
+        sys.settrace(previous)
+    return counts
+
+
+def _client() -> sa.SigningClient:
+    config = sa.DanaSignConfig(server_url="http://127.0.0.1:9", api_token="opcodes-token")
+    return sa.SigningClient(danasign=config, transport=_Instant())
+
+
+def _documents(count: int, prefix: str) -> Iterator[dict[str, Any]]:
+    pdf = pdf_bytes(2048)
+    signers = [sa.Signer(role="Client", name="Ana", email="ana@example.com")]
+    widget = sa.Widget(type="signature", page=1, x=100, y=600, w=200, h=50)
+    placeholders = [sa.Placeholder(role="Client", widgets=[widget])]
+    for index in range(count):
+        key = f"{prefix}-{index}"
+        yield {
+            "file": pdf,
+            "title": f"Contract {key}",
+            "signers": signers,
+            "placeholders": placeholders,
+            "metadata": sa.DocumentMetadata(external_id=key),
+        }
+
+
+async def _create_many(client: sa.SigningClient, count: int, prefix: str) -> None:
+    run = client.documents.create_many(_documents(count, prefix), concurrency=_CONCURRENCY)
+    async with run as outcomes:
+        async for outcome in outcomes:
+            if outcome.status != "succeeded":
+                raise RuntimeError(f"{outcome.key}: {outcome.status}: {outcome.error}")
+
+
+async def _workers(client: sa.SigningClient, count: int, prefix: str) -> None:
+    items = _documents(count, prefix)
+    results: asyncio.Queue[sa.CreatedDocument] = asyncio.Queue()
+
+    async def worker() -> None:
+        for item in items:
+            await results.put(await client.documents.create(**item))
+
+    async def reader() -> None:
+        for _ in range(count):
+            await results.get()
+
+    await asyncio.gather(reader(), *(worker() for _ in range(_CONCURRENCY)))
+
+
+async def _contacts(client: sa.SigningClient, count: int, prefix: str) -> None:
+    for index in range(count):
+        await client.contacts.create(name=f"Contact {index}", email=f"{prefix}{index}@example.com")
+
+
+Workload = Callable[[sa.SigningClient, int, str], Awaitable[None]]
+
+WORKLOADS: dict[str, Workload] = {
+    "create_many": _create_many,
+    "workers": _workers,
+    "contacts": _contacts,
+}
+"""The workloads by name: each runs ``count`` items on a client."""
+
+
+def _without_pypdf() -> bool:
+    return False  # a plain function: a Mock's machinery would be counted on every call
+
+
+async def measure(name: str, items: int) -> Counts:
+    """Run workload ``name`` once to warm up, then count ``items`` of it.
+
+    The ``[pdf]`` extra's page check is left out: it is optional, and the
+    worker thread it parses each PDF in would make the counts vary.
+    """
+    workload = WORKLOADS[name]
+    with mock.patch.object(_pdf, "pypdf_installed", new=_without_pypdf):
+        async with _client() as client:
+            await workload(client, min(items, 200), "warm-up")
+            return await count(lambda: workload(client, items, "counted"))
+
+
+def _report(name: str, total: int, counts: Counts, items: int, top: int) -> None:
+    print(f"{name}: {total / items:,.0f} opcodes per item")
+    for function, opcodes in counts.most_common(top):
+        print(f"  {opcodes / items:8.1f}  {function}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks._opcodes", description=__doc__)
+    parser.add_argument("--items", type=int, default=2000, help="items counted per workload")
+    parser.add_argument("--top", type=int, default=25, help="functions listed per workload")
+    args = parser.parse_args(argv)
+    found = {name: asyncio.run(measure(name, args.items)) for name in WORKLOADS}
+    for name, counts in found.items():
+        _report(name, counts.total(), counts, args.items, args.top)
+    many, workers = found["create_many"], found["workers"]
+    _report(
+        "create_many beyond the workers (the functions it runs more)",
+        many.total() - workers.total(),
+        many - workers,
+        args.items,
+        args.top,
+    )
+
+
+if __name__ == "__main__":
+    main()
