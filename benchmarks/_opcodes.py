@@ -2,8 +2,8 @@
 
 A sampling profiler misleads at the scale of a few microseconds: its samples
 land on lines that make system calls. This counts, per function, the
-bytecodes the interpreter executes (``sys.settrace`` with opcode events),
-against a transport that answers at once, so nothing but the SDK's own code
+bytecodes the interpreter executes for one more item (``sys.settrace`` with
+opcode events), against a transport that answers at once, so no network code
 runs. The counts are repeatable to the opcode; what they cost in time is for
 the benchmarks proper to measure.
 
@@ -11,9 +11,9 @@ Run it as ``python -m benchmarks._opcodes [--items N] [--top K]``. Three
 workloads, on 2 KiB documents and one signer, one signature widget:
 
 - ``create_many``: ``documents.create_many`` of mappings at concurrency 64;
-- ``workers``: 64 plain workers calling ``documents.create`` from a queue, the
-  same items: what a bulk run costs beyond its single-item calls is the
-  difference;
+- ``workers``: 64 plain workers calling ``documents.create`` on the same
+  items and handing the results through an :class:`asyncio.Queue`: what a
+  bulk run costs beyond its single-item calls is the difference;
 - ``contacts``: ``contacts.create``, one call after another.
 """
 
@@ -37,7 +37,7 @@ from signing_async.transports import Request, Response
 
 from ._payloads import pdf_bytes
 
-__all__ = ["WORKLOADS", "count", "main"]
+__all__ = ["WORKLOADS", "client", "count", "main", "measure"]
 
 _DOCUMENT = (
     b'{"documentId":"d1","status":"sent",'
@@ -107,7 +107,8 @@ async def count(work: Callable[[], Awaitable[object]]) -> Counts:
     return counts
 
 
-def _client() -> sa.SigningClient:
+def client() -> sa.SigningClient:
+    """A DANAsign client on the instant transport: one per process, as an application has."""
     config = sa.DanaSignConfig(server_url="http://127.0.0.1:9", api_token="opcodes-token")
     return sa.SigningClient(danasign=config, transport=_Instant())
 
@@ -170,41 +171,59 @@ def _without_pypdf() -> bool:
     return False  # a plain function: a Mock's machinery would be counted on every call
 
 
-async def measure(name: str, items: int) -> Counts:
-    """Run workload ``name`` once to warm up, then count ``items`` of it.
+PerItem = dict[str, float]
+"""Opcodes per item, by function."""
 
-    The ``[pdf]`` extra's page check is left out: it is optional, and the
-    worker thread it parses each PDF in would make the counts vary.
+
+async def measure(client: sa.SigningClient, name: str, items: int) -> PerItem:
+    """The opcodes one more item of workload ``name`` costs, by function.
+
+    Counted on a run of ``items`` and on a run of twice as many: their
+    difference over ``items`` leaves out what a run costs once (its workers
+    started, its client and journal opened and closed), so the figures do
+    not depend on ``items``. This module's own code (the instant transport,
+    the items' generator, the workers' loop) is left out; the
+    :class:`asyncio.Queue` the plain workers hand their results through is
+    counted. The ``[pdf]`` extra's page check is left out too: it is
+    optional, and the worker thread it parses each PDF in would make the
+    counts vary.
     """
     workload = WORKLOADS[name]
     with mock.patch.object(_pdf, "pypdf_installed", new=_without_pypdf):
-        async with _client() as client:
-            await workload(client, min(items, 200), "warm-up")
-            return await count(lambda: workload(client, items, "counted"))
+        await workload(client, min(items, 200), f"{name}-warm-up")
+        once = await count(lambda: workload(client, items, f"{name}-once"))
+        twice = await count(lambda: workload(client, 2 * items, f"{name}-twice"))
+    own = f"({__file__}:"
+    return {
+        function: (opcodes - once[function]) / items
+        for function, opcodes in twice.items()
+        if own not in function and opcodes != once[function]
+    }
 
 
-def _report(name: str, total: int, counts: Counts, items: int, top: int) -> None:
-    print(f"{name}: {total / items:,.0f} opcodes per item")
-    for function, opcodes in counts.most_common(top):
-        print(f"  {opcodes / items:8.1f}  {function}")
+def _report(title: str, per_item: PerItem, top: int) -> None:
+    print(f"{title}: {sum(per_item.values()):,.0f} opcodes per item")
+    ranked = sorted(per_item.items(), key=lambda pair: -pair[1])
+    for function, opcodes in ranked[:top]:
+        print(f"  {opcodes:8.1f}  {function}")
+
+
+async def _measure_all(items: int) -> dict[str, PerItem]:
+    async with client() as shared:
+        return {name: await measure(shared, name, items) for name in WORKLOADS}
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks._opcodes", description=__doc__)
-    parser.add_argument("--items", type=int, default=2000, help="items counted per workload")
+    parser.add_argument("--items", type=int, default=1000, help="items of the shorter run")
     parser.add_argument("--top", type=int, default=25, help="functions listed per workload")
     args = parser.parse_args(argv)
-    found = {name: asyncio.run(measure(name, args.items)) for name in WORKLOADS}
-    for name, counts in found.items():
-        _report(name, counts.total(), counts, args.items, args.top)
+    found = asyncio.run(_measure_all(args.items))
+    for name, per_item in found.items():
+        _report(name, per_item, args.top)
     many, workers = found["create_many"], found["workers"]
-    _report(
-        "create_many beyond the workers (the functions it runs more)",
-        many.total() - workers.total(),
-        many - workers,
-        args.items,
-        args.top,
-    )
+    beyond = {name: many.get(name, 0.0) - workers.get(name, 0.0) for name in {*many, *workers}}
+    _report("create_many minus the plain workers (the engine), by function", beyond, args.top)
 
 
 if __name__ == "__main__":

@@ -263,36 +263,19 @@ class ExchangeClock:
 _DEFAULT_TIMEOUT = Timeout()
 
 
+@functools.lru_cache(maxsize=64)
 def _whole_answer_timeout(timeout: Timeout) -> Timeout:
     """``timeout`` with a total of at most ``connect + read``: the answer's deadline.
 
-    A client's calls share one ``Timeout`` object: the last one asked for is
-    recognised by identity. Others are cached by value, so that they too hand
-    their transport one same object (the aiohttp transport recognises it by
-    identity); comparing a ``Timeout`` field by field, which a lookup by
-    value does when another client made an equal one first, costs a small
-    request a few percent of its work.
+    Cached, so a client's calls hand their transport one same object (the
+    aiohttp transport recognises it by identity).
     """
-    global _last_whole_answer
-    asked, answer = _last_whole_answer
-    if asked is timeout:
-        return answer
-    answer = _whole_answer_by_value(timeout)
-    _last_whole_answer = (timeout, answer)
-    return answer
-
-
-@functools.lru_cache(maxsize=64)
-def _whole_answer_by_value(timeout: Timeout) -> Timeout:
     if timeout.read is None:
         return timeout
     total = timeout.read + (timeout.connect or 0.0)
     if timeout.total is not None and timeout.total <= total:
         return timeout
     return attrs.evolve(timeout, total=total)
-
-
-_last_whole_answer = (_DEFAULT_TIMEOUT, _whole_answer_by_value(_DEFAULT_TIMEOUT))
 
 
 def _now() -> float:

