@@ -349,6 +349,16 @@ async def test_a_run_cancelled_while_an_item_s_mark_is_written_leaves_it_pending
     await assert_k1_undone_and_sent_once_by_a_rerun(dsn, "cancel", api)
 
 
+async def claimed_by_a_new_run(dsn: str, job: str, key: str, *, resend_uncertain: bool) -> str:
+    """What a new run of ``job`` decides for ``key`` as item 0; the run then ends."""
+    journal = PostgresJournal(dsn, job=job)
+    opened = await journal.open_run(kind=KIND, resend_uncertain=resend_uncertain)
+    try:
+        return (await opened.claim(key, 0)).decision
+    finally:
+        await opened.aclose()
+
+
 async def test_release_puts_an_uncertain_key_resent_on_request_back_to_uncertain(
     dsn: str,
 ) -> None:
@@ -374,18 +384,10 @@ async def test_release_puts_an_uncertain_key_resent_on_request_back_to_uncertain
 
     # Taken to send again, then the run ends before its mark (stopped,
     # cancelled, killed): still uncertain for the next run.
-    stopped = await PostgresJournal(dsn, job="resent").open_run(kind=KIND, resend_uncertain=True)
-    try:
-        assert (await stopped.claim("k", 0)).decision == "send"
-    finally:
-        await stopped.aclose()
+    assert await claimed_by_a_new_run(dsn, "resent", "k", resend_uncertain=True) == "send"
     assert rows(dsn, "resent") == {"k": ("uncertain", 1)}
 
-    report = await PostgresJournal(dsn, job="resent").open_run(kind=KIND, resend_uncertain=False)
-    try:
-        assert (await report.claim("k", 0)).decision == "uncertain"
-    finally:
-        await report.aclose()
+    assert await claimed_by_a_new_run(dsn, "resent", "k", resend_uncertain=False) == "uncertain"
 
 
 def _a_commit_waits_for_a_standby(dsn: str, admin: psycopg.Connection[Any]) -> bool:
@@ -590,8 +592,4 @@ async def test_a_closed_journal_lets_go_of_its_items_at_once(dsn: str) -> None:
     connection.close = close_and_look
     await opened.aclose()
     assert held_at_close == [(0,)]
-    after = await PostgresJournal(dsn, job="next").open_run(kind=KIND, resend_uncertain=False)
-    try:
-        assert (await after.claim("k", 0)).decision == "send"
-    finally:
-        await after.aclose()
+    assert await claimed_by_a_new_run(dsn, "next", "k", resend_uncertain=False) == "send"
