@@ -58,7 +58,12 @@ def _headers(content: bytes) -> CIMultiDictProxy[str]:
 
 
 class _Instant:
-    """A transport answering every request at once: only the SDK's code runs."""
+    """A transport answering every request at once: no network code runs.
+
+    Not :class:`~signing_async.transports.MockTransport`, which records every
+    request (its body read, kept in a list): its work would be counted as
+    the SDK's, and its list would grow with the items.
+    """
 
     def __init__(self) -> None:
         self._answers = {
