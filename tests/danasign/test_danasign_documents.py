@@ -524,6 +524,107 @@ async def test_page_check_is_skipped_for_a_pdf_pypdf_cannot_parse(
     assert base64.b64decode(body(transport.requests[0])["file"]) == b"%PDF-1.7\ngarbage"
 
 
+@pytest.fixture
+def parses(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
+    """Counts pypdf's parses (each document's size), with nothing remembered before."""
+    counted: list[int] = []
+    read_sizes = _pdf._read_sizes
+
+    def counting(source: Any) -> Any:
+        counted.append(len(source.getvalue()))
+        return read_sizes(source)
+
+    monkeypatch.setattr(_pdf, "_read_sizes", counting)
+    _pdf.remembered.clear()
+    yield counted
+    _pdf.remembered.clear()
+
+
+def _on_page(page: int) -> dict[str, Any]:
+    return {"placeholders": [{"role": "Client", "widgets": [_widget(page=page)]}]}
+
+
+async def test_a_document_sent_again_is_parsed_once_and_still_checked(
+    make_client: MakeClient, a4_pdf: bytes, parses: list[int]
+) -> None:
+    client, transport = make_client(created)
+    await client.documents.create(**minimal(a4_pdf))
+    copy = bytes(bytearray(a4_pdf))  # equal content, another object
+    await client.documents.create(**minimal(copy))
+    with pytest.raises(sa.ValidationError) as caught:
+        await client.documents.create(**minimal(copy, **_on_page(2)))
+    assert caught.value.field == "placeholders[0].widgets[0].page"
+    assert parses == [len(a4_pdf)]
+    assert len(transport.requests) == 2
+
+
+async def test_each_document_is_checked_against_its_own_pages(
+    make_client: MakeClient, parses: list[int]
+) -> None:
+    one_page = make_pdf((595, 842))
+    three_pages = make_pdf((595, 842), (595, 842), (842, 595))
+    client, transport = make_client(created)
+    await client.documents.create(**minimal(three_pages, **_on_page(3)))
+    with pytest.raises(sa.ValidationError):
+        await client.documents.create(**minimal(one_page, **_on_page(3)))
+    await client.documents.create(**minimal(three_pages, **_on_page(3)))
+    with pytest.raises(sa.ValidationError):
+        await client.documents.create(**minimal(one_page, **_on_page(2)))
+    assert sorted(parses) == sorted([len(three_pages), len(one_page)])
+    assert len(transport.requests) == 2
+
+
+async def test_a_pdf_pypdf_cannot_parse_is_remembered_as_unknown(
+    make_client: MakeClient, parses: list[int]
+) -> None:
+    client, transport = make_client(created)
+    for _ in range(3):
+        await client.documents.create(**minimal(b"%PDF-1.7\ngarbage", **_on_page(5)))
+    assert len(parses) == 1
+    assert len(transport.requests) == 3
+
+
+async def test_a_file_sent_again_is_parsed_once(
+    make_client: MakeClient, tmp_path: Path, parses: list[int]
+) -> None:
+    contract = tmp_path / "contract.pdf"
+    contract.write_bytes(make_pdf((595, 842)))
+    client, transport = make_client(created)
+    await client.documents.create(**minimal(contract))
+    await client.documents.create(**minimal(contract))
+    with pytest.raises(sa.ValidationError):
+        await client.documents.create(**minimal(contract, **_on_page(2)))
+    # Rewritten with two pages: a new content, parsed again.
+    contract.write_bytes(make_pdf((595, 842), (595, 842)))
+    await client.documents.create(**minimal(contract, **_on_page(2)))
+    assert len(parses) == 2
+    assert len(transport.requests) == 3
+
+
+async def test_a_document_too_big_to_digest_on_the_loop_is_remembered_all_the_same(
+    make_client: MakeClient, a4_pdf: bytes, parses: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_pdf, "DIGEST_ON_LOOP_LIMIT", len(a4_pdf) - 1)
+    client, transport = make_client(created)
+    await client.documents.create(**minimal(a4_pdf))
+    with pytest.raises(sa.ValidationError):
+        await client.documents.create(**minimal(a4_pdf, **_on_page(2)))
+    assert parses == [len(a4_pdf)]
+    assert len(transport.requests) == 1
+
+
+def test_the_least_recently_used_document_is_forgotten_first() -> None:
+    sizes = ((595.0, 842.0),)
+    memory = _pdf._Remembered(2)
+    memory.remember(b"first", sizes)
+    memory.remember(b"second", None)
+    assert memory.recall(b"first") == (True, sizes)  # first is now the more recent
+    memory.remember(b"third", sizes)
+    assert memory.recall(b"second") == (False, None)
+    assert memory.recall(b"first") == (True, sizes)
+    assert memory.recall(b"third") == (True, sizes)
+
+
 async def test_create_is_not_retried_after_500(make_client: MakeClient, a4_pdf: bytes) -> None:
     client, transport = make_client(lambda r: reply({"error": "internal error"}, 500))
     with pytest.raises(sa.ServerError) as caught:
