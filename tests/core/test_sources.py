@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import signing_async as sa
-from signing_async._core.sources import Blob, document_sources, file_path, load_source
+from signing_async._core import sources
+from signing_async._core.bodies import Base64, json_body
+from signing_async._core.sources import (
+    SMALL_FILE_LIMIT,
+    Blob,
+    document_sources,
+    file_path,
+    load_source,
+)
 
 
 async def test_bytes(pdf_bytes: bytes) -> None:
@@ -24,17 +35,91 @@ async def test_bytes(pdf_bytes: bytes) -> None:
 
 
 async def test_paths(tmp_path: Path, pdf_bytes: bytes) -> None:
+    big = pdf_bytes + bytes(SMALL_FILE_LIMIT)
     path = tmp_path / "contract.pdf"
-    path.write_bytes(pdf_bytes)
+    path.write_bytes(big)
     for source in (path, str(path)):
         blob = await load_source(source, field="f", default_name="default.pdf")
         assert (blob.name, blob.size, blob.head, blob.path, blob.data) == (
             "contract.pdf",
-            len(pdf_bytes),
+            len(big),
             pdf_bytes[:16],
             path,
             None,
         )
+
+
+@pytest.fixture
+def trips(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The functions load_source runs in a worker thread, in order."""
+    made: list[str] = []
+    run_sync = sources.anyio.to_thread.run_sync
+
+    async def counted(function: Any, *args: Any, **kwargs: Any) -> Any:
+        made.append(function.__name__)
+        return await run_sync(function, *args, **kwargs)
+
+    monkeypatch.setattr(sources.anyio.to_thread, "run_sync", counted)
+    return made
+
+
+@pytest.mark.parametrize("size", [1, 17, SMALL_FILE_LIMIT])
+async def test_a_small_file_is_read_in_the_trip_that_finds_its_size(
+    tmp_path: Path, trips: list[str], size: int
+) -> None:
+    data = bytes(index % 251 for index in range(size))
+    path = tmp_path / "small.pdf"
+    path.write_bytes(data)
+    blob = await load_source(path, field="f", default_name="d")
+    assert (blob.name, blob.size, blob.head, blob.path, blob.data) == (
+        "small.pdf",
+        size,
+        data[:16],
+        None,
+        data,
+    )
+    assert b"".join([chunk async for chunk in blob.chunks()]) == data
+    assert trips == ["_probe"]
+
+
+async def test_a_file_one_byte_over_the_limit_is_streamed(tmp_path: Path, trips: list[str]) -> None:
+    data = bytes(index % 251 for index in range(SMALL_FILE_LIMIT + 1))
+    path = tmp_path / "big.pdf"
+    path.write_bytes(data)
+    blob = await load_source(path, field="f", default_name="d")
+    assert (blob.size, blob.path, blob.data) == (len(data), path, None)
+    assert b"".join([chunk async for chunk in blob.chunks()]) == data
+    assert trips == ["_probe", "read"]  # the content came in a trip of its own
+
+
+async def test_a_small_file_is_sent_as_it_was_when_loaded(tmp_path: Path) -> None:
+    path = tmp_path / "contract.pdf"
+    path.write_bytes(b"%PDF-1.7 first version")
+    blob = await load_source(path, field="f", default_name="d")
+    path.write_bytes(b"%PDF-1.7 rewritten meanwhile, and longer")
+    body = json_body({"file": Base64(blob)})
+    assert isinstance(body, bytes)
+    assert json.loads(body) == {"file": base64.b64encode(b"%PDF-1.7 first version").decode()}
+
+
+async def test_a_file_that_grows_past_the_limit_while_probed_is_streamed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "growing.pdf"
+    path.write_bytes(b"%PDF-" + bytes(100))
+    fstat = os.fstat
+
+    def grown(fd: int) -> os.stat_result:
+        status = fstat(fd)
+        with path.open("ab") as file:  # the file grows between its size and its read
+            file.write(bytes(SMALL_FILE_LIMIT))
+        return status
+
+    monkeypatch.setattr(sources.os, "fstat", grown)
+    blob = await load_source(path, field="f", default_name="d")
+    assert (blob.size, blob.path, blob.data) == (105, path, None)
+    with pytest.raises(sa.ValidationError, match="changed while it was being sent"):
+        _ = [chunk async for chunk in blob.chunks()]
 
 
 async def test_document_names_its_content(tmp_path: Path, pdf_bytes: bytes) -> None:
@@ -44,7 +129,7 @@ async def test_document_names_its_content(tmp_path: Path, pdf_bytes: bytes) -> N
     from_path = await load_source(sa.Document(path, "shown.pdf"), field="f", default_name="d")
     from_bytes = await load_source(sa.Document(pdf_bytes, "mine.pdf"), field="f", default_name="d")
 
-    assert (from_path.name, from_path.path) == ("shown.pdf", path)
+    assert (from_path.name, from_path.data) == ("shown.pdf", pdf_bytes)
     assert (from_bytes.name, from_bytes.data) == ("mine.pdf", pdf_bytes)
     assert "%PDF" not in repr(sa.Document(pdf_bytes, "mine.pdf"))
 

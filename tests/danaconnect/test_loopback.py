@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import signing_async as sa
+from signing_async._core.sources import SMALL_FILE_LIMIT
 
 from .fake import FakeDanaConnect
 
@@ -113,10 +114,12 @@ async def test_download_stream(live_client: sa.SigningClient, server: FakeDanaCo
 async def test_document_changing_mid_send(
     live_client: sa.SigningClient, server: FakeDanaConnect, pdf_bytes: bytes, tmp_path: Path
 ) -> None:
+    # Larger than a file read whole when loaded: streamed, so read when sent.
+    streamed = pdf_bytes + b"\n" * SMALL_FILE_LIMIT
     path = tmp_path / "doc.pdf"
-    path.write_bytes(pdf_bytes)
+    path.write_bytes(streamed)
     # The body is read after the token round trip: grow the file meanwhile.
-    server.on_token = lambda: path.write_bytes(pdf_bytes * 3)
+    server.on_token = lambda: path.write_bytes(streamed * 3)
 
     with pytest.raises(sa.SigningError, match="changed while it was being sent"):
         await live_client.circuits.start(id="1", signer=SIGNER, docs=path)

@@ -14,6 +14,7 @@ import pytest
 from danasign_helpers import SERVER, TOKEN, MakeClient, body, make_pdf, path, query, reply
 
 import signing_async as sa
+from signing_async._core.sources import SMALL_FILE_LIMIT
 from signing_async.danasign import _pdf
 from signing_async.danasign.units import PageSize
 from signing_async.transports import RecordedRequest
@@ -82,8 +83,10 @@ def minimal(pdf: sa.DocumentSource, **overrides: Any) -> dict[str, Any]:
 async def test_create_streams_the_pdf_and_encodes_camel_case(
     make_client: MakeClient, a4_pdf: bytes, tmp_path: Path
 ) -> None:
+    # Larger than a file read whole when loaded: streamed, with its exact length.
+    streamed_pdf = a4_pdf + b"\n" * SMALL_FILE_LIMIT
     source = tmp_path / "contrato-api.pdf"
-    source.write_bytes(a4_pdf)
+    source.write_bytes(streamed_pdf)
     client, transport = make_client(created)
     document = await client.documents.create(
         file=source,
@@ -122,7 +125,7 @@ async def test_create_streams_the_pdf_and_encodes_camel_case(
     assert request.headers["x-api-token"] == TOKEN
     assert request.headers["Content-Length"] == str(len(request.content))
     sent = body(request)
-    assert base64.b64decode(sent["file"], validate=True) == a4_pdf
+    assert base64.b64decode(sent["file"], validate=True) == streamed_pdf
     assert sent["filename"] == "contrato-api.pdf"
     assert sent["title"] == "Contrato servicio API"
     assert sent["signers"] == [

@@ -23,6 +23,7 @@ from sofia_support import (
 )
 
 from signing_async import Document, OtpSignatureRequest, TransportError
+from signing_async._core.sources import SMALL_FILE_LIMIT
 from signing_async.transports import RecordedRequest
 
 
@@ -162,6 +163,9 @@ async def test_bytes_sources_get_names_matching_their_type(make_client) -> None:
 
 
 async def test_json_encoding_sends_base64_files(make_client, files) -> None:
+    # Larger than a file read whole when loaded: streamed, with its exact length.
+    streamed_pdf = PDF + b"\n" * SMALL_FILE_LIMIT
+    files["document_sign"].write_bytes(streamed_pdf)
     client, transport = make_client(_ok, upload_encoding="json")
     await client.otp_signatures.create(
         transaction_id="txn-987654",
@@ -196,7 +200,7 @@ async def test_json_encoding_sends_base64_files(make_client, files) -> None:
         ("user_selfie", JPEG),
         ("image_front", PNG),
         ("image_back", JPEG_BACK),
-        ("document_sign", PDF),
+        ("document_sign", streamed_pdf),
     ):
         assert base64.b64decode(payload[name], validate=True) == data, name
 
