@@ -4,8 +4,8 @@ A path is not read whole: its size comes from ``stat``, its first bytes are
 read for magic-number checks, and its content is streamed when sent, in
 pieces of :data:`CHUNK_SIZE`. A file up to :data:`SMALL_FILE_LIMIT` is the
 exception, as it is one piece anyway: it is read when it is loaded, in the
-same trip to a worker thread as its size (each trip costs more CPU than
-reading it), and what is checked and sent is what was read then.
+same trip off the event loop as its size (on the process's file thread, see
+:mod:`.file_thread`), and what is checked and sent is what was read then.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import anyio.to_thread
 import attrs
 
 from .errors import ValidationError
+from .file_thread import run_in_file_thread
 
 __all__ = [
     "CHUNK_SIZE",
@@ -38,11 +39,12 @@ CHUNK_SIZE = 1 << 20
 """Streaming granularity: large enough for throughput, small enough for flat memory."""
 
 SMALL_FILE_LIMIT = 64 * 1024
-"""A file up to this size is read when loaded, in one trip to a worker thread.
+"""A file up to this size is read when loaded, in one trip off the event loop.
 
-Streamed, a small file costs three trips (its size, its content, its end):
-at 0.1-0.2 ms of CPU each, with many documents in flight, they cost several
-times the request. Memory stays bounded: this much per document in flight.
+Streamed, a small file cost two trips to a worker thread (its size, then its
+content when sent); with many documents in flight each trip cost more CPU
+than the request. Memory stays bounded by the document's size: this much per
+small document of each request in flight.
 """
 
 _HEAD_SIZE = 16
@@ -161,7 +163,7 @@ class _Reader:
 def _probe(path: Path) -> tuple[int, bytes, bytes | None]:
     """The file's size, its first bytes and, for a small regular file, its content.
 
-    One trip to a worker thread instead of four (stat, open, read, close):
+    One trip off the event loop instead of four (stat, open, read, close):
     with many small documents in flight, the trips cost more than the I/O.
     """
     with path.open("rb") as file:
@@ -169,9 +171,21 @@ def _probe(path: Path) -> tuple[int, bytes, bytes | None]:
         if not 0 < status.st_size <= SMALL_FILE_LIMIT or not stat.S_ISREG(status.st_mode):
             return status.st_size, file.read(_HEAD_SIZE), None
         data = file.read(SMALL_FILE_LIMIT + 1)
-    if len(data) > SMALL_FILE_LIMIT:  # it grew since its size was read: streamed after all
-        return status.st_size, data[:_HEAD_SIZE], None
+        if len(data) > SMALL_FILE_LIMIT:
+            # It grew since its size was read: streamed, at the size it has now.
+            return os.fstat(file.fileno()).st_size, data[:_HEAD_SIZE], None
     return len(data), data[:_HEAD_SIZE], data
+
+
+def _probe_regular(path: Path) -> tuple[int, bytes, bytes | None] | None:
+    """:func:`_probe` for a regular file; None for anything else.
+
+    Opening a FIFO waits for a writer: that wait must not hold the thread
+    that every file of the process is read on.
+    """
+    if not stat.S_ISREG(os.stat(path).st_mode):
+        return None
+    return _probe(path)
 
 
 _SINGLE = (str, bytes, bytearray, memoryview, Document, os.PathLike)
@@ -272,7 +286,10 @@ async def load_source(source: DocumentSource, *, field: str, default_name: str) 
         )
     path = file_path(content, field)
     try:
-        size, head, whole = await anyio.to_thread.run_sync(_probe, path)
+        probed = await run_in_file_thread(_probe_regular, path)
+        if probed is None:  # not a regular file: probed as before, in a thread of its own
+            probed = await anyio.to_thread.run_sync(_probe, path)
+        size, head, whole = probed
     except FileNotFoundError:
         raise ValidationError(field, f"no such file: {_shown(path)}") from None
     except IsADirectoryError:

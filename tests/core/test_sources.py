@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import os
@@ -51,15 +52,21 @@ async def test_paths(tmp_path: Path, pdf_bytes: bytes) -> None:
 
 @pytest.fixture
 def trips(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The functions load_source runs in a worker thread, in order."""
+    """What load_source and Blob.chunks run off the event loop, in order."""
     made: list[str] = []
+    in_file_thread = sources.run_in_file_thread
     run_sync = sources.anyio.to_thread.run_sync
 
-    async def counted(function: Any, *args: Any, **kwargs: Any) -> Any:
+    async def on_file_thread(function: Any, argument: Any) -> Any:
+        made.append(function.__name__)
+        return await in_file_thread(function, argument)
+
+    async def on_worker_thread(function: Any, *args: Any, **kwargs: Any) -> Any:
         made.append(function.__name__)
         return await run_sync(function, *args, **kwargs)
 
-    monkeypatch.setattr(sources.anyio.to_thread, "run_sync", counted)
+    monkeypatch.setattr(sources, "run_in_file_thread", on_file_thread)
+    monkeypatch.setattr(sources.anyio.to_thread, "run_sync", on_worker_thread)
     return made
 
 
@@ -79,7 +86,7 @@ async def test_a_small_file_is_read_in_the_trip_that_finds_its_size(
         data,
     )
     assert b"".join([chunk async for chunk in blob.chunks()]) == data
-    assert trips == ["_probe"]
+    assert trips == ["_probe_regular"]
 
 
 async def test_a_file_one_byte_over_the_limit_is_streamed(tmp_path: Path, trips: list[str]) -> None:
@@ -89,7 +96,7 @@ async def test_a_file_one_byte_over_the_limit_is_streamed(tmp_path: Path, trips:
     blob = await load_source(path, field="f", default_name="d")
     assert (blob.size, blob.path, blob.data) == (len(data), path, None)
     assert b"".join([chunk async for chunk in blob.chunks()]) == data
-    assert trips == ["_probe", "read"]  # the content came in a trip of its own
+    assert trips == ["_probe_regular", "read"]  # the content came in a trip of its own
 
 
 async def test_a_small_file_is_sent_as_it_was_when_loaded(tmp_path: Path) -> None:
@@ -102,24 +109,49 @@ async def test_a_small_file_is_sent_as_it_was_when_loaded(tmp_path: Path) -> Non
     assert json.loads(body) == {"file": base64.b64encode(b"%PDF-1.7 first version").decode()}
 
 
-async def test_a_file_that_grows_past_the_limit_while_probed_is_streamed(
+async def test_a_file_that_grows_past_the_limit_while_probed_is_streamed_at_its_new_size(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "growing.pdf"
     path.write_bytes(b"%PDF-" + bytes(100))
-    fstat = os.fstat
+    fstat = sources.os.fstat
+    grown: list[int] = []
 
-    def grown(fd: int) -> os.stat_result:
+    def growing(fd: int) -> os.stat_result:
         status = fstat(fd)
-        with path.open("ab") as file:  # the file grows between its size and its read
-            file.write(bytes(SMALL_FILE_LIMIT))
+        if not grown:  # it grows once, between its size and its read
+            grown.append(fd)
+            with path.open("ab") as file:
+                file.write(bytes(SMALL_FILE_LIMIT))
         return status
 
-    monkeypatch.setattr(sources.os, "fstat", grown)
+    monkeypatch.setattr(sources.os, "fstat", growing)
     blob = await load_source(path, field="f", default_name="d")
-    assert (blob.size, blob.path, blob.data) == (105, path, None)
-    with pytest.raises(sa.ValidationError, match="changed while it was being sent"):
-        _ = [chunk async for chunk in blob.chunks()]
+    assert (blob.size, blob.path, blob.data) == (105 + SMALL_FILE_LIMIT, path, None)
+    assert b"".join([chunk async for chunk in blob.chunks()]) == path.read_bytes()
+
+
+async def test_a_fifo_is_not_opened_on_the_thread_every_file_is_read_on(
+    tmp_path: Path,
+) -> None:
+    fifo = tmp_path / "pipe.pdf"
+    os.mkfifo(fifo)
+    small = tmp_path / "small.pdf"
+    small.write_bytes(b"%PDF-1.7")
+    # Opening the FIFO waits for a writer: meanwhile, other files still load.
+    waiting = asyncio.ensure_future(load_source(fifo, field="f", default_name="d"))
+    await asyncio.sleep(0)
+    loaded = await asyncio.wait_for(load_source(small, field="f", default_name="d"), 60)
+    assert loaded.data == b"%PDF-1.7"
+    assert not waiting.done()
+
+    def write() -> None:
+        with fifo.open("wb") as writer:
+            writer.write(b"%PDF")
+
+    await asyncio.to_thread(write)
+    with pytest.raises(sa.ValidationError, match="empty"):
+        await asyncio.wait_for(waiting, 60)
 
 
 async def test_document_names_its_content(tmp_path: Path, pdf_bytes: bytes) -> None:

@@ -616,6 +616,54 @@ async def test_a_document_too_big_to_digest_on_the_loop_is_remembered_all_the_sa
     assert len(transport.requests) == 1
 
 
+async def test_a_file_too_big_to_load_whole_is_checked_and_remembered(
+    make_client: MakeClient, tmp_path: Path, parses: list[int]
+) -> None:
+    # Over SMALL_FILE_LIMIT: streamed when sent, read whole only for its check.
+    contract = tmp_path / "contract.pdf"
+    contract.write_bytes(make_pdf((595, 842)) + b"\n" * SMALL_FILE_LIMIT)
+    client, transport = make_client(created)
+    await client.documents.create(**minimal(contract))
+    with pytest.raises(sa.ValidationError) as caught:
+        await client.documents.create(**minimal(contract, **_on_page(2)))
+    assert caught.value.field == "placeholders[0].widgets[0].page"
+    assert parses == [contract.stat().st_size]
+    assert len(transport.requests) == 1
+
+
+async def test_documents_of_the_same_length_are_told_apart(
+    make_client: MakeClient, parses: list[int]
+) -> None:
+    portrait, landscape = make_pdf((595, 842)), make_pdf((842, 595))
+    assert len(portrait) == len(landscape)
+    wide = {"placeholders": [{"role": "Client", "widgets": [_widget(x=600, w=200)]}]}
+    client, transport = make_client(created)
+    await client.documents.create(**minimal(landscape, **wide))
+    with pytest.raises(sa.ValidationError):
+        await client.documents.create(**minimal(portrait, **wide))
+    assert len(parses) == 2
+    assert len(transport.requests) == 1
+
+
+async def test_a_document_seen_before_is_answered_without_a_thread(
+    make_client: MakeClient, a4_pdf: bytes, parses: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client, transport = make_client(created)
+    await client.documents.create(**minimal(a4_pdf))
+    trips: list[str] = []
+    run_sync = _pdf.anyio.to_thread.run_sync
+
+    async def counted(function: Any, *args: Any) -> Any:
+        trips.append(function.__name__)
+        return await run_sync(function, *args)
+
+    monkeypatch.setattr(_pdf.anyio.to_thread, "run_sync", counted)
+    await client.documents.create(**minimal(a4_pdf))
+    assert trips == []
+    assert parses == [len(a4_pdf)]
+    assert len(transport.requests) == 2
+
+
 def test_the_least_recently_used_document_is_forgotten_first() -> None:
     sizes = ((595.0, 842.0),)
     memory = _pdf._Remembered(2)

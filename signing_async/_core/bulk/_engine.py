@@ -26,7 +26,6 @@ import asyncio
 import contextlib
 import functools
 import logging
-import sys
 from collections.abc import AsyncIterable, Awaitable, Callable, Coroutine, Iterable, Sequence
 from typing import Any, Generic, Literal, TypeVar
 
@@ -35,6 +34,7 @@ import attrs
 from anyio.lowlevel import checkpoint, checkpoint_if_cancelled
 
 from ..errors import TransportError, ValidationError
+from ..file_thread import in_trio_task
 from ..observe import observe_sends
 from ._breaker import DEFAULT_CONNECT_FAILURES, Breaker, BulkStopped
 from ._items import InvalidItem, ItemSource
@@ -218,7 +218,7 @@ class Engine(Generic[T, R]):
         ensure_connections = getattr(self._transport, "ensure_connections", None)
         if ensure_connections is not None:
             ensure_connections(self.concurrency)
-        if _in_trio_task():
+        if in_trio_task():
             self._turns = 2
         else:
             # What anyio's checkpoint() does on asyncio, without asking sniffio
@@ -666,22 +666,6 @@ class Engine(Generic[T, R]):
 
 
 _NO_LOCK = contextlib.nullcontext()
-
-
-def _in_trio_task() -> bool:
-    """Whether trio schedules the running task (also when it runs inside asyncio's loop).
-
-    trio-asyncio and trio's guest mode run trio on an asyncio loop: asking
-    asyncio for its running loop would answer, and wrongly say asyncio.
-    """
-    trio = sys.modules.get("trio")
-    if trio is None:
-        return False
-    try:
-        trio.lowlevel.current_task()
-    except RuntimeError:
-        return False
-    return True
 
 
 Decision = Coroutine[Any, Any, "_Job[T] | BulkOutcome[R] | None"]

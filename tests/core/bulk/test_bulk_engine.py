@@ -38,7 +38,6 @@ from signing_async import (
 from signing_async._core.bulk import (
     BulkOptions,
     BulkRun,
-    _engine,
     _group,
     _journal,
     run_bulk,
@@ -532,27 +531,6 @@ def test_a_run_cancelled_on_an_outcome_sends_nothing_more_and_leaves_nothing_in_
             await once(tmp_path / f"run-{attempt}.db")
 
     anyio.run(main, backend=backend)
-
-
-def test_trio_is_recognised_even_when_it_runs_on_asyncio_s_loop() -> None:
-    # The engine yields twice before a request under trio (its ready tasks run
-    # in a random order); trio's guest mode on an asyncio loop is still trio.
-    async def in_trio() -> bool:
-        return _engine._in_trio_task()
-
-    async def guest() -> bool:
-        loop = asyncio.get_running_loop()
-        done: asyncio.Future[bool] = loop.create_future()
-        trio.lowlevel.start_guest_run(
-            in_trio,
-            run_sync_soon_threadsafe=loop.call_soon_threadsafe,
-            done_callback=lambda outcome: done.set_result(outcome.unwrap()),
-        )
-        return await done
-
-    assert trio.run(in_trio) is True
-    assert asyncio.run(guest()) is True
-    assert asyncio.run(in_trio()) is False
 
 
 async def test_an_answer_whose_record_a_cancellation_cut_short_is_counted_done(

@@ -1,0 +1,139 @@
+"""The process's file thread: small reads off the event loop, handed back per loop."""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import threading
+from pathlib import Path
+
+import pytest
+import trio
+
+from signing_async._core import file_thread
+from signing_async._core.file_thread import in_trio_task, run_in_file_thread
+from signing_async._core.sources import load_source
+
+
+def test_trio_is_recognised_even_when_it_runs_on_asyncio_s_loop() -> None:
+    # trio's guest mode on an asyncio loop is still trio: an asyncio future
+    # cannot be awaited there (the bulk engine also yields twice under trio).
+    async def in_trio() -> bool:
+        return in_trio_task()
+
+    async def guest() -> bool:
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[bool] = loop.create_future()
+        trio.lowlevel.start_guest_run(
+            in_trio,
+            run_sync_soon_threadsafe=loop.call_soon_threadsafe,
+            done_callback=lambda outcome: done.set_result(outcome.unwrap()),
+        )
+        return await done
+
+    assert trio.run(in_trio) is True
+    assert asyncio.run(guest()) is True
+    assert asyncio.run(in_trio()) is False
+
+
+def _thread_and_double(number: int) -> tuple[str, int]:
+    return threading.current_thread().name, 2 * number
+
+
+async def test_many_calls_at_once_run_in_one_thread_and_each_gets_its_own_result() -> None:
+    results = await asyncio.gather(*(run_in_file_thread(_thread_and_double, n) for n in range(200)))
+    assert [doubled for _, doubled in results] == [2 * n for n in range(200)]
+    assert {name for name, _ in results} == {"signing_async files"}
+
+
+def _fail(path: Path) -> bytes:
+    return path.read_bytes()
+
+
+async def test_the_functions_error_is_raised_in_the_caller(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError) as caught:
+        await run_in_file_thread(_fail, tmp_path / "missing.pdf")
+    # Raised without the thread's frames (they would keep its locals alive).
+    assert all(entry.name != "_run" for entry in caught.traceback)
+
+
+async def test_a_caller_that_gives_up_leaves_the_others_their_results() -> None:
+    loop = asyncio.get_running_loop()
+    problems: list[dict[str, object]] = []
+    loop.set_exception_handler(lambda _, context: problems.append(context))
+    release = threading.Event()
+
+    def blocked(_: None) -> str:
+        release.wait()
+        return "late"
+
+    waiting = asyncio.ensure_future(run_in_file_thread(blocked, None))
+    queued = asyncio.ensure_future(run_in_file_thread(_thread_and_double, 21))
+    await asyncio.sleep(0)
+    waiting.cancel()
+    release.set()
+    # Bounded: a delivery that failed on the cancelled future would leave it unset.
+    assert await asyncio.wait_for(queued, 60) == ("signing_async files", 42)
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    assert await run_in_file_thread(_thread_and_double, 1) == ("signing_async files", 2)
+    assert problems == []  # no result was set on the cancelled future
+
+
+def test_two_event_loops_at_once_each_get_their_own_results() -> None:
+    gate = threading.Barrier(2)
+    found: dict[int, list[int]] = {}
+
+    def loop_in_a_thread(offset: int) -> None:
+        async def main() -> list[int]:
+            gate.wait()
+            calls = (run_in_file_thread(_thread_and_double, offset + n) for n in range(100))
+            return [doubled for _, doubled in await asyncio.gather(*calls)]
+
+        found[offset] = asyncio.run(asyncio.wait_for(main(), 60))
+
+    threads = [threading.Thread(target=loop_in_a_thread, args=(offset,)) for offset in (0, 1000)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)  # a bound on a hang (results handed to the wrong loop)
+    assert found == {offset: [2 * (offset + n) for n in range(100)] for offset in (0, 1000)}
+
+
+def test_a_small_file_loads_under_trio_and_in_guest_mode(tmp_path: Path) -> None:
+    path = tmp_path / "contract.pdf"
+    path.write_bytes(b"%PDF-1.7 small")
+
+    async def load() -> bytes | None:
+        return (await load_source(path, field="file", default_name="d")).data
+
+    async def guest() -> bytes | None:
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[bytes | None] = loop.create_future()
+        trio.lowlevel.start_guest_run(
+            load,
+            run_sync_soon_threadsafe=loop.call_soon_threadsafe,
+            done_callback=lambda outcome: done.set_result(outcome.unwrap()),
+        )
+        return await done
+
+    assert trio.run(load) == b"%PDF-1.7 small"
+    assert asyncio.run(guest()) == b"%PDF-1.7 small"
+    assert asyncio.run(load()) == b"%PDF-1.7 small"
+
+
+def _in_a_forked_child() -> None:
+    # The parent's thread is not in the child: a read must not wait for it.
+    assert asyncio.run(run_in_file_thread(_thread_and_double, 4)) == ("signing_async files", 8)
+
+
+def test_a_forked_child_starts_its_own_thread() -> None:
+    assert asyncio.run(run_in_file_thread(_thread_and_double, 1))[1] == 2
+    assert file_thread._file_thread._thread is not None  # the parent's is running
+    child = multiprocessing.get_context("fork").Process(target=_in_a_forked_child)
+    child.start()
+    child.join(60)  # a bound on a hang, not a timing assertion
+    if child.exitcode is None:
+        child.kill()
+        child.join()
+    assert child.exitcode == 0
