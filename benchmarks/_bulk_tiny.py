@@ -20,6 +20,11 @@ checks that the server created exactly one document per item.
 The million-item workload sends ``documents.create_many`` a generator (no
 item list is ever held) with a SQLite journal, and reports the journal's
 size: memory must not grow with the number of items.
+
+The ``bulk-files`` workloads send the same documents given as paths, one
+file per item, as a manifest gives them: the SDK reads each file in a worker
+thread; the hand-written loop reads it with ``Path.read_bytes()`` on the
+event loop, as such a loop usually does.
 """
 
 from __future__ import annotations
@@ -82,11 +87,15 @@ class _TinyBulkSdk(_TinyBulk):
         self.placeholders = [sa.Placeholder(role=ROLE, widgets=[sa.Widget(**WIDGET)])]
         await self._send(WARM_UP, "warm-up")
 
+    def _file(self, key: str) -> bytes | Path:
+        """The document of the item ``key``, as the workload hands it to the SDK."""
+        return self.pdf
+
     def _items(self, count: int, prefix: str) -> Iterator[dict[str, Any]]:
         for index in range(count):
             key = f"{prefix}-{index:07d}"
             yield {
-                "file": self.pdf,
+                "file": self._file(key),
                 "title": f"Contract {key}",
                 "signers": self.signers,
                 "placeholders": self.placeholders,
@@ -142,6 +151,44 @@ class MillionBulk(_TinyBulkSdk):
     journal = True
 
 
+def write_documents(workdir: Path, size: int, count: int) -> Path:
+    """A new folder of one document per item, ``{prefix}-{index:07d}.pdf``, each its own bytes.
+
+    For the warm-up's items and the run's (prefixes ``warm-up`` and ``bulk``);
+    written before the warm-up, outside the measurement.
+    """
+    folder = Path(tempfile.mkdtemp(prefix="bulk-files-", dir=workdir))
+    for prefix, items in (("warm-up", WARM_UP), ("bulk", count)):
+        for index in range(items):
+            (folder / f"{prefix}-{index:07d}.pdf").write_bytes(pdf_bytes(size))
+    return folder
+
+
+class _OwnFiles(_TinyBulk):
+    """Each item's document in a file of its own (see :func:`write_documents`)."""
+
+    async def setup(self) -> None:
+        self.documents = write_documents(
+            self.context.workdir, self.params["size"], self.params["count"]
+        )
+        await super().setup()
+
+    def path(self, key: str) -> Path:
+        return self.documents / f"{key}.pdf"
+
+    async def teardown(self) -> None:
+        await super().teardown()
+        shutil.rmtree(self.documents, ignore_errors=True)
+
+
+@register("bulk-files/sdk")
+class TinyBulkSdkFiles(_OwnFiles, _TinyBulkSdk):
+    """``create_many`` without a journal, each document a path to its own file."""
+
+    def _file(self, key: str) -> bytes | Path:
+        return self.path(key)
+
+
 @register("bulk-tiny/raw-aiohttp")
 class TinyBulkRaw(_TinyBulk):
     """The hand-written loop: a semaphore, ``session.post(url, json=body)``, ``await r.json()``.
@@ -158,9 +205,12 @@ class TinyBulkRaw(_TinyBulk):
         self.headers = {"x-api-token": API_TOKEN}
         await self._send(WARM_UP, "warm-up")
 
+    def _document(self, key: str) -> bytes:
+        return self.pdf
+
     def _body(self, key: str) -> dict[str, Any]:
         return {
-            "file": base64.b64encode(self.pdf).decode("ascii"),
+            "file": base64.b64encode(self._document(key)).decode("ascii"),
             "filename": "document.pdf",
             "title": f"Contract {key}",
             "signers": [{"role": ROLE, "name": SIGNER["name"], "email": SIGNER["email"]}],
@@ -190,3 +240,11 @@ class TinyBulkRaw(_TinyBulk):
 
     async def teardown(self) -> None:
         await self.session.close()
+
+
+@register("bulk-files/raw-aiohttp")
+class TinyBulkRawFiles(_OwnFiles, TinyBulkRaw):
+    """The hand-written loop, each document read from its own file on the event loop."""
+
+    def _document(self, key: str) -> bytes:
+        return self.path(key).read_bytes()

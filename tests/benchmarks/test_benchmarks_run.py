@@ -27,6 +27,7 @@ BENCHMARKS = [
     "download",
     "tokens",
     "bulk-tiny",
+    "bulk-files",
     "bulk-wide",
 ]
 QUICK_BULK_COUNT = 6
@@ -238,6 +239,11 @@ def test_tiny_bulk_rows_compare_the_sdk_with_the_raw_loop(quick_run: dict[str, A
         for variant in case["variants"]:
             (result,) = variant["rounds"]
             assert result["documents_created"] == case["params"]["count"], variant["key"]
+    (files,) = next(b for b in data["benchmarks"] if b["name"] == "bulk-files")["cases"]
+    assert set(files["ratios"]) == {"sdk-files/raw-files", "sdk-files/sdk-bytes"}
+    for variant in files["variants"]:
+        (result,) = variant["rounds"]
+        assert result["documents_created"] == files["params"]["count"], variant["key"]
     (wide,) = next(b for b in data["benchmarks"] if b["name"] == "bulk-wide")["cases"]
     assert wide["params"]["concurrency"] == 256
     sdk = next(v for v in wide["variants"] if v["key"] == "sdk")
