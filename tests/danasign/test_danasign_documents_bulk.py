@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import types
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -260,3 +262,28 @@ async def test_tags_given_once_as_a_generator_are_sent(make_client: MakeClient) 
 
     assert found["doc-0"].status == "succeeded"
     assert body(transport.requests[0])["metadata"]["tags"] == ["bulk", "march"]
+
+
+async def test_kept_failed_outcomes_keep_no_frame_of_their_call_nor_its_document(
+    make_client: MakeClient, tmp_path: Path
+) -> None:
+    # A file this small is held in memory from its load to its send: a failed
+    # outcome's traceback would keep it (and the request body) alive.
+    paths = []
+    for index in range(20):
+        path = tmp_path / f"contract-{index}.pdf"
+        path.write_bytes(PDF)
+        paths.append(path)
+    client, transport = make_client(lambda request: reply({"error": "bad request"}, 400))
+    items = [item(index, file=path) for index, path in enumerate(paths)]
+    failed = list((await collect(client.documents.create_many(items))).values())
+    assert [o.status for o in failed] == ["failed"] * 20
+    assert all("bad request" in str(o.error) for o in failed)
+    gc.collect()
+    calls = [
+        frame
+        for frame in gc.get_objects()
+        if isinstance(frame, types.FrameType) and frame.f_code.co_name == "create"
+    ]
+    assert calls == []
+    assert len(transport.requests) == 20

@@ -48,6 +48,7 @@ __all__ = ["Engine", "OnUncertain"]
 logger = logging.getLogger("signing_async")
 
 T = TypeVar("T")
+E = TypeVar("E", bound=BaseException)
 R = TypeVar("R")
 V = TypeVar("V")
 
@@ -649,7 +650,9 @@ class Engine(Generic[T, R]):
             if job.was_uncertain:
                 # An earlier attempt may have created it; this failure does not undo that.
                 status = "uncertain"
-            outcome: BulkOutcome[R] = BulkOutcome(job.key, job.index, status, error=answer)
+            outcome: BulkOutcome[R] = BulkOutcome(
+                job.key, job.index, status, error=_without_tracebacks(answer)
+            )
             if job.key is None or self._journal is None:
                 return outcome, None
             rejected = status == "failed" and sent and refused(answer)
@@ -697,6 +700,28 @@ class _Admission(Generic[T, R]):
 
 async def _ready(value: V) -> V:
     return value
+
+
+def _without_tracebacks(error: E) -> E:
+    """``error``, and the errors chained to it, without their tracebacks.
+
+    A failed outcome keeps its error for as long as the caller keeps the
+    outcome, and a traceback keeps alive every frame the error went through:
+    the item's document and request body are among their variables, so
+    thousands of failures kept would hold thousands of documents. Clearing
+    the frames instead is not safe: an error shared between tasks (a failed
+    token fetch raised in every task that waited for it) carries frames of
+    other tasks, and clearing a suspended coroutine's frame closes it.
+    """
+    seen: set[int] = set()
+    pending: list[BaseException] = [error]
+    while pending:
+        current = pending.pop()
+        if id(current) not in seen:
+            seen.add(id(current))
+            current.__traceback__ = None
+            pending += [chained for chained in (current.__cause__, current.__context__) if chained]
+    return error
 
 
 def _uncertain_error(key: str, claim: Claim) -> TransportError:
