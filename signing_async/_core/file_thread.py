@@ -5,29 +5,50 @@ whole of a small file) outside the event loop: the loop must never wait on
 a disk. Through anyio's worker threads, a bulk run with 64 documents in
 flight paid 0.3 ms of CPU per trip, more than the rest of a small request:
 dozens of threads contended for the GIL (15 context switches per trip).
-Here one thread reads whatever is queued, back to back, and hands each
-event loop its finished reads in one callback.
+Here one thread runs whatever is queued, back to back, and hands each event
+loop its finished calls in one callback.
+
+One thread also means that one slow call delays the others. While a call
+has been running for longer than :data:`STUCK_AFTER` (a hung network
+mount, a file fetched as it is read), the next caller moves the calls
+queued behind it, and its own, to anyio's worker threads. Finished calls
+are handed back at least every millisecond, not only once the queue is
+empty.
 
 On asyncio only. A task that trio schedules (also trio's guest mode and
 trio-asyncio, which run on an asyncio loop) uses anyio's threads as before.
+Context variables are not carried into the thread (no call here reads them).
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import os
-import sys
 import threading
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import anyio.to_thread
 
-__all__ = ["in_trio_task", "run_in_file_thread"]
+from .async_library import in_trio_task
+
+__all__ = ["STUCK_AFTER", "run_in_file_thread"]
 
 A = TypeVar("A")
 T = TypeVar("T")
+
+STUCK_AFTER = 0.05
+"""Seconds after which a call on the file thread counts as stuck.
+
+A probe of a local file takes tens of microseconds; a call still running
+after this long waits on something slow, and the others should not.
+"""
+
+_HAND_BACK_EVERY = 0.001
+"""Seconds of a batch's work after which its finished calls are handed back."""
 
 _Job = tuple[Callable[[Any], Any], Any, asyncio.AbstractEventLoop, "asyncio.Future[Any]"]
 """What to call, on what, and where its result goes."""
@@ -36,69 +57,128 @@ _Done = tuple["asyncio.Future[Any]", Any, BaseException | None]
 """A future, and the result or the error to give it."""
 
 
-def in_trio_task() -> bool:
-    """Whether trio schedules the running task (also when it runs inside asyncio's loop).
-
-    trio-asyncio and trio's guest mode run trio on an asyncio loop: asking
-    asyncio for its running loop would answer, and wrongly say asyncio.
-    """
-    trio = sys.modules.get("trio")
-    if trio is None:
-        return False
-    try:
-        trio.lowlevel.current_task()
-    except RuntimeError:
-        return False
-    return True
-
-
 class _FileThread:
-    """The thread, started at first use, and what is queued for it."""
+    """The thread, started at first use, and the calls queued for it."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._queued = threading.Condition(self._lock)
-        self._jobs: list[_Job] = []
+        self._jobs: collections.deque[_Job] = collections.deque()
         self._thread: threading.Thread | None = None
+        # When the call running now began (monotonic), or None between calls.
+        # Written by the thread, read by the event loops: a float, swapped whole.
+        self._call_began: float | None = None
+
+    def stuck(self) -> bool:
+        """Whether the call running now has run longer than :data:`STUCK_AFTER`."""
+        began = self._call_began
+        return began is not None and time.monotonic() - began > STUCK_AFTER
 
     def submit(self, function: Callable[[A], T], argument: A) -> asyncio.Future[T]:
+        """Queue ``function(argument)``; its future is set on the running loop.
+
+        Raises:
+            RuntimeError: The thread could not be started (nothing was queued).
+        """
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         with self._lock:
-            self._jobs.append((function, argument, loop, future))
             if self._thread is None:
                 # A daemon: it only reads, so it may be stopped anywhere at exit.
-                self._thread = threading.Thread(
-                    target=self._run, name="signing_async files", daemon=True
-                )
-                self._thread.start()
+                thread = threading.Thread(target=self._run, name="signing_async files", daemon=True)
+                thread.start()
+                self._thread = thread
+            self._jobs.append((function, argument, loop, future))
             self._queued.notify()
         return future
 
+    def take_queued(self) -> list[_Job]:
+        """The calls queued and not started yet, taken from the thread."""
+        with self._lock:
+            jobs = list(self._jobs)
+            self._jobs.clear()
+        return jobs
+
+    def _next(self) -> _Job | None:
+        with self._lock:
+            return self._jobs.popleft() if self._jobs else None
+
     def _run(self) -> None:
+        done: dict[asyncio.AbstractEventLoop, list[_Done]] = {}
+        handed_back = time.monotonic()
         while True:
-            with self._lock:
-                while not self._jobs:
-                    self._queued.wait()
-                jobs, self._jobs = self._jobs, []
-            done: dict[asyncio.AbstractEventLoop, list[_Done]] = {}
-            for function, argument, loop, future in jobs:
-                try:
-                    result: _Done = (future, function(argument), None)
-                except Exception as exc:
-                    # Without this thread's frames: the error is raised in the loop's task.
-                    result = (future, None, exc.with_traceback(None))
-                done.setdefault(loop, []).append(result)
-            del jobs
-            for loop, results in done.items():
-                with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits
-                    loop.call_soon_threadsafe(_deliver, results)
-            del done
+            job = self._next()
+            if job is None:
+                _hand_back(done)
+                done = {}
+                with self._lock:
+                    while not self._jobs:
+                        self._queued.wait()
+                handed_back = time.monotonic()
+                continue
+            function, argument, loop, future = job
+            self._call_began = time.monotonic()
+            try:
+                result: _Done = (future, function(argument), None)
+            except BaseException as exc:  # every error is the caller's, none ends the thread
+                result = (future, None, _raisable(exc))
+            finally:
+                self._call_began = None
+            done.setdefault(loop, []).append(result)
+            # Not held while waiting for the next call: they may hold the caller's data.
+            del job, function, argument, future, result
+            if time.monotonic() - handed_back > _HAND_BACK_EVERY:
+                _hand_back(done)
+                done, handed_back = {}, time.monotonic()
+
+
+def _raisable(error: BaseException) -> BaseException:
+    """``error`` as a future can hold it, without this thread's frames."""
+    if isinstance(error, StopIteration):  # a future refuses it (it would end a coroutine)
+        replaced = RuntimeError(f"the file call raised StopIteration: {error}")
+        replaced.__cause__ = error.with_traceback(None)
+        return replaced
+    return error.with_traceback(None)
+
+
+def _hand_back(done: dict[asyncio.AbstractEventLoop, list[_Done]]) -> None:
+    for loop, results in done.items():
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits
+            loop.call_soon_threadsafe(_deliver, results)
+
+
+_rescued: set[asyncio.Task[None]] = set()
+"""Tasks running calls taken from a stuck thread (a task nobody holds may be collected)."""
+
+
+def _rescue(job: _Job) -> None:
+    """Run a call queued behind a stuck one in anyio's threads, from its own loop."""
+    function, argument, loop, future = job
+
+    async def on_a_worker_thread() -> None:
+        try:
+            value = await anyio.to_thread.run_sync(function, argument)
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
+        except BaseException as exc:  # handed to the caller, as the thread would
+            _deliver([(future, None, _raisable(exc))])
+        else:
+            _deliver([(future, value, None)])
+
+    def start() -> None:
+        if not future.done():
+            task = loop.create_task(on_a_worker_thread())
+            _rescued.add(task)
+            task.add_done_callback(_rescued.discard)
+
+    with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits
+        loop.call_soon_threadsafe(start)
 
 
 def _deliver(results: list[_Done]) -> None:
     for future, value, error in results:
-        if future.cancelled():  # its task gave up waiting
+        if future.done():  # its task gave up waiting (cancelled)
             continue
         if error is not None:
             future.set_exception(error)
@@ -115,19 +195,26 @@ def _forget_after_fork() -> None:
     _file_thread = _FileThread()
 
 
-os.register_at_fork(after_in_child=_forget_after_fork)
+if hasattr(os, "register_at_fork"):  # not on Windows, which does not fork
+    os.register_at_fork(after_in_child=_forget_after_fork)
 
 
 async def run_in_file_thread(function: Callable[[A], T], argument: A) -> T:
     """``function(argument)`` off the event loop: a short, blocking file operation.
 
     On asyncio, in the process's file thread, which runs such calls one after
-    another (so ``function`` must not wait long: open, stat, a read of a
-    small file); under trio, in one of anyio's worker threads.
+    another (``function`` should not wait long: open, stat, a read of a small
+    file), or in anyio's worker threads while a call there is stuck; under
+    trio, in anyio's worker threads.
 
     Raises:
-        Exception: What ``function`` raised.
+        BaseException: What ``function`` raised (a ``StopIteration`` as a
+            ``RuntimeError``, which a future can hold).
     """
     if in_trio_task():
+        return await anyio.to_thread.run_sync(function, argument)
+    if _file_thread.stuck():
+        for job in _file_thread.take_queued():
+            _rescue(job)
         return await anyio.to_thread.run_sync(function, argument)
     return await _file_thread.submit(function, argument)

@@ -160,32 +160,50 @@ class _Reader:
             self._file.close()
 
 
-def _probe(path: Path) -> tuple[int, bytes, bytes | None]:
-    """The file's size, its first bytes and, for a small regular file, its content.
+Probe = tuple[int, bytes, bytes | None]
+"""A file's size, its first bytes and, for a small regular file, its content."""
 
-    One trip off the event loop instead of four (stat, open, read, close):
-    with many small documents in flight, the trips cost more than the I/O.
-    """
+
+def _probe(path: Path) -> Probe:
+    """Open ``path`` and probe it (:func:`_probe_open`); a FIFO's open waits for a writer."""
     with path.open("rb") as file:
-        status = os.fstat(file.fileno())
-        if not 0 < status.st_size <= SMALL_FILE_LIMIT or not stat.S_ISREG(status.st_mode):
-            return status.st_size, file.read(_HEAD_SIZE), None
-        data = file.read(SMALL_FILE_LIMIT + 1)
-        if len(data) > SMALL_FILE_LIMIT:
-            # It grew since its size was read: streamed, at the size it has now.
-            return os.fstat(file.fileno()).st_size, data[:_HEAD_SIZE], None
+        return _probe_open(file)
+
+
+def _probe_open(file: BinaryIO) -> Probe:
+    """One trip off the event loop instead of four (stat, open, read, close):
+    with many small documents in flight, the trips cost more than the I/O."""
+    status = os.fstat(file.fileno())
+    if not 0 < status.st_size <= SMALL_FILE_LIMIT or not stat.S_ISREG(status.st_mode):
+        return status.st_size, file.read(_HEAD_SIZE), None
+    data = file.read(SMALL_FILE_LIMIT + 1)
+    if len(data) > SMALL_FILE_LIMIT:
+        # It grew since its size was read: streamed, at the size it has now.
+        return os.fstat(file.fileno()).st_size, data[:_HEAD_SIZE], None
     return len(data), data[:_HEAD_SIZE], data
 
 
-def _probe_regular(path: Path) -> tuple[int, bytes, bytes | None] | None:
+_OPEN_AT_ONCE = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+"""Opening flags that never wait: a FIFO opens at once instead of waiting for a writer."""
+
+
+def _probe_regular(path: Path) -> Probe | None:
     """:func:`_probe` for a regular file; None for anything else.
 
-    Opening a FIFO waits for a writer: that wait must not hold the thread
-    that every file of the process is read on.
+    The file thread every file of the process is read on must not wait on a
+    FIFO (or a tty) for a writer: the path is opened without waiting, and
+    whatever turns out not to be a regular file is left to :func:`_probe`,
+    in a worker thread of its own. Opened once, so the path cannot be
+    swapped for a FIFO between the check and the read.
     """
-    if not stat.S_ISREG(os.stat(path).st_mode):
-        return None
-    return _probe(path)
+    descriptor = os.open(path, _OPEN_AT_ONCE)
+    try:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            return None
+        with open(descriptor, "rb", closefd=False) as file:
+            return _probe_open(file)
+    finally:
+        os.close(descriptor)
 
 
 _SINGLE = (str, bytes, bytearray, memoryview, Document, os.PathLike)

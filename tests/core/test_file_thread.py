@@ -5,14 +5,19 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import threading
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 import trio
 
 from signing_async._core import file_thread
-from signing_async._core.file_thread import in_trio_task, run_in_file_thread
+from signing_async._core.async_library import in_trio_task
+from signing_async._core.file_thread import STUCK_AFTER, run_in_file_thread
 from signing_async._core.sources import load_source
+
+T = TypeVar("T")
 
 
 def test_trio_is_recognised_even_when_it_runs_on_asyncio_s_loop() -> None:
@@ -22,18 +27,25 @@ def test_trio_is_recognised_even_when_it_runs_on_asyncio_s_loop() -> None:
         return in_trio_task()
 
     async def guest() -> bool:
-        loop = asyncio.get_running_loop()
-        done: asyncio.Future[bool] = loop.create_future()
-        trio.lowlevel.start_guest_run(
-            in_trio,
-            run_sync_soon_threadsafe=loop.call_soon_threadsafe,
-            done_callback=lambda outcome: done.set_result(outcome.unwrap()),
-        )
-        return await done
+        return await as_trio_guest(in_trio)
 
     assert trio.run(in_trio) is True
     assert asyncio.run(guest()) is True
     assert asyncio.run(in_trio()) is False
+
+
+async def as_trio_guest(function: Callable[[], Awaitable[T]]) -> T:
+    """Run ``function`` in trio's guest mode on the running asyncio loop; its result."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[Any] = loop.create_future()
+    trio.lowlevel.start_guest_run(
+        function,
+        run_sync_soon_threadsafe=loop.call_soon_threadsafe,
+        done_callback=done.set_result,  # the outcome, unwrapped below (an error included)
+    )
+    outcome = await asyncio.wait_for(done, 60)  # a bound on a hang, not a timing
+    result: T = outcome.unwrap()
+    return result
 
 
 def _thread_and_double(number: int) -> tuple[str, int]:
@@ -81,7 +93,7 @@ async def test_a_caller_that_gives_up_leaves_the_others_their_results() -> None:
 
 
 def test_two_event_loops_at_once_each_get_their_own_results() -> None:
-    gate = threading.Barrier(2)
+    gate = threading.Barrier(2, timeout=60)
     found: dict[int, list[int]] = {}
 
     def loop_in_a_thread(offset: int) -> None:
@@ -108,14 +120,7 @@ def test_a_small_file_loads_under_trio_and_in_guest_mode(tmp_path: Path) -> None
         return (await load_source(path, field="file", default_name="d")).data
 
     async def guest() -> bytes | None:
-        loop = asyncio.get_running_loop()
-        done: asyncio.Future[bytes | None] = loop.create_future()
-        trio.lowlevel.start_guest_run(
-            load,
-            run_sync_soon_threadsafe=loop.call_soon_threadsafe,
-            done_callback=lambda outcome: done.set_result(outcome.unwrap()),
-        )
-        return await done
+        return await as_trio_guest(load)
 
     assert trio.run(load) == b"%PDF-1.7 small"
     assert asyncio.run(guest()) == b"%PDF-1.7 small"
@@ -137,3 +142,73 @@ def test_a_forked_child_starts_its_own_thread() -> None:
         child.kill()
         child.join()
     assert child.exitcode == 0
+
+
+def _raise(error: BaseException) -> None:
+    raise error
+
+
+class _Odd(BaseException):
+    """Not an Exception: it must still reach the caller, and not end the thread."""
+
+
+@pytest.mark.parametrize(
+    ("raised", "seen"), [(StopIteration("done"), RuntimeError), (_Odd("odd"), _Odd)]
+)
+async def test_any_error_reaches_the_caller_and_the_thread_goes_on(
+    raised: BaseException, seen: type[BaseException]
+) -> None:
+    with pytest.raises(seen):
+        await asyncio.wait_for(run_in_file_thread(_raise, raised), 60)
+    assert await asyncio.wait_for(run_in_file_thread(_thread_and_double, 3), 60) == (
+        "signing_async files",
+        6,
+    )
+
+
+async def test_a_thread_that_cannot_start_queues_nothing_and_is_started_next_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fresh = file_thread._FileThread()
+    start = threading.Thread.start
+    failures = iter([RuntimeError("can't start new thread")])
+
+    def failing_once(thread: threading.Thread) -> None:
+        failure = next(failures, None)
+        if failure is not None:
+            raise failure
+        start(thread)
+
+    monkeypatch.setattr(threading.Thread, "start", failing_once)
+    with pytest.raises(RuntimeError, match="can't start"):
+        fresh.submit(_thread_and_double, 1)
+    assert fresh.take_queued() == []
+    assert await asyncio.wait_for(fresh.submit(_thread_and_double, 2), 60) == (
+        "signing_async files",
+        4,
+    )
+
+
+async def test_calls_behind_a_stuck_one_run_in_other_threads() -> None:
+    started, release = threading.Event(), threading.Event()
+
+    def hang(_: None) -> str:
+        started.set()
+        release.wait(120)  # a hung network mount, until released below
+        return "slow"
+
+    try:
+        slow = asyncio.ensure_future(run_in_file_thread(hang, None))
+        assert await asyncio.to_thread(started.wait, 60)
+        behind = asyncio.ensure_future(run_in_file_thread(_thread_and_double, 1))
+        await asyncio.sleep(0)  # queued behind the stuck call
+        await asyncio.sleep(2 * STUCK_AFTER)  # now it counts as stuck (not a timing assertion)
+        later = await asyncio.wait_for(run_in_file_thread(_thread_and_double, 2), 60)
+        assert later[1] == 4
+        assert later[0] != "signing_async files"
+        assert (await asyncio.wait_for(behind, 60))[1] == 2
+        assert not slow.done()
+    finally:
+        release.set()
+    assert await asyncio.wait_for(slow, 60) == "slow"
+    assert await run_in_file_thread(_thread_and_double, 5) == ("signing_async files", 10)

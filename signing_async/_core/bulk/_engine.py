@@ -33,8 +33,8 @@ import anyio
 import attrs
 from anyio.lowlevel import checkpoint, checkpoint_if_cancelled
 
+from ..async_library import in_trio_task
 from ..errors import TransportError, ValidationError
-from ..file_thread import in_trio_task
 from ..observe import observe_sends
 from ._breaker import DEFAULT_CONNECT_FAILURES, Breaker, BulkStopped
 from ._items import InvalidItem, ItemSource
