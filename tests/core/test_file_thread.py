@@ -132,6 +132,8 @@ def _in_a_forked_child() -> None:
     assert asyncio.run(run_in_file_thread(_thread_and_double, 4)) == ("signing_async files", 8)
 
 
+# Python 3.12+ warns when a process with threads forks: here that is the point.
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
 def test_a_forked_child_starts_its_own_thread() -> None:
     assert asyncio.run(run_in_file_thread(_thread_and_double, 1))[1] == 2
     assert file_thread._file_thread._thread is not None  # the parent's is running
