@@ -38,7 +38,6 @@ from .async_library import in_trio_task
 
 __all__ = ["STUCK_AFTER", "run_in_file_thread"]
 
-A = TypeVar("A")
 T = TypeVar("T")
 
 STUCK_AFTER = 0.05
@@ -48,8 +47,8 @@ A probe of a local file takes tens of microseconds; a call still running
 after this long waits on something slow, and the others should not.
 """
 
-_Job = tuple[Callable[[Any], Any], Any, asyncio.AbstractEventLoop, "asyncio.Future[Any]"]
-"""What to call, on what, and where its result goes."""
+_Job = tuple[Callable[..., Any], tuple[Any, ...], asyncio.AbstractEventLoop, "asyncio.Future[Any]"]
+"""What to call, with what, and where its result goes."""
 
 _Done = tuple["asyncio.Future[Any]", Any, BaseException | None]
 """A future, and the result or the error to give it."""
@@ -72,8 +71,8 @@ class _FileThread:
         began = self._call_began
         return began is not None and time.monotonic() - began > STUCK_AFTER
 
-    def submit(self, function: Callable[[A], T], argument: A) -> asyncio.Future[T]:
-        """Queue ``function(argument)``; its future is set on the running loop.
+    def submit(self, function: Callable[..., T], args: tuple[Any, ...]) -> asyncio.Future[T]:
+        """Queue ``function(*args)``; its future is set on the running loop.
 
         Raises:
             RuntimeError: The thread could not be started (nothing was queued).
@@ -86,7 +85,7 @@ class _FileThread:
                 thread = threading.Thread(target=self._run, name="signing_async files", daemon=True)
                 thread.start()
                 self._thread = thread
-            self._jobs.append((function, argument, loop, future))
+            self._jobs.append((function, args, loop, future))
             self._queued.notify()
         return future
 
@@ -112,17 +111,17 @@ class _FileThread:
                     while not self._jobs:
                         self._queued.wait()
                 continue
-            function, argument, loop, future = job
+            function, args, loop, future = job
             self._call_began = time.monotonic()
             try:
-                result: _Done = (future, function(argument), None)
+                result: _Done = (future, function(*args), None)
             except BaseException as exc:  # every error is the caller's, none ends the thread
                 result = (future, None, _raisable(exc))
             finally:
                 self._call_began = None
             done.setdefault(loop, []).append(result)
             # Not held while waiting for the next call: they may hold the caller's data.
-            del job, function, argument, future, result
+            del job, function, args, future, result
 
 
 def _raisable(error: BaseException) -> BaseException:
@@ -146,11 +145,11 @@ _rescued: set[asyncio.Task[None]] = set()
 
 def _rescue(job: _Job) -> None:
     """Run a call queued behind a stuck one in anyio's threads, from its own loop."""
-    function, argument, loop, future = job
+    function, args, loop, future = job
 
     async def on_a_worker_thread() -> None:
         try:
-            value = await anyio.to_thread.run_sync(function, argument)
+            value = await anyio.to_thread.run_sync(function, *args)
         except asyncio.CancelledError:
             future.cancel()
             raise
@@ -192,8 +191,8 @@ if hasattr(os, "register_at_fork"):  # not on Windows, which does not fork
     os.register_at_fork(after_in_child=_forget_after_fork)
 
 
-async def run_in_file_thread(function: Callable[[A], T], argument: A) -> T:
-    """``function(argument)`` off the event loop: a short, blocking file operation.
+async def run_in_file_thread(function: Callable[..., T], *args: object) -> T:
+    """``function(*args)`` off the event loop: a short, blocking file operation.
 
     On asyncio, in the process's file thread, which runs such calls one after
     another (``function`` should not wait long: open, stat, a read of a small
@@ -205,9 +204,9 @@ async def run_in_file_thread(function: Callable[[A], T], argument: A) -> T:
             ``RuntimeError``, which a future can hold).
     """
     if in_trio_task():
-        return await anyio.to_thread.run_sync(function, argument)
+        return await anyio.to_thread.run_sync(function, *args)
     if _file_thread.stuck():
         for job in _file_thread.take_queued():
             _rescue(job)
-        return await anyio.to_thread.run_sync(function, argument)
-    return await _file_thread.submit(function, argument)
+        return await anyio.to_thread.run_sync(function, *args)
+    return await _file_thread.submit(function, args)

@@ -5,7 +5,9 @@ read for magic-number checks, and its content is streamed when sent, in
 pieces of :data:`CHUNK_SIZE`. A file up to :data:`SMALL_FILE_LIMIT` is the
 exception, as it is one piece anyway: it is read when it is loaded, in the
 same trip off the event loop as its size (on the process's file thread, see
-:mod:`.file_thread`), and what is checked and sent is what was read then.
+:mod:`.file_thread`), and what is checked and sent is what was read then. A
+request of many documents (:class:`RequestFiles`) reads no more than
+:data:`REQUEST_READ_LIMIT` of them that way; the rest are streamed.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ __all__ = [
     "Blob",
     "Document",
     "DocumentSource",
+    "RequestFiles",
     "document_sources",
     "file_path",
     "load_source",
@@ -43,9 +46,12 @@ SMALL_FILE_LIMIT = 64 * 1024
 
 Streamed, a small file cost two trips to a worker thread (its size, then its
 content when sent); with many documents in flight each trip cost more CPU
-than the request. Memory stays bounded by the document's size: this much per
-small document of each request in flight.
+than the request. Memory stays bounded: this much per request in flight for
+a request of one document, :data:`REQUEST_READ_LIMIT` for one of many.
 """
+
+REQUEST_READ_LIMIT = CHUNK_SIZE
+"""How much of one request's small files may be held, read whole: one streamed piece."""
 
 _HEAD_SIZE = 16
 
@@ -164,20 +170,22 @@ Probe = tuple[int, bytes, bytes | None]
 """A file's size, its first bytes and, for a small regular file, its content."""
 
 
-def _probe(path: Path) -> Probe:
+def _probe(path: Path, read_limit: int) -> Probe:
     """Open ``path`` and probe it (:func:`_probe_open`); a FIFO's open waits for a writer."""
     with path.open("rb") as file:
-        return _probe_open(file)
+        return _probe_open(file, read_limit)
 
 
-def _probe_open(file: BinaryIO) -> Probe:
+def _probe_open(file: BinaryIO, read_limit: int) -> Probe:
     """One trip off the event loop instead of four (stat, open, read, close):
-    with many small documents in flight, the trips cost more than the I/O."""
+    with many small documents in flight, the trips cost more than the I/O.
+
+    A regular file up to ``read_limit`` bytes is read whole."""
     status = os.fstat(file.fileno())
-    if not 0 < status.st_size <= SMALL_FILE_LIMIT or not stat.S_ISREG(status.st_mode):
+    if not 0 < status.st_size <= read_limit or not stat.S_ISREG(status.st_mode):
         return status.st_size, file.read(_HEAD_SIZE), None
-    data = file.read(SMALL_FILE_LIMIT + 1)
-    if len(data) > SMALL_FILE_LIMIT:
+    data = file.read(read_limit + 1)
+    if len(data) > read_limit:
         # It grew since its size was read: streamed, at the size it has now.
         return os.fstat(file.fileno()).st_size, data[:_HEAD_SIZE], None
     return len(data), data[:_HEAD_SIZE], data
@@ -187,7 +195,7 @@ _OPEN_AT_ONCE = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINA
 """Opening flags that never wait: a FIFO opens at once instead of waiting for a writer."""
 
 
-def _probe_regular(path: Path) -> Probe | None:
+def _probe_regular(path: Path, read_limit: int) -> Probe | None:
     """:func:`_probe` for a regular file; None for anything else.
 
     The file thread every file of the process is read on must not wait on a
@@ -201,7 +209,7 @@ def _probe_regular(path: Path) -> Probe | None:
         if not stat.S_ISREG(os.fstat(descriptor).st_mode):
             return None
         with open(descriptor, "rb", closefd=False) as file:
-            return _probe_open(file)
+            return _probe_open(file, read_limit)
     finally:
         os.close(descriptor)
 
@@ -277,13 +285,21 @@ def _check_name(name: object, field: str) -> str:
     return name
 
 
-async def load_source(source: DocumentSource, *, field: str, default_name: str) -> Blob:
+async def load_source(
+    source: DocumentSource,
+    *,
+    field: str,
+    default_name: str,
+    read_limit: int = SMALL_FILE_LIMIT,
+) -> Blob:
     """Resolve a document source, checking that it exists and is not empty.
 
     Args:
         source: A path, bytes, or a :class:`Document`.
         field: The parameter's name, for error messages.
         default_name: The file name to use when the source has none (bytes).
+        read_limit: A regular file up to this size is read now, whole;
+            a larger one is streamed when sent.
 
     Raises:
         ValidationError: The file is missing, unreadable or empty, or the
@@ -304,9 +320,9 @@ async def load_source(source: DocumentSource, *, field: str, default_name: str) 
         )
     path = file_path(content, field)
     try:
-        probed = await run_in_file_thread(_probe_regular, path)
+        probed = await run_in_file_thread(_probe_regular, path, read_limit)
         if probed is None:  # not a regular file: probed as before, in a thread of its own
-            probed = await anyio.to_thread.run_sync(_probe, path)
+            probed = await anyio.to_thread.run_sync(_probe, path, read_limit)
         size, head, whole = probed
     except FileNotFoundError:
         raise ValidationError(field, f"no such file: {_shown(path)}") from None
@@ -323,3 +339,29 @@ async def load_source(source: DocumentSource, *, field: str, default_name: str) 
     if whole is not None:
         return Blob(name, size, head, data=whole)
     return Blob(name, size, head, path=path)
+
+
+class RequestFiles:
+    """The documents of one request, loaded in turn (:func:`load_source`).
+
+    The small files read whole add up to at most :data:`REQUEST_READ_LIMIT`;
+    past it, files are streamed when sent, so that a request of a thousand
+    small documents holds one piece of them at a time, not all of them.
+    Documents given as bytes are the caller's memory and count for nothing.
+    """
+
+    def __init__(self) -> None:
+        self._room = REQUEST_READ_LIMIT
+
+    async def load(self, source: DocumentSource, *, field: str, default_name: str) -> Blob:
+        """:func:`load_source`, reading a small file whole only while there is room."""
+        blob = await load_source(
+            source,
+            field=field,
+            default_name=default_name,
+            read_limit=min(SMALL_FILE_LIMIT, self._room),
+        )
+        content = source.content if isinstance(source, Document) else source
+        if blob.data is not None and not isinstance(content, bytes | bytearray | memoryview):
+            self._room -= blob.size
+        return blob

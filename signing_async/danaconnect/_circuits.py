@@ -24,7 +24,7 @@ from .._core.errors import ValidationError
 from .._core.provider import BulkSpec, field_key, run_many
 from .._core.serde import converter
 from .._core.session import Call, CoreSession
-from .._core.sources import DocumentSource, document_sources, load_source
+from .._core.sources import DocumentSource, RequestFiles, document_sources
 from .._core.streaming import ByteStream, DownloadedFile
 from .._core.timeouts import Timeout
 from .._core.tokens import check_token
@@ -123,11 +123,12 @@ class Circuits:
         sources = document_sources(docs, "docs")
         if not sources:
             raise ValidationError("docs", "at least one document is required")
+        files = RequestFiles()
         entries: list[dict[str, Any]] = []
         for index, source in enumerate(sources):
             field = f"docs[{index}]"
             blob = require_pdf(
-                await load_source(source, field=field, default_name=f"document-{index + 1}.pdf"),
+                await files.load(source, field=field, default_name=f"document-{index + 1}.pdf"),
                 field,
             )
             entries.append({"name": blob.name, "size": blob.size, "content": Base64(blob)})

@@ -183,9 +183,9 @@ async def test_a_thread_that_cannot_start_queues_nothing_and_is_started_next_tim
 
     monkeypatch.setattr(threading.Thread, "start", failing_once)
     with pytest.raises(RuntimeError, match="can't start"):
-        fresh.submit(_thread_and_double, 1)
+        fresh.submit(_thread_and_double, (1,))
     assert fresh.take_queued() == []
-    assert await asyncio.wait_for(fresh.submit(_thread_and_double, 2), 60) == (
+    assert await asyncio.wait_for(fresh.submit(_thread_and_double, (2,)), 60) == (
         "signing_async files",
         4,
     )

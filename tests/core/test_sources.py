@@ -16,8 +16,11 @@ import signing_async as sa
 from signing_async._core import sources
 from signing_async._core.bodies import Base64, json_body
 from signing_async._core.sources import (
+    REQUEST_READ_LIMIT,
     SMALL_FILE_LIMIT,
     Blob,
+    Document,
+    RequestFiles,
     document_sources,
     file_path,
     load_source,
@@ -58,9 +61,9 @@ def trips(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     in_file_thread = sources.run_in_file_thread
     run_sync = sources.anyio.to_thread.run_sync
 
-    async def on_file_thread(function: Any, argument: Any) -> Any:
+    async def on_file_thread(function: Any, *args: Any) -> Any:
         made.append(function.__name__)
-        return await in_file_thread(function, argument)
+        return await in_file_thread(function, *args)
 
     async def on_worker_thread(function: Any, *args: Any, **kwargs: Any) -> Any:
         made.append(function.__name__)
@@ -108,6 +111,32 @@ async def test_a_small_file_is_sent_as_it_was_when_loaded(tmp_path: Path) -> Non
     body = json_body({"file": Base64(blob)})
     assert isinstance(body, bytes)
     assert json.loads(body) == {"file": base64.b64encode(b"%PDF-1.7 first version").decode()}
+
+
+async def test_a_request_holds_at_most_its_read_limit_of_small_files(tmp_path: Path) -> None:
+    # A request of many small documents (a circuit) reads them whole only
+    # while they fit in REQUEST_READ_LIMIT; the rest are streamed when sent.
+    size = 60 * 1024
+    files = RequestFiles()
+    in_memory = bytes(SMALL_FILE_LIMIT)  # the caller's memory: counts for nothing
+    for source in (in_memory, Document(in_memory, "named.pdf")):
+        assert (await files.load(source, field="docs[0]", default_name="d")).data == in_memory
+    blobs = [await files.load(in_memory, field="docs[0]", default_name="d")]
+    for index in range(1, 21):
+        path = tmp_path / f"{index}.pdf"
+        path.write_bytes(bytes([index]) * size)
+        source = Document(path, f"n{index}.pdf") if index % 2 else path
+        blobs.append(await files.load(source, field=f"docs[{index}]", default_name="d"))
+    read_whole = [blob for blob in blobs[1:] if blob.data is not None]
+    assert len(read_whole) == REQUEST_READ_LIMIT // size  # 17: the first ones, until no room
+    assert all(blob.path is None for blob in read_whole)
+    assert all(blob.path is not None and blob.data is None for blob in blobs[1 + len(read_whole) :])
+    for index, blob in enumerate(blobs[1:], start=1):
+        assert b"".join([chunk async for chunk in blob.chunks()]) == bytes([index]) * size
+    # A file that fits what room is left is still read whole.
+    last = tmp_path / "last.pdf"
+    last.write_bytes(b"x" * (REQUEST_READ_LIMIT - len(read_whole) * size))
+    assert (await files.load(last, field="docs[21]", default_name="d")).data is not None
 
 
 async def test_a_file_that_grows_past_the_limit_while_probed_is_streamed_at_its_new_size(

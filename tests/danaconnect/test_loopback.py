@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import signing_async as sa
-from signing_async._core.sources import SMALL_FILE_LIMIT
+from signing_async._core.sources import REQUEST_READ_LIMIT, SMALL_FILE_LIMIT
 
 from .fake import FakeDanaConnect
 
@@ -126,3 +126,25 @@ async def test_document_changing_mid_send(
 
     # Part of the body may have gone out: it is not replayed.
     assert counts(server)["start"] <= 1
+
+
+async def test_a_circuit_of_many_small_documents_holds_one_piece_of_them(
+    live_client: sa.SigningClient, server: FakeDanaConnect, pdf_bytes: bytes, tmp_path: Path
+) -> None:
+    # Each file is small enough to be read whole when loaded; together they
+    # are not. Rewritten between the load and the send (during the token
+    # round trip), a file read whole goes out as it was, a streamed one as it is.
+    size = 48 * 1024
+    paths = [tmp_path / f"doc-{index}.pdf" for index in range(24)]
+    for path in paths:
+        path.write_bytes(pdf_bytes + b"a" * (size - len(pdf_bytes)))
+    server.on_token = lambda: [
+        path.write_bytes(pdf_bytes + b"b" * (size - len(pdf_bytes))) for path in paths
+    ]
+
+    await live_client.circuits.start(id="1", signer=SIGNER, docs=paths)
+
+    sent = [base64.b64decode(doc["content"]) for doc in json.loads(server.bodies[0])["docs"]]
+    held = REQUEST_READ_LIMIT // size  # 21 of the 24
+    assert [content[-1:] for content in sent] == [b"a"] * held + [b"b"] * (len(paths) - held)
+    assert all(len(content) == size for content in sent)
