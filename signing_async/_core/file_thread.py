@@ -1,12 +1,13 @@
-"""Small file reads off the event loop, on one thread the process shares.
+"""File reads off the event loop, on one thread the process shares.
 
 A document given as a path is probed (its size, its first bytes, and the
-whole of a small file) outside the event loop: the loop must never wait on
-a disk. Through anyio's worker threads, a bulk run with 64 documents in
-flight paid 0.3 ms of CPU per trip, more than the rest of a small request:
-dozens of threads contended for the GIL (15 context switches per trip).
-Here one thread runs whatever is queued, back to back, and hands each event
-loop its finished calls in one callback.
+whole of a small file), and streamed if it is up to 512 KiB, outside the
+event loop: the loop must never wait on a disk. Through anyio's
+worker threads, a bulk run with 64 documents in flight paid 0.3 ms of CPU
+per trip, more than the rest of a small request: dozens of threads contended
+for the GIL (15 context switches per trip). Here one thread runs whatever is
+queued, back to back, and hands each event loop its finished calls in one
+callback.
 
 One thread also means that one slow call delays the others. While a call
 has been running for longer than :data:`STUCK_AFTER` (a hung network
@@ -43,8 +44,10 @@ T = TypeVar("T")
 STUCK_AFTER = 0.05
 """Seconds after which a call on the file thread counts as stuck.
 
-A probe of a local file takes tens of microseconds; a call still running
-after this long waits on something slow, and the others should not.
+A probe of a local file takes tens of microseconds, a read of 512 KiB from
+the page cache a few tens more and from a spinning disk a few
+milliseconds; a call still running after this long waits on something slow,
+and the others should not.
 """
 
 _Job = tuple[Callable[..., Any], tuple[Any, ...], asyncio.AbstractEventLoop, "asyncio.Future[Any]"]
@@ -195,8 +198,8 @@ async def run_in_file_thread(function: Callable[..., T], *args: object) -> T:
     """``function(*args)`` off the event loop: a short, blocking file operation.
 
     On asyncio, in the process's file thread, which runs such calls one after
-    another (``function`` should not wait long: open, stat, a read of a small
-    file), or in anyio's worker threads while a call there is stuck; under
+    another (``function`` should not wait long: open, stat, a read of at
+    most 512 KiB), or in anyio's worker threads while a call there is stuck; under
     trio, in anyio's worker threads.
 
     Raises:

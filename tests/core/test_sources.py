@@ -17,6 +17,7 @@ from signing_async._core import sources
 from signing_async._core.bodies import Base64, json_body
 from signing_async._core.sources import (
     REQUEST_READ_LIMIT,
+    SHARED_READ_LIMIT,
     SMALL_FILE_LIMIT,
     Blob,
     Document,
@@ -56,7 +57,10 @@ async def test_paths(tmp_path: Path, pdf_bytes: bytes) -> None:
 
 @pytest.fixture
 def trips(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """What load_source and Blob.chunks run off the event loop, in order."""
+    """What load_source and Blob.chunks run off the event loop, in order, and where.
+
+    ``"read"`` on the file thread, ``"worker: read"`` on one of anyio's.
+    """
     made: list[str] = []
     in_file_thread = sources.run_in_file_thread
     run_sync = sources.anyio.to_thread.run_sync
@@ -66,7 +70,7 @@ def trips(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         return await in_file_thread(function, *args)
 
     async def on_worker_thread(function: Any, *args: Any, **kwargs: Any) -> Any:
-        made.append(function.__name__)
+        made.append(f"worker: {function.__name__}")
         return await run_sync(function, *args, **kwargs)
 
     monkeypatch.setattr(sources, "run_in_file_thread", on_file_thread)
@@ -100,7 +104,20 @@ async def test_a_file_one_byte_over_the_limit_is_streamed(tmp_path: Path, trips:
     blob = await load_source(path, field="f", default_name="d")
     assert (blob.size, blob.path, blob.data) == (len(data), path, None)
     assert b"".join([chunk async for chunk in blob.chunks()]) == data
-    assert trips == ["_probe_regular", "read"]  # the content came in a trip of its own
+    # The content came in a trip of its own, on the file thread too.
+    assert trips == ["_probe_regular", "read"]
+
+
+async def test_a_file_over_the_shared_read_limit_is_read_in_worker_threads(
+    tmp_path: Path, trips: list[str]
+) -> None:
+    # Its pieces are large: read in parallel, they overlap instead of queueing.
+    data = bytes(index % 251 for index in range(SHARED_READ_LIMIT + 1))
+    path = tmp_path / "large.pdf"
+    path.write_bytes(data)
+    blob = await load_source(path, field="f", default_name="d")
+    assert b"".join([chunk async for chunk in blob.chunks()]) == data
+    assert trips == ["_probe_regular", "worker: read"]
 
 
 async def test_a_small_file_is_sent_as_it_was_when_loaded(tmp_path: Path) -> None:
@@ -193,6 +210,43 @@ async def test_a_fifo_is_not_opened_on_the_thread_every_file_is_read_on(
         # Whatever failed above, a reader still waiting on the FIFO is let go.
         with contextlib.suppress(OSError):
             os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this platform")
+async def test_a_file_swapped_for_a_fifo_before_it_is_sent_fails_without_waiting(
+    tmp_path: Path,
+) -> None:
+    # Streamed pieces are read on the file thread: a FIFO put at the path
+    # after the probe must not hold it waiting for a writer.
+    path = tmp_path / "contract.pdf"
+    path.write_bytes(b"%PDF-" + bytes(SMALL_FILE_LIMIT))
+    blob = await load_source(path, field="f", default_name="d")
+    assert blob.path == path
+    path.unlink()
+    os.mkfifo(path)
+    let_go: list[str] = []
+
+    def writer_comes() -> None:
+        # Had the read waited on the FIFO, a writer lets it go (and the test fails).
+        let_go.append("the read waited for a writer")
+        with contextlib.suppress(OSError):
+            os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+
+    watchdog = asyncio.get_running_loop().call_later(30, writer_comes)
+    try:
+        with pytest.raises(sa.ValidationError, match="changed while it was being sent"):
+            await _read_all(blob)
+        assert let_go == []
+        small = tmp_path / "small.pdf"
+        small.write_bytes(b"%PDF-1.7")
+        loaded = await asyncio.wait_for(load_source(small, field="f", default_name="d"), 60)
+        assert loaded.data == b"%PDF-1.7"
+    finally:
+        watchdog.cancel()
+
+
+async def _read_all(blob: Blob) -> bytes:
+    return b"".join([chunk async for chunk in blob.chunks()])
 
 
 async def test_document_names_its_content(tmp_path: Path, pdf_bytes: bytes) -> None:
