@@ -38,6 +38,7 @@ __all__ = [
     "document_sources",
     "file_path",
     "load_source",
+    "read_file",
 ]
 
 CHUNK_SIZE = 1 << 20
@@ -233,6 +234,24 @@ def _open_regular(path: Path) -> BinaryIO | None:
         raise
     os.close(descriptor)
     return None
+
+
+def read_file(path: Path, size: int) -> bytes | None:
+    """The ``size`` bytes of the regular file at ``path``, read whole; blocking.
+
+    None if it cannot be read as it was loaded: gone, unreadable, no longer
+    a regular file (opened without waiting, so safe on the file thread), or
+    of another size. The upload that follows says what happened.
+    """
+    try:
+        file = _open_regular(path)
+        if file is None:
+            return None
+        with file:
+            data = file.read(size + 1)
+    except OSError:
+        return None
+    return data if len(data) == size else None
 
 
 def _probe_regular(path: Path, read_limit: int) -> Probe | None:

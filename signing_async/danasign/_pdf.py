@@ -1,8 +1,8 @@
 """Optional check that widgets fit the PDF's pages, with pypdf (extra ``[pdf]``).
 
 pypdf parses a whole file in memory, so only documents up to
-:data:`PDF_CHECK_LIMIT` bytes are read, once, in a worker thread (parsing is
-CPU work and must not block the event loop). Larger documents, documents
+:data:`PDF_CHECK_LIMIT` bytes are read, once, and parsed in a worker thread
+(parsing is CPU work and must not block the event loop). Larger documents, documents
 pypdf cannot parse (encrypted, damaged, unusual), and installs without pypdf
 skip the check silently: DANAsign has the last word anyway.
 
@@ -26,7 +26,8 @@ from pathlib import Path
 import anyio.to_thread
 
 from .._core.errors import ValidationError
-from .._core.sources import Blob
+from .._core.file_thread import run_in_file_thread
+from .._core.sources import SHARED_READ_LIMIT, Blob, read_file
 from ._requests import Prefill, Widget
 
 __all__ = ["PDF_CHECK_LIMIT", "check_boxes_fit", "page_sizes"]
@@ -37,8 +38,9 @@ PDF_CHECK_LIMIT = 64 * 1024 * 1024
 DIGEST_ON_LOOP_LIMIT = 256 * 1024
 """In-memory documents up to this size are digested on the event loop (0.3 ms
 at most): one seen before needs no worker thread, whose round trip alone
-costs a small document's parse. Larger ones, and files, are digested in the
-thread."""
+costs a small document's parse. Larger ones are digested in the thread, and
+files on the thread they are read on (the file thread up to
+:data:`~signing_async._core.sources.SHARED_READ_LIMIT`)."""
 
 Sizes = tuple[tuple[float, float], ...]
 
@@ -114,14 +116,14 @@ def _recall_or_parse(data: bytes) -> Sizes | None:
 
 def _file_sizes(path: Path, size: int) -> Sizes | None:
     """The sizes of the file at ``path``, read whole as pypdf reads a path: ``size`` bytes."""
-    try:
-        with path.open("rb") as file:
-            data = file.read(size + 1)
-    except OSError:
-        return None  # unreadable now: the upload will say so
-    if len(data) != size:
-        return None  # changed since it was loaded: the upload will say so
-    return _recall_or_parse(data)
+    data = read_file(path, size)
+    return None if data is None else _recall_or_parse(data)
+
+
+def _read_digested(path: Path, size: int) -> tuple[bytes, bytes] | None:
+    """The file at ``path`` and its digest (BLAKE2b releases the GIL as it goes)."""
+    data = read_file(path, size)
+    return None if data is None else (data, _digest(data))
 
 
 def _read_sizes(source: io.BytesIO) -> Sizes | None:
@@ -158,6 +160,15 @@ async def page_sizes(blob: Blob) -> Sizes | None:
         return sizes if seen else await anyio.to_thread.run_sync(_parse, blob.data, digest)
     if blob.data is not None:
         return await anyio.to_thread.run_sync(_recall_or_parse, blob.data)
+    if blob.path is not None and blob.size <= SHARED_READ_LIMIT:
+        # Read and digested on the file thread, as its pieces are read when
+        # sent: a document seen before needs no worker thread.
+        read = await run_in_file_thread(_read_digested, blob.path, blob.size)
+        if read is None:
+            return None
+        data, digest = read
+        seen, sizes = remembered.recall(digest)
+        return sizes if seen else await anyio.to_thread.run_sync(_parse, data, digest)
     if blob.path is not None:
         return await anyio.to_thread.run_sync(_file_sizes, blob.path, blob.size)
     return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import concurrent.futures
 import contextlib
 import json
 import os
@@ -25,6 +26,7 @@ from signing_async._core.sources import (
     document_sources,
     file_path,
     load_source,
+    read_file,
 )
 
 
@@ -247,6 +249,26 @@ async def test_a_file_swapped_for_a_fifo_before_it_is_sent_fails_without_waiting
 
 async def _read_all(blob: Blob) -> bytes:
     return b"".join([chunk async for chunk in blob.chunks()])
+
+
+def test_read_file_reads_a_regular_file_as_it_was_loaded_or_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "contract.pdf"
+    path.write_bytes(b"%PDF-1.7 loaded")
+    assert read_file(path, 15) == b"%PDF-1.7 loaded"
+    assert read_file(path, 14) is None  # it grew since
+    assert read_file(path, 16) is None  # it shrank since
+    assert read_file(tmp_path / "gone.pdf", 15) is None
+    assert read_file(tmp_path, 15) is None  # a directory
+    if hasattr(os, "mkfifo"):
+        fifo = tmp_path / "pipe.pdf"
+        os.mkfifo(fifo)
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            reading = pool.submit(read_file, fifo, 15)
+            try:
+                assert reading.result(timeout=30) is None  # not waited on for a writer
+            finally:
+                if not reading.done():  # it waits: a writer lets it go, and the test fails
+                    os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
 
 
 async def test_document_names_its_content(tmp_path: Path, pdf_bytes: bytes) -> None:

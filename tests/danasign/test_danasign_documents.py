@@ -645,11 +645,8 @@ async def test_documents_of_the_same_length_are_told_apart(
     assert len(transport.requests) == 1
 
 
-async def test_a_document_seen_before_is_answered_without_a_thread(
-    make_client: MakeClient, a4_pdf: bytes, parses: list[int], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    client, transport = make_client(created)
-    await client.documents.create(**minimal(a4_pdf))
+def count_worker_trips(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """From now on, the functions run in anyio's worker threads, in order."""
     trips: list[str] = []
     run_sync = _pdf.anyio.to_thread.run_sync
 
@@ -658,9 +655,36 @@ async def test_a_document_seen_before_is_answered_without_a_thread(
         return await run_sync(function, *args)
 
     monkeypatch.setattr(_pdf.anyio.to_thread, "run_sync", counted)
+    return trips
+
+
+async def test_a_document_seen_before_is_answered_without_a_thread(
+    make_client: MakeClient, a4_pdf: bytes, parses: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client, transport = make_client(created)
+    await client.documents.create(**minimal(a4_pdf))
+    trips = count_worker_trips(monkeypatch)
     await client.documents.create(**minimal(a4_pdf))
     assert trips == []
     assert parses == [len(a4_pdf)]
+    assert len(transport.requests) == 2
+
+
+async def test_a_file_seen_before_is_answered_without_a_worker_thread(
+    make_client: MakeClient, tmp_path: Path, parses: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Over SMALL_FILE_LIMIT, under SHARED_READ_LIMIT: probed, read for its
+    # check and streamed on the file thread; its parse is remembered.
+    contract = tmp_path / "contract.pdf"
+    contract.write_bytes(make_pdf((595, 842)) + b"\n" * SMALL_FILE_LIMIT)
+    client, transport = make_client(created)
+    await client.documents.create(**minimal(contract))
+    trips = count_worker_trips(monkeypatch)
+    await client.documents.create(**minimal(contract))
+    with pytest.raises(sa.ValidationError):
+        await client.documents.create(**minimal(contract, **_on_page(2)))
+    assert trips == []
+    assert parses == [contract.stat().st_size]
     assert len(transport.requests) == 2
 
 
