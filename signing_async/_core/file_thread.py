@@ -11,8 +11,10 @@ callback.
 
 One thread also means that one slow call delays the others. While a call
 has been running for longer than :data:`STUCK_AFTER` (a hung network
-mount, a file fetched as it is read), the next caller moves the calls
-queued behind it, and its own, to anyio's worker threads. Finished calls
+mount, a file fetched as it is read), the calls queued behind it move to
+anyio's worker threads: the next caller moves them with its own, and each
+loop with calls queued looks every :data:`STUCK_AFTER` seconds (a task
+waiting for its call makes no other). Finished calls
 are handed back whenever the queue is empty: handing them back every
 millisecond as well cost a fifth of the throughput of a bulk run of small
 files, so a call that finished just before a slow one waits for it.
@@ -68,6 +70,8 @@ class _FileThread:
         # When the call running now began (monotonic), or None between calls.
         # Written by the thread, read by the event loops: a float, swapped whole.
         self._call_began: float | None = None
+        # The loops that will look whether the thread is stuck (see _watch).
+        self._watching: set[asyncio.AbstractEventLoop] = set()
 
     def stuck(self) -> bool:
         """Whether the call running now has run longer than :data:`STUCK_AFTER`."""
@@ -90,7 +94,31 @@ class _FileThread:
                 self._thread = thread
             self._jobs.append((function, args, loop, future))
             self._queued.notify()
+        if loop not in self._watching:
+            self._watch(loop)
         return future
+
+    def _watch(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Have ``loop`` look in :data:`STUCK_AFTER` seconds whether the thread is stuck.
+
+        Calls queued behind a stuck one are moved by the next caller; without
+        one (every task waits for a call it queued), by this look.
+        """
+        with self._lock:  # the set is shared by the loops of every thread
+            # A loop closed before its look came leaves the set here.
+            self._watching -= {other for other in self._watching if other.is_closed()}
+            self._watching.add(loop)
+        loop.call_later(STUCK_AFTER, self._look, loop)
+
+    def _look(self, loop: asyncio.AbstractEventLoop) -> None:
+        with self._lock:
+            self._watching.discard(loop)
+            busy = self._call_began is not None or bool(self._jobs)
+        if self.stuck():
+            for job in self.take_queued():
+                _rescue(job)
+        if busy:
+            self._watch(loop)
 
     def take_queued(self) -> list[_Job]:
         """The calls queued and not started yet, taken from the thread."""

@@ -227,13 +227,15 @@ def _open_regular(path: Path) -> BinaryIO | None:
     """
     descriptor = os.open(path, _OPEN_AT_ONCE)
     try:
-        if stat.S_ISREG(os.fstat(descriptor).st_mode):
-            return open(descriptor, "rb")  # the caller closes it
+        regular = stat.S_ISREG(os.fstat(descriptor).st_mode)
     except BaseException:
         os.close(descriptor)
         raise
-    os.close(descriptor)
-    return None
+    if not regular:
+        os.close(descriptor)
+        return None
+    # The file object owns the descriptor from here (it closes it if it fails).
+    return open(descriptor, "rb")
 
 
 def read_file(path: Path, size: int) -> bytes | None:
@@ -399,7 +401,8 @@ class RequestFiles:
     The small files read whole add up to at most :data:`REQUEST_READ_LIMIT`;
     past it, files are streamed when sent, so that a request of a thousand
     small documents holds one piece of them at a time, not all of them.
-    Documents given as bytes are the caller's memory and count for nothing.
+    Documents given in memory count for nothing: they are the caller's (a
+    ``bytearray`` or ``memoryview`` is copied once, whatever the request).
     """
 
     def __init__(self) -> None:

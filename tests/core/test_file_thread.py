@@ -214,3 +214,25 @@ async def test_calls_behind_a_stuck_one_run_in_other_threads() -> None:
         release.set()
     assert await asyncio.wait_for(slow, 60) == "slow"
     assert await run_in_file_thread(_thread_and_double, 5) == ("signing_async files", 10)
+
+
+async def test_calls_behind_a_stuck_one_are_moved_with_no_other_caller_coming() -> None:
+    # A task waiting for its read makes no other call: no caller comes to
+    # move what is queued. Its loop looks for itself.
+    started, release = threading.Event(), threading.Event()
+
+    def hang(_: None) -> str:
+        started.set()
+        release.wait(120)  # a hung network mount, until released below
+        return "slow"
+
+    try:
+        slow = asyncio.ensure_future(run_in_file_thread(hang, None))
+        assert await asyncio.to_thread(started.wait, 60)
+        behind = await asyncio.wait_for(run_in_file_thread(_thread_and_double, 1), 60)
+        assert behind[1] == 2
+        assert behind[0] != "signing_async files"
+        assert not slow.done()
+    finally:
+        release.set()
+    assert await asyncio.wait_for(slow, 60) == "slow"

@@ -237,7 +237,7 @@ async def test_a_file_swapped_for_a_fifo_before_it_is_sent_fails_without_waiting
     watchdog = asyncio.get_running_loop().call_later(30, writer_comes)
     try:
         with pytest.raises(sa.ValidationError, match="changed while it was being sent"):
-            await _read_all(blob)
+            await asyncio.wait_for(_read_all(blob), 60)
         assert let_go == []
         small = tmp_path / "small.pdf"
         small.write_bytes(b"%PDF-1.7")
