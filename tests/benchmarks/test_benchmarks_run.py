@@ -239,11 +239,15 @@ def test_tiny_bulk_rows_compare_the_sdk_with_the_raw_loop(quick_run: dict[str, A
         for variant in case["variants"]:
             (result,) = variant["rounds"]
             assert result["documents_created"] == case["params"]["count"], variant["key"]
-    (files,) = next(b for b in data["benchmarks"] if b["name"] == "bulk-files")["cases"]
-    assert set(files["ratios"]) == {"sdk-files/raw-files", "sdk-files/sdk-bytes"}
-    for variant in files["variants"]:
-        (result,) = variant["rounds"]
-        assert result["documents_created"] == files["params"]["count"], variant["key"]
+    tiny_files, mid_files = next(b for b in data["benchmarks"] if b["name"] == "bulk-files")[
+        "cases"
+    ]
+    assert [tiny_files["params"]["size"], mid_files["params"]["size"]] == [2048, 200 * 1024]
+    for files in (tiny_files, mid_files):
+        assert set(files["ratios"]) == {"sdk-files/raw-files", "sdk-files/sdk-bytes"}
+        for variant in files["variants"]:
+            (result,) = variant["rounds"]
+            assert result["documents_created"] == files["params"]["count"], variant["key"]
     (wide,) = next(b for b in data["benchmarks"] if b["name"] == "bulk-wide")["cases"]
     assert wide["params"]["concurrency"] == 256
     sdk = next(v for v in wide["variants"] if v["key"] == "sdk")
