@@ -12,12 +12,12 @@ callback.
 One thread also means that one slow call delays the others. While a call
 has been running for longer than :data:`STUCK_AFTER` (a hung network
 mount, a file fetched as it is read), the calls queued behind it move to
-anyio's worker threads: the next caller moves them with its own, and each
-loop with calls queued looks every :data:`STUCK_AFTER` seconds (a task
-waiting for its call makes no other). Finished calls
-are handed back whenever the queue is empty: handing them back every
-millisecond as well cost a fifth of the throughput of a bulk run of small
-files, so a call that finished just before a slow one waits for it.
+anyio's worker threads, and the calls finished before it are handed back:
+the next caller does it, and each loop with calls queued looks every
+:data:`STUCK_AFTER` seconds (a task waiting for its call makes no other).
+Otherwise finished calls are handed back whenever the queue is empty:
+handing them back every millisecond as well cost a fifth of the throughput
+of a bulk run of small files.
 
 On asyncio only. A task that trio schedules (also trio's guest mode and
 trio-asyncio, which run on an asyncio loop) uses anyio's threads as before.
@@ -72,6 +72,9 @@ class _FileThread:
         self._call_began: float | None = None
         # The loops that will look whether the thread is stuck (see _watch).
         self._watching: set[asyncio.AbstractEventLoop] = set()
+        # Finished calls not handed back yet, by loop: kept here, under the
+        # lock, so that a loop can take them while the thread is stuck.
+        self._done: dict[asyncio.AbstractEventLoop, list[_Done]] = {}
 
     def stuck(self) -> bool:
         """Whether the call running now has run longer than :data:`STUCK_AFTER`."""
@@ -115,10 +118,18 @@ class _FileThread:
             self._watching.discard(loop)
             busy = self._call_began is not None or bool(self._jobs)
         if self.stuck():
-            for job in self.take_queued():
-                _rescue(job)
+            self.unblock()
         if busy:
             self._watch(loop)
+
+    def unblock(self) -> None:
+        """Free what waits on a stuck call: the calls queued behind it go to
+        anyio's threads, and the calls finished before it to their loops."""
+        with self._lock:
+            done, self._done = self._done, {}
+        _hand_back(done)
+        for job in self.take_queued():
+            _rescue(job)
 
     def take_queued(self) -> list[_Job]:
         """The calls queued and not started yet, taken from the thread."""
@@ -127,17 +138,24 @@ class _FileThread:
             self._jobs.clear()
         return jobs
 
-    def _next(self) -> _Job | None:
+    def _next(self, finished: tuple[asyncio.AbstractEventLoop, _Done] | None) -> _Job | None:
+        """Keep the call just finished (if any) to hand back, and take the next one."""
         with self._lock:
+            if finished is not None:
+                loop, result = finished
+                self._done.setdefault(loop, []).append(result)
             return self._jobs.popleft() if self._jobs else None
 
     def _run(self) -> None:
-        done: dict[asyncio.AbstractEventLoop, list[_Done]] = {}
+        finished: tuple[asyncio.AbstractEventLoop, _Done] | None = None
         while True:
-            job = self._next()
+            job = self._next(finished)
+            finished = None
             if job is None:
+                with self._lock:
+                    done, self._done = self._done, {}
                 _hand_back(done)
-                done = {}
+                del done  # not held while waiting: the results may hold the caller's data
                 with self._lock:
                     while not self._jobs:
                         self._queued.wait()
@@ -150,7 +168,7 @@ class _FileThread:
                 result = (future, None, _raisable(exc))
             finally:
                 self._call_began = None
-            done.setdefault(loop, []).append(result)
+            finished = (loop, result)
             # Not held while waiting for the next call: they may hold the caller's data.
             del job, function, args, future, result
 
@@ -237,7 +255,6 @@ async def run_in_file_thread(function: Callable[..., T], *args: object) -> T:
     if in_trio_task():
         return await anyio.to_thread.run_sync(function, *args)
     if _file_thread.stuck():
-        for job in _file_thread.take_queued():
-            _rescue(job)
+        _file_thread.unblock()
         return await anyio.to_thread.run_sync(function, *args)
     return await _file_thread.submit(function, args)

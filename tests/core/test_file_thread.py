@@ -236,3 +236,31 @@ async def test_calls_behind_a_stuck_one_are_moved_with_no_other_caller_coming() 
     finally:
         release.set()
     assert await asyncio.wait_for(slow, 60) == "slow"
+
+
+async def test_calls_finished_before_a_stuck_one_are_handed_back() -> None:
+    # Finished calls are handed back when the queue empties: one finished
+    # just before a call that hangs must not wait for it.
+    gate, started, release = threading.Event(), threading.Event(), threading.Event()
+
+    def hang(_: None) -> str:
+        started.set()
+        release.wait(120)  # a hung network mount, until released below
+        return "slow"
+
+    try:
+        # The gate holds the thread until all three are queued, so the quick
+        # call runs with the hanging one still queued behind it.
+        gated = asyncio.ensure_future(run_in_file_thread(gate.wait, 60))
+        quick = asyncio.ensure_future(run_in_file_thread(_thread_and_double, 3))
+        slow = asyncio.ensure_future(run_in_file_thread(hang, None))
+        await asyncio.sleep(0)
+        gate.set()
+        assert await asyncio.to_thread(started.wait, 60)
+        assert await asyncio.wait_for(quick, 60) == ("signing_async files", 6)
+        assert await asyncio.wait_for(gated, 60) is True
+        assert not slow.done()
+    finally:
+        gate.set()
+        release.set()
+    assert await asyncio.wait_for(slow, 60) == "slow"
