@@ -9,15 +9,15 @@ for the GIL (15 context switches per trip). Here one thread runs whatever is
 queued, back to back, and hands each event loop its finished calls in one
 callback.
 
-One thread also means that one slow call delays the others. While a call
-has been running for longer than :data:`STUCK_AFTER` (a hung network
-mount, a file fetched as it is read), the calls queued behind it move to
-anyio's worker threads, and the calls finished before it are handed back:
-the next caller does it, and each loop with calls queued looks every
-:data:`STUCK_AFTER` seconds (a task waiting for its call makes no other).
-Otherwise finished calls are handed back whenever the queue is empty:
-handing them back every millisecond as well cost a fifth of the throughput
-of a bulk run of small files.
+One thread also means that one slow call delays the others. Once a call has
+been running for longer than :data:`STUCK_AFTER` (a hung network mount, a
+file fetched as it is read), the calls queued behind it move to anyio's
+worker threads, and the calls finished before it are handed back: the next
+caller does it, and so does each loop with calls on the thread, which looks
+every :data:`STUCK_AFTER` seconds (a task waiting for its call makes no
+other); so within twice that. Otherwise finished calls are handed back
+whenever the queue is empty: handing them back every millisecond as well
+cost a fifth of the throughput of a bulk run of small files.
 
 On asyncio only. A task that trio schedules (also trio's guest mode and
 trio-asyncio, which run on an asyncio loop) uses anyio's threads as before.
@@ -32,6 +32,7 @@ import contextlib
 import os
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -67,11 +68,14 @@ class _FileThread:
         self._queued = threading.Condition(self._lock)
         self._jobs: collections.deque[_Job] = collections.deque()
         self._thread: threading.Thread | None = None
-        # When the call running now began (monotonic), or None between calls.
-        # Written by the thread, read by the event loops: a float, swapped whole.
+        # When the call running now began (monotonic), or None between calls,
+        # and the loop it is for. Written by the thread, read by the event
+        # loops: each swapped whole.
         self._call_began: float | None = None
-        # The loops that will look whether the thread is stuck (see _watch).
-        self._watching: set[asyncio.AbstractEventLoop] = set()
+        self._call_loop: asyncio.AbstractEventLoop | None = None
+        # The loops that will look whether the thread is stuck (see _watch);
+        # weak, so that a loop dropped without closing it is not kept alive.
+        self._watching: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
         # Finished calls not handed back yet, by loop: kept here, under the
         # lock, so that a loop can take them while the thread is stuck.
         self._done: dict[asyncio.AbstractEventLoop, list[_Done]] = {}
@@ -102,25 +106,29 @@ class _FileThread:
         return future
 
     def _watch(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Have ``loop`` look in :data:`STUCK_AFTER` seconds whether the thread is stuck.
+        """Have ``loop`` look every :data:`STUCK_AFTER` seconds whether the
+        thread is stuck, while it has calls there.
 
         Calls queued behind a stuck one are moved by the next caller; without
-        one (every task waits for a call it queued), by this look.
+        one (every task waits for a call it queued), by this look. Only the
+        loop's own thread adds or removes it.
         """
-        with self._lock:  # the set is shared by the loops of every thread
-            # A loop closed before its look came leaves the set here.
-            self._watching -= {other for other in self._watching if other.is_closed()}
-            self._watching.add(loop)
+        self._watching.add(loop)
         loop.call_later(STUCK_AFTER, self._look, loop)
 
     def _look(self, loop: asyncio.AbstractEventLoop) -> None:
-        with self._lock:
-            self._watching.discard(loop)
-            busy = self._call_began is not None or bool(self._jobs)
         if self.stuck():
             self.unblock()
-        if busy:
-            self._watch(loop)
+        with self._lock:
+            waiting = (
+                self._call_loop is loop
+                or loop in self._done
+                or any(queued is loop for _, _, queued, _ in self._jobs)
+            )
+        if waiting:
+            loop.call_later(STUCK_AFTER, self._look, loop)
+        else:
+            self._watching.discard(loop)
 
     def unblock(self) -> None:
         """Free what waits on a stuck call: the calls queued behind it go to
@@ -161,16 +169,18 @@ class _FileThread:
                         self._queued.wait()
                 continue
             function, args, loop, future = job
+            self._call_loop = loop
             self._call_began = time.monotonic()
             try:
                 result: _Done = (future, function(*args), None)
             except BaseException as exc:  # every error is the caller's, none ends the thread
                 result = (future, None, _raisable(exc))
             finally:
-                self._call_began = None
+                self._call_began = self._call_loop = None
             finished = (loop, result)
-            # Not held while waiting for the next call: they may hold the caller's data.
-            del job, function, args, future, result
+            # Not held while waiting for the next call: they may hold the
+            # caller's data, or keep alive a loop its owner dropped.
+            del job, function, args, loop, future, result
 
 
 def _raisable(error: BaseException) -> BaseException:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import multiprocessing
 import threading
+import weakref
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -227,15 +229,33 @@ async def test_calls_behind_a_stuck_one_are_moved_with_no_other_caller_coming() 
         return "slow"
 
     try:
+        # Both queued before the first starts: the second is queued behind
+        # it, not sent straight to a worker thread by a caller finding it stuck.
         slow = asyncio.ensure_future(run_in_file_thread(hang, None))
+        behind_it = asyncio.ensure_future(run_in_file_thread(_thread_and_double, 1))
+        await asyncio.sleep(0)
         assert await asyncio.to_thread(started.wait, 60)
-        behind = await asyncio.wait_for(run_in_file_thread(_thread_and_double, 1), 60)
+        behind = await asyncio.wait_for(behind_it, 60)
         assert behind[1] == 2
         assert behind[0] != "signing_async files"
         assert not slow.done()
     finally:
         release.set()
     assert await asyncio.wait_for(slow, 60) == "slow"
+
+
+def test_a_loop_done_with_is_not_kept_alive() -> None:
+    # Its look at the thread is still pending when it stops: the thread
+    # must not be what keeps it (or, unclosed, its selector) alive.
+    loop = asyncio.new_event_loop()
+    assert loop.run_until_complete(run_in_file_thread(_thread_and_double, 2))[1] == 4
+    loop.close()
+    dropped = weakref.ref(loop)
+    del loop
+    # Once the thread runs another call, it holds nothing of the last one.
+    assert asyncio.run(run_in_file_thread(_thread_and_double, 1))[1] == 2
+    gc.collect()
+    assert dropped() is None
 
 
 async def test_calls_finished_before_a_stuck_one_are_handed_back() -> None:
@@ -264,3 +284,36 @@ async def test_calls_finished_before_a_stuck_one_are_handed_back() -> None:
         gate.set()
         release.set()
     assert await asyncio.wait_for(slow, 60) == "slow"
+
+
+async def test_a_loop_stops_looking_once_it_has_no_calls_on_the_thread(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Another loop's call hangs on the thread: this loop, whose call is
+    # done, has nothing to look after and must not wake up for it.
+    looks: list[asyncio.AbstractEventLoop] = []
+    look = file_thread._FileThread._look
+
+    def counted(self: file_thread._FileThread, loop: asyncio.AbstractEventLoop) -> None:
+        looks.append(loop)
+        look(self, loop)
+
+    monkeypatch.setattr(file_thread._FileThread, "_look", counted)
+    started, release = threading.Event(), threading.Event()
+
+    def hang(_: None) -> str:
+        started.set()
+        release.wait(120)
+        return "slow"
+
+    other = threading.Thread(target=lambda: asyncio.run(run_in_file_thread(hang, None)))
+    other.start()
+    try:
+        assert await asyncio.to_thread(started.wait, 60)
+        mine = asyncio.get_running_loop()
+        assert (await asyncio.wait_for(run_in_file_thread(_thread_and_double, 1), 60))[1] == 2
+        await asyncio.sleep(6 * STUCK_AFTER)  # a window for looks, not a timing assertion
+        assert looks.count(mine) <= 2  # its first look finds nothing of its own there
+    finally:
+        release.set()
+        await asyncio.to_thread(other.join, 60)
