@@ -2,12 +2,11 @@
 
 A document given as a path is probed (its size, its first bytes, and the
 whole of a small file), and streamed if it is up to 512 KiB, outside the
-event loop: the loop must never wait on a disk. Through anyio's
-worker threads, a bulk run with 64 documents in flight paid 0.3 ms of CPU
-per trip, more than the rest of a small request: dozens of threads contended
-for the GIL (15 context switches per trip). Here one thread runs whatever is
-queued, back to back, and hands each event loop its finished calls in one
-callback.
+event loop: the loop must never wait on a disk. Through anyio's worker
+threads, a bulk run with 64 documents in flight paid 0.3 ms of CPU per trip,
+more than the rest of a small request: dozens of threads contended for the
+GIL (15 context switches per trip). Here one thread runs whatever is queued,
+back to back, and hands each event loop its finished calls in one callback.
 
 One thread also means that one slow call delays the others. Once a call has
 been running for longer than :data:`STUCK_AFTER` (a hung network mount, a
@@ -253,10 +252,10 @@ if hasattr(os, "register_at_fork"):  # not on Windows, which does not fork
 async def run_in_file_thread(function: Callable[..., T], *args: object) -> T:
     """``function(*args)`` off the event loop: a short, blocking file operation.
 
-    On asyncio, in the process's file thread, which runs such calls one after
-    another (``function`` should not wait long: open, stat, a read of at
-    most 512 KiB), or in anyio's worker threads while a call there is stuck; under
-    trio, in anyio's worker threads.
+    On asyncio, in the process's file thread, which runs such calls one
+    after another (``function`` should not wait long: open, stat, a read of
+    at most 512 KiB), or in anyio's worker threads while a call there is
+    stuck; under trio, in anyio's worker threads.
 
     Raises:
         BaseException: What ``function`` raised (a ``StopIteration`` as a

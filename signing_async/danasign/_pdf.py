@@ -2,9 +2,9 @@
 
 pypdf parses a whole file in memory, so only documents up to
 :data:`PDF_CHECK_LIMIT` bytes are read, once, and parsed in a worker thread
-(parsing is CPU work and must not block the event loop). Larger documents, documents
-pypdf cannot parse (encrypted, damaged, unusual), and installs without pypdf
-skip the check silently: DANAsign has the last word anyway.
+(parsing is CPU work and must not block the event loop). Larger documents,
+documents pypdf cannot parse (encrypted, damaged, unusual), and installs
+without pypdf skip the check silently: DANAsign has the last word anyway.
 
 A parse costs more than the rest of the request (0.4 ms of CPU for a
 one-page PDF, 5 ms for fifty pages, against about 0.3 ms for everything
@@ -146,6 +146,12 @@ def _read_sizes(source: io.BytesIO) -> Sizes | None:
     return tuple(sizes)
 
 
+async def _recalled_or_parsed(data: bytes, digest: bytes) -> Sizes | None:
+    """The sizes of ``data`` remembered, or parsed in a worker thread."""
+    seen, sizes = remembered.recall(digest)
+    return sizes if seen else await anyio.to_thread.run_sync(_parse, data, digest)
+
+
 async def page_sizes(blob: Blob) -> Sizes | None:
     """Each page's (width, height) in points, as displayed; None when unknown.
 
@@ -155,20 +161,14 @@ async def page_sizes(blob: Blob) -> Sizes | None:
     if blob.size > PDF_CHECK_LIMIT or not pypdf_installed():
         return None
     if blob.data is not None and blob.size <= DIGEST_ON_LOOP_LIMIT:
-        digest = _digest(blob.data)
-        seen, sizes = remembered.recall(digest)
-        return sizes if seen else await anyio.to_thread.run_sync(_parse, blob.data, digest)
+        return await _recalled_or_parsed(blob.data, _digest(blob.data))
     if blob.data is not None:
         return await anyio.to_thread.run_sync(_recall_or_parse, blob.data)
     if blob.path is not None and blob.size <= SHARED_READ_LIMIT:
         # Read and digested on the file thread, as its pieces are read when
         # sent: a document seen before needs no worker thread.
         read = await run_in_file_thread(_read_digested, blob.path, blob.size)
-        if read is None:
-            return None
-        data, digest = read
-        seen, sizes = remembered.recall(digest)
-        return sizes if seen else await anyio.to_thread.run_sync(_parse, data, digest)
+        return None if read is None else await _recalled_or_parsed(*read)
     if blob.path is not None:
         return await anyio.to_thread.run_sync(_file_sizes, blob.path, blob.size)
     return None
