@@ -68,8 +68,8 @@ class _FileThread:
         self._jobs: collections.deque[_Job] = collections.deque()
         self._thread: threading.Thread | None = None
         # When the call running now began (monotonic), or None between calls,
-        # and the loop it is for. Written by the thread, read by the event
-        # loops: each swapped whole.
+        # and the loop of the call taken last (until it is kept finished, see
+        # _next). Written by the thread, read by the event loops: swapped whole.
         self._call_began: float | None = None
         self._call_loop: asyncio.AbstractEventLoop | None = None
         # The loops that will look whether the thread is stuck (see _watch);
@@ -146,12 +146,18 @@ class _FileThread:
         return jobs
 
     def _next(self, finished: tuple[asyncio.AbstractEventLoop, _Done] | None) -> _Job | None:
-        """Keep the call just finished (if any) to hand back, and take the next one."""
+        """Keep the call just finished (if any) to hand back, and take the next one.
+
+        One step under the lock, so that a loop's look always finds its call
+        somewhere: queued, running (``_call_loop``) or finished.
+        """
         with self._lock:
             if finished is not None:
                 loop, result = finished
                 self._done.setdefault(loop, []).append(result)
-            return self._jobs.popleft() if self._jobs else None
+            job = self._jobs.popleft() if self._jobs else None
+            self._call_loop = None if job is None else job[2]
+            return job
 
     def _run(self) -> None:
         finished: tuple[asyncio.AbstractEventLoop, _Done] | None = None
@@ -168,14 +174,13 @@ class _FileThread:
                         self._queued.wait()
                 continue
             function, args, loop, future = job
-            self._call_loop = loop
             self._call_began = time.monotonic()
             try:
                 result: _Done = (future, function(*args), None)
             except BaseException as exc:  # every error is the caller's, none ends the thread
                 result = (future, None, _raisable(exc))
             finally:
-                self._call_began = self._call_loop = None
+                self._call_began = None
             finished = (loop, result)
             # Not held while waiting for the next call: they may hold the
             # caller's data, or keep alive a loop its owner dropped.

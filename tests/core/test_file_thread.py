@@ -277,7 +277,9 @@ async def test_calls_finished_before_a_stuck_one_are_handed_back() -> None:
         await asyncio.sleep(0)
         gate.set()
         assert await asyncio.to_thread(started.wait, 60)
-        assert await asyncio.wait_for(quick, 60) == ("signing_async files", 6)
+        # (On a machine slow enough, the gate's own call counts as stuck and
+        # the quick one goes to a worker thread: either way, it is answered.)
+        assert (await asyncio.wait_for(quick, 60))[1] == 6
         assert await asyncio.wait_for(gated, 60) is True
         assert not slow.done()
     finally:
