@@ -22,9 +22,9 @@ item list is ever held) with a SQLite journal, and reports the journal's
 size: memory must not grow with the number of items.
 
 The ``bulk-files`` workloads send the same documents given as paths, one
-file per item, as a manifest gives them: the SDK reads each file in a worker
-thread; the hand-written loop reads it with ``Path.read_bytes()`` on the
-event loop, as such a loop usually does.
+file per item, as a manifest gives them: the SDK reads each file off the
+event loop (on the process's file thread); the hand-written loop reads it
+with ``Path.read_bytes()`` on the event loop, as such a loop usually does.
 """
 
 from __future__ import annotations

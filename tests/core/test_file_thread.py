@@ -54,6 +54,21 @@ def _thread_and_double(number: int) -> tuple[str, int]:
     return threading.current_thread().name, 2 * number
 
 
+class _HungCall:
+    """A file call that blocks, as on a hung network mount, until released."""
+
+    def __init__(self) -> None:
+        self.started, self.released = threading.Event(), threading.Event()
+
+    def __call__(self, _: None) -> str:
+        self.started.set()
+        self.released.wait(120)  # bounded: a test that forgets to release still ends
+        return "slow"
+
+    async def wait_started(self) -> None:
+        assert await asyncio.to_thread(self.started.wait, 60)
+
+
 async def test_many_calls_at_once_run_in_one_thread_and_each_gets_its_own_result() -> None:
     results = await asyncio.gather(*(run_in_file_thread(_thread_and_double, n) for n in range(200)))
     assert [doubled for _, doubled in results] == [2 * n for n in range(200)]
@@ -194,16 +209,10 @@ async def test_a_thread_that_cannot_start_queues_nothing_and_is_started_next_tim
 
 
 async def test_calls_behind_a_stuck_one_run_in_other_threads() -> None:
-    started, release = threading.Event(), threading.Event()
-
-    def hang(_: None) -> str:
-        started.set()
-        release.wait(120)  # a hung network mount, until released below
-        return "slow"
-
+    hang = _HungCall()
     try:
         slow = asyncio.ensure_future(run_in_file_thread(hang, None))
-        assert await asyncio.to_thread(started.wait, 60)
+        await hang.wait_started()
         behind = asyncio.ensure_future(run_in_file_thread(_thread_and_double, 1))
         await asyncio.sleep(0)  # queued behind the stuck call
         await asyncio.sleep(2 * STUCK_AFTER)  # now it counts as stuck (not a timing assertion)
@@ -213,7 +222,7 @@ async def test_calls_behind_a_stuck_one_run_in_other_threads() -> None:
         assert (await asyncio.wait_for(behind, 60))[1] == 2
         assert not slow.done()
     finally:
-        release.set()
+        hang.released.set()
     assert await asyncio.wait_for(slow, 60) == "slow"
     assert await run_in_file_thread(_thread_and_double, 5) == ("signing_async files", 10)
 
@@ -221,26 +230,20 @@ async def test_calls_behind_a_stuck_one_run_in_other_threads() -> None:
 async def test_calls_behind_a_stuck_one_are_moved_with_no_other_caller_coming() -> None:
     # A task waiting for its read makes no other call: no caller comes to
     # move what is queued. Its loop looks for itself.
-    started, release = threading.Event(), threading.Event()
-
-    def hang(_: None) -> str:
-        started.set()
-        release.wait(120)  # a hung network mount, until released below
-        return "slow"
-
+    hang = _HungCall()
     try:
         # Both queued before the first starts: the second is queued behind
         # it, not sent straight to a worker thread by a caller finding it stuck.
         slow = asyncio.ensure_future(run_in_file_thread(hang, None))
         behind_it = asyncio.ensure_future(run_in_file_thread(_thread_and_double, 1))
         await asyncio.sleep(0)
-        assert await asyncio.to_thread(started.wait, 60)
+        await hang.wait_started()
         behind = await asyncio.wait_for(behind_it, 60)
         assert behind[1] == 2
         assert behind[0] != "signing_async files"
         assert not slow.done()
     finally:
-        release.set()
+        hang.released.set()
     assert await asyncio.wait_for(slow, 60) == "slow"
 
 
@@ -261,13 +264,7 @@ def test_a_loop_done_with_is_not_kept_alive() -> None:
 async def test_calls_finished_before_a_stuck_one_are_handed_back() -> None:
     # Finished calls are handed back when the queue empties: one finished
     # just before a call that hangs must not wait for it.
-    gate, started, release = threading.Event(), threading.Event(), threading.Event()
-
-    def hang(_: None) -> str:
-        started.set()
-        release.wait(120)  # a hung network mount, until released below
-        return "slow"
-
+    gate, hang = threading.Event(), _HungCall()
     try:
         # The gate holds the thread until all three are queued, so the quick
         # call runs with the hanging one still queued behind it.
@@ -276,7 +273,7 @@ async def test_calls_finished_before_a_stuck_one_are_handed_back() -> None:
         slow = asyncio.ensure_future(run_in_file_thread(hang, None))
         await asyncio.sleep(0)
         gate.set()
-        assert await asyncio.to_thread(started.wait, 60)
+        await hang.wait_started()
         # (On a machine slow enough, the gate's own call counts as stuck and
         # the quick one goes to a worker thread: either way, it is answered.)
         assert (await asyncio.wait_for(quick, 60))[1] == 6
@@ -284,7 +281,7 @@ async def test_calls_finished_before_a_stuck_one_are_handed_back() -> None:
         assert not slow.done()
     finally:
         gate.set()
-        release.set()
+        hang.released.set()
     assert await asyncio.wait_for(slow, 60) == "slow"
 
 
@@ -301,21 +298,15 @@ async def test_a_loop_stops_looking_once_it_has_no_calls_on_the_thread(
         look(self, loop)
 
     monkeypatch.setattr(file_thread._FileThread, "_look", counted)
-    started, release = threading.Event(), threading.Event()
-
-    def hang(_: None) -> str:
-        started.set()
-        release.wait(120)
-        return "slow"
-
+    hang = _HungCall()
     other = threading.Thread(target=lambda: asyncio.run(run_in_file_thread(hang, None)))
     other.start()
     try:
-        assert await asyncio.to_thread(started.wait, 60)
+        await hang.wait_started()
         mine = asyncio.get_running_loop()
         assert (await asyncio.wait_for(run_in_file_thread(_thread_and_double, 1), 60))[1] == 2
         await asyncio.sleep(6 * STUCK_AFTER)  # a window for looks, not a timing assertion
         assert looks.count(mine) <= 2  # its first look finds nothing of its own there
     finally:
-        release.set()
+        hang.released.set()
         await asyncio.to_thread(other.join, 60)
