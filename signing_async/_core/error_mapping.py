@@ -6,12 +6,12 @@ bad token) and which error codes they send in their bodies.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
 import attrs
 
+from . import json_codec
 from .errors import (
     APIError,
     AuthenticationError,
@@ -74,8 +74,12 @@ class ErrorMapper:
         code: str | None = None
         message: str | None = None
         try:
-            parsed = json.loads(body) if body else None
-        except (ValueError, UnicodeDecodeError):
+            # The decoder of 2xx answers: an error body nested deeper than its
+            # limit, or holding a lone surrogate, is kept as bytes, not parsed
+            # into a RecursionError here or a message no file or database can
+            # store (a bulk journal records it).
+            parsed = json_codec.loads(body) if body else None
+        except ValueError:  # UnicodeDecodeError is one
             parsed = None
         if isinstance(parsed, Mapping):
             code = _first_text(parsed, _CODE_KEYS)

@@ -25,6 +25,7 @@ from typing import Any
 import attrs
 
 from .. import _providers
+from .._core import json_codec
 from .._core.bulk import InvalidItem
 from .._core.errors import ValidationError
 from .._core.sources import Document
@@ -268,11 +269,13 @@ def _jsonl_rows(manifest: Path, files: frozenset[str]) -> Iterator[tuple[int, Ro
             if not line.strip():
                 continue
             try:
-                row = json.loads(line)
+                # Bounded as answers are: a line nested thousands deep would stop
+                # the whole run with a RecursionError, not fail alone.
+                row = json_codec.stdlib_loads(line.encode())
             except json.JSONDecodeError as exc:
                 yield number, InvalidItem(where, f"not valid JSON: {exc.msg} (column {exc.colno})")
                 continue
-            except ValueError as exc:  # a number too long to convert, say
+            except ValueError as exc:  # too deep, a lone surrogate, a number too long
                 yield number, InvalidItem(where, f"not valid JSON: {exc}")
                 continue
             if not isinstance(row, dict):

@@ -97,6 +97,31 @@ async def test_a_jsonl_manifest_sends_good_rows_and_fails_bad_ones_clearly(job: 
     }
 
 
+async def test_a_jsonl_line_nested_thousands_deep_fails_alone(job: Path) -> None:
+    # The standard library's parser raises RecursionError on such a line: it
+    # must fail as that line, not stop the reading of the whole manifest.
+    good = {"id": "ok-1", "signer": signer("Ana"), "docs": ["pdfs/a.pdf"]}
+    deep = '{"id": "deep", "signer": ' + "[" * 50_000 + "]" * 50_000 + "}"
+    surrogate = '{"id": "lone \\ud800", "signer": {}, "docs": []}'
+    manifest = job / "circuits.jsonl"
+    manifest.write_text("\n".join([deep, surrogate, json.dumps(good)]) + "\n")
+
+    outcomes, bodies = await send_all(read_manifest(manifest, files=FILE_FIELDS["circuits"]))
+
+    assert [(o.key, o.status) for o in outcomes] == [
+        (None, "failed"),
+        (None, "failed"),
+        ("ok-1", "succeeded"),
+    ]
+    assert str(outcomes[0].error) == (
+        "circuits.jsonl line 1: not valid JSON: JSON nested more than 128 levels deep"
+    )
+    assert str(outcomes[1].error) == (
+        "circuits.jsonl line 2: not valid JSON: JSON text with a lone surrogate (not valid Unicode)"
+    )
+    assert [body["id"] for body in bodies] == ["ok-1"]
+
+
 async def test_a_csv_manifest_builds_nested_fields_and_lists(job: Path) -> None:
     manifest = job / "circuits.csv"
     manifest.write_text(

@@ -207,6 +207,22 @@ async def serving(gateway: Gateway, provider: Provider) -> AsyncIterator[sa.Sign
             yield client
 
 
+Outcomes = dict[str | None, sa.BulkOutcome[Any]]
+
+
+async def two_runs(
+    gateway: Gateway, provider: Provider, keys: list[str], journal: Path
+) -> tuple[Outcomes, Outcomes]:
+    """Run the bulk create of ``keys`` twice on one journal; each run's outcomes by key."""
+    runs: list[Outcomes] = []
+    async with serving(gateway, provider) as client:
+        items = [provider.item(key) for key in keys]
+        for _ in range(2):
+            async with provider.create_many(client, items, journal) as outcomes:
+                runs.append({outcome.key: outcome async for outcome in outcomes})
+    return runs[0], runs[1]
+
+
 @pytest.mark.parametrize("provider", PROVIDERS, ids=str)
 @pytest.mark.parametrize("status", [504, 502])
 async def test_a_create_answered_by_a_gateway_after_acting_is_sent_once(
@@ -245,12 +261,7 @@ async def test_create_many_reports_gateway_errors_uncertain_and_never_resends_th
         }
     )
 
-    async with serving(gateway, provider) as client:
-        items = [provider.item(key) for key in keys]
-        async with provider.create_many(client, items, journal) as outcomes:
-            first = {outcome.key: outcome async for outcome in outcomes}
-        async with provider.create_many(client, items, journal) as outcomes:
-            rerun = {outcome.key: outcome async for outcome in outcomes}
+    first, rerun = await two_runs(gateway, provider, keys, journal)
 
     assert {key: outcome.status for key, outcome in first.items()} == {
         **dict.fromkeys(keys, "succeeded"),

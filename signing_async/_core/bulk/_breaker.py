@@ -27,6 +27,7 @@ from ..errors import (
     SigningError,
     ValidationError,
 )
+from ._verdict import describe
 
 __all__ = ["DEFAULT_CONNECT_FAILURES", "Breaker", "BulkStopped", "StopReason"]
 
@@ -64,10 +65,6 @@ class BulkStopped(SigningError):
         self.connect_failures = connect_failures
 
 
-def _describe(error: Exception) -> str:
-    return f"{type(error).__name__}: {error}"
-
-
 class Breaker:
     """Watches the answers of a run's items and says when to stop.
 
@@ -97,7 +94,7 @@ class Breaker:
             )
             what = "the credentials" if reason == "authentication" else "access"
             return BulkStopped(
-                f"the run stopped: the provider refused {what} ({_describe(answer)});"
+                f"the run stopped: the provider refused {what} ({describe(answer)});"
                 " the items not sent stay pending: fix the configuration and run again",
                 reason=reason,
                 error=answer,

@@ -41,7 +41,7 @@ from ._items import InvalidItem, ItemSource
 from ._journal import Claim, Entry, Journal, JournalOption, open_journal
 from ._outcome import BulkOutcome
 from ._progress import BulkProgress
-from ._verdict import Verdict, refused, verdict
+from ._verdict import Verdict, describe, refused, verdict
 
 __all__ = ["Engine", "OnUncertain"]
 
@@ -71,10 +71,6 @@ RELEASE_TIMEOUT = 30.0
 that never left, from a journal that writes only while awaited (a journal
 that will not cut its own transaction short, PostgreSQL's, may keep it
 waiting until that transaction's own limit)."""
-
-
-def _describe(error: BaseException) -> str:
-    return f"{type(error).__name__}: {error}"
 
 
 @attrs.define
@@ -458,7 +454,7 @@ class Engine(Generic[T, R]):
                 await self._release(claims)
                 return
             except Exception as exc:
-                failure = _describe(exc)
+                failure = describe(exc)
         logger.warning(
             "bulk: the in-flight marks of %d unsent items cannot be undone (%s);"
             " the next run reports them uncertain",
@@ -656,7 +652,7 @@ class Engine(Generic[T, R]):
             if job.key is None or self._journal is None:
                 return outcome, None
             rejected = status == "failed" and sent and refused(answer)
-            return outcome, Entry(job.key, status, error=_describe(answer), refused=rejected)
+            return outcome, Entry(job.key, status, error=describe(answer), refused=rejected)
         outcome = BulkOutcome(job.key, job.index, "succeeded", result=answer)
         if job.key is None or self._journal_path is None:
             return outcome, None  # nothing to journal (the memory journal keeps no results)

@@ -20,7 +20,7 @@ from ..errors import (
     ValidationError,
 )
 
-__all__ = ["Verdict", "refused", "verdict"]
+__all__ = ["Verdict", "describe", "refused", "verdict"]
 
 Verdict = Literal["failed", "uncertain"]
 
@@ -69,3 +69,14 @@ def refused(error: Exception) -> bool:
     ):
         return False
     return 400 <= error.status < 500 and error.status not in STATUS_EFFECTS
+
+
+def describe(error: BaseException) -> str:
+    """An item's error as the journal records it: its type and text, as valid UTF-8.
+
+    The text of an error is not checked as an answer is, and may hold a lone
+    surrogate (from a server's bytes, say) that no database can store: it is
+    written as its escape (``\\ud800``) instead of failing the whole run.
+    """
+    text = f"{type(error).__name__}: {error}"
+    return text if text.isascii() else text.encode("utf-8", "backslashreplace").decode()
