@@ -102,9 +102,10 @@ class _Observer:
     async def sending(self) -> None:
         if self.announced:
             return  # a retry of the same request: in flight already
-        if self._engine.stopped_by is not None:
-            # The breaker tripped while this unit waited (for a token, say):
-            # it must not leave, so its items stay pending for the next run.
+        if self._engine.stopping:
+            # The run stopped while this unit waited (for its turn, a claim, a
+            # token): the caller left, the breaker tripped or the journal
+            # failed. It must not leave: its items stay pending for the next run.
             raise _Held("the run stopped before this request was sent")
         if self._claims:
             # Asked for, the mark may land even if this wait is cancelled.
@@ -192,6 +193,7 @@ class Engine(Generic[T, R]):
         self._checkpoint: Callable[[], Awaitable[None]] = checkpoint
         self._pull_lock = anyio.Lock()
         self._stopping = False
+        self._input_failed = False
         self._fatal: BaseException | None = None
         self._counts = {name: 0 for name in attrs.fields_dict(BulkProgress) if name != "stopped"}
 
@@ -204,9 +206,14 @@ class Engine(Generic[T, R]):
         return self._journal
 
     @property
+    def stopping(self) -> bool:
+        """The run was stopped: no item is pulled or sent any more."""
+        return self._stopping
+
+    @property
     def finished(self) -> bool:
         """No more items will be pulled."""
-        return self._stopping or self._source.exhausted
+        return self._stopping or self._input_failed or self._source.exhausted
 
     async def open(self) -> None:
         """Make room in the connection pool, open the journal; the run can start."""
@@ -256,6 +263,16 @@ class Engine(Generic[T, R]):
         undo that: the next run reports it uncertain).
         """
         self._stopping = True
+
+    def _end_input(self, error: Exception) -> None:
+        """The input failed: pull nothing more, send what was read, then raise ``error``.
+
+        Not a stop: the items already read are the caller's, and are sent
+        and reported before the error is raised.
+        """
+        if self._fatal is None:
+            self._fatal = error
+        self._input_failed = True
 
     def fail_run(self, error: BaseException) -> None:
         """Stop the run because of ``error``, raised once the outcomes are handed out."""
@@ -352,10 +369,12 @@ class Engine(Generic[T, R]):
         # between, so nothing can come between them: no lock, whose
         # acquire lets the loop go round once more for every item.
         async with self._pull_lock if self._source.is_async else _NO_LOCK:
+            if self._stopping or self._input_failed:
+                return None  # since this worker waited for the lock
             try:
                 pulled = await self._source.pull()
             except Exception as exc:
-                self.fail_run(exc)
+                self._end_input(exc)
                 return None
             if pulled is None:
                 return None
@@ -565,7 +584,7 @@ class Engine(Generic[T, R]):
             # input was refused): its row goes back to what a plain claim left,
             # its count of sends too; an outcome, queued next, sets its state.
             self._release_soon(marked)
-        if self.stopped_by is not None and not observer.announced:
+        if self._stopping and not observer.announced:
             # Nothing of this unit left before the run stopped: no outcome,
             # and its rows stay pending, so the next run sends it.
             return None

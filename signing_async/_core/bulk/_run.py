@@ -50,9 +50,10 @@ class BulkRun(Generic[R]):
     in rounds (up to ``concurrency`` requests, all answered, then their
     outcomes), so no request is left running between two outcomes.
 
-    Leaving early (``break``, an exception) pulls no further items. Leaving
-    the ``async with`` block normally lets the requests already sent finish
-    and be journaled; an exception or a cancellation cancels them, and the
+    Leaving early (``break``, an exception) pulls and sends no further
+    items: an item pulled but not yet sent stays pending for the next run.
+    Leaving the ``async with`` block normally lets the requests already sent
+    finish and be journaled; an exception or a cancellation cancels them, and the
     journal keeps them as in flight (uncertain on the next run).
 
     Raises (from iteration, after every outcome already available):

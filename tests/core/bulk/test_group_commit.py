@@ -462,6 +462,76 @@ async def test_an_item_pulled_ahead_is_not_sent_once_the_caller_has_left(tmp_pat
     }
 
 
+@pytest.mark.parametrize("journaled", [True, False], ids=["journal", "no-journal"])
+@pytest.mark.parametrize("source", ["list", "async"])
+async def test_a_caller_leaving_on_the_first_outcome_gets_nothing_more_sent(
+    tmp_path: Path, source: str, journaled: bool
+) -> None:
+    # One worker: the next item can only be sent after the first outcome was
+    # handed over, and the caller leaves on seeing it. Whatever that worker
+    # had pulled, claimed or marked by then, it must not send it.
+    journal = tmp_path / "j.db"
+    api = FakeApi()
+    items = [{"key": f"k{index}"} for index in range(10)]
+
+    async def generate() -> AsyncIterator[dict[str, str]]:
+        for item in items:
+            yield item
+
+    run = run_bulk(
+        items if source == "list" else generate(),
+        key=lambda item: str(item["key"]),
+        send=api.send,
+        kind=KIND,
+        options=BulkOptions(concurrency=1, journal=journal if journaled else None),
+    )
+    async with run as outcomes:
+        first = await anext(aiter(outcomes))
+
+    assert (first.key, first.status) == ("k0", "succeeded")
+    assert api.received == {"k0": 1}
+    if journaled:
+        with contextlib.closing(sqlite3.connect(journal)) as db:
+            rows = dict(db.execute("SELECT key, state FROM items").fetchall())
+        assert {key: state for key, state in rows.items() if state != "pending"} == {
+            "k0": "succeeded"
+        }
+
+
+async def test_a_stopped_run_pulls_nothing_more_from_an_async_source() -> None:
+    # Two workers: one waits inside the source for its next item (holding the
+    # pull's lock), the other, done with k0, waits for the lock. Once the run
+    # is stopped, the second must not pull: the caller's generator stays where it is.
+    api = FakeApi()
+    gate = anyio.Event()
+    yielded: list[str] = []
+
+    async def generate() -> AsyncIterator[dict[str, str]]:
+        for index in range(10):
+            if index == 1:
+                await gate.wait()
+            yielded.append(f"k{index}")
+            yield {"key": f"k{index}"}
+
+    run = run_bulk(
+        generate(),
+        key=lambda item: str(item["key"]),
+        send=api.send,
+        kind=KIND,
+        options=BulkOptions(concurrency=2),
+    )
+    async with run as outcomes:
+        first = await anext(aiter(outcomes))
+        for _ in range(20):  # the worker done with k0 reaches the lock
+            await anyio.lowlevel.checkpoint()
+        await run.aclose()
+        gate.set()
+
+    assert first.key == "k0"
+    assert yielded == ["k0", "k1"]  # k1 was being pulled when the run stopped
+    assert api.received == {"k0": 1}
+
+
 async def test_a_failed_commits_error_kept_by_a_caller_does_not_keep_what_queued_it() -> None:
     class Owner:
         """Stands for the journal whose operations were queued."""
