@@ -10,9 +10,11 @@ import contextlib
 import shutil
 import socket
 import sqlite3
+import sys
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 
+import anyio
 import attrs
 import pytest
 
@@ -327,6 +329,57 @@ async def test_bulk_status_refuses_bad_decisions(
     assert result.returncode == 2
     assert problem in result.stderr
     assert states(journal) == before
+
+
+FOREIGN_DATABASE = """
+import os, sqlite3, sys
+wal = sys.argv[2] == "wal"
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("PRAGMA application_id = 1234")
+if wal:
+    db.execute("PRAGMA journal_mode = WAL")
+    db.execute("PRAGMA wal_autocheckpoint = 0")
+db.executescript('''
+CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE items (key TEXT PRIMARY KEY, state TEXT, attempts INTEGER,
+                    updated_at TEXT, error TEXT, result TEXT);
+INSERT INTO meta VALUES ('schema', '1'), ('kind', 'inventory');
+INSERT INTO items VALUES ('sku-1', 'uncertain', 3, '2024-01-01', 'theirs', NULL);
+''')
+if wal:
+    os.kill(os.getpid(), 9)  # its -wal and -shm stay, as a killed writer leaves them
+"""
+"""Another program's SQLite database with the journal's very tables (argv: path, plain|wal)."""
+
+
+def _contents(folder: Path) -> dict[str, bytes | None]:
+    # The -shm file is SQLite's index of the -wal in shared memory, which any
+    # reader (a run's inspection too) may rebuild; the data is the rest.
+    return {
+        path.name: None if path.name.endswith("-shm") else path.read_bytes()
+        for path in folder.iterdir()
+    }
+
+
+@pytest.mark.parametrize("mode", ["plain", "wal"])
+async def test_bulk_status_leaves_another_programs_database_untouched(
+    tmp_path: Path, mode: str
+) -> None:
+    # A run refuses such a file without writing to it, and so must
+    # bulk-status, even asked to resolve one of its rows.
+    other = tmp_path / "inventory.db"
+    with anyio.fail_after(60):  # a bound on a hang, not a measure
+        await anyio.run_process(
+            [sys.executable, "-c", FOREIGN_DATABASE, str(other), mode], check=False
+        )
+    before = _contents(tmp_path)
+    assert ("inventory.db-wal" in before) == (mode == "wal")
+
+    result = await invoke("bulk-status", other, "--resolve", "sku-1=succeeded")
+
+    assert result.returncode == 2
+    assert "is not a journal" in result.stderr
+    assert _contents(tmp_path) == before
 
 
 async def test_bulk_status_of_a_missing_or_foreign_file_is_bad_usage(tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ import anyio
 import attrs
 
 from ..errors import ConfigurationError, ValidationError
-from ._journal import SCHEMA_VERSION, _now, _transaction
+from ._journal import SCHEMA_VERSION, _inspect, _now, _transaction
 
 __all__ = ["JobStatus", "JournalStore", "Resolution", "SqliteJournalStore", "UncertainItem"]
 
@@ -240,8 +240,12 @@ def _busy(path: Path, exc: sqlite3.OperationalError) -> ConfigurationError:
 
 
 def _open_existing(path: Path) -> tuple[sqlite3.Connection, str | None]:
-    if not path.is_file():
-        raise ConfigurationError(f"no journal at {path}")
+    # Inspected first, as a run does, without writing a byte: another
+    # program's database (even one with these tables) is refused untouched,
+    # and opening it read-write would checkpoint its write-ahead log into it.
+    if _inspect(path) == "new":
+        empty = " (the file is empty)" if path.is_file() else ""
+        raise ConfigurationError(f"no journal at {path}{empty}")
     try:
         # mode=rw: never create a file for a mistyped path.
         db = sqlite3.connect(
