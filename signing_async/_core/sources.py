@@ -14,6 +14,7 @@ streamed.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import stat
@@ -192,19 +193,13 @@ Probe = tuple[int, bytes, bytes | None]
 """A file's size, its first bytes and, for a small regular file, its content."""
 
 
-def _probe(path: Path, read_limit: int) -> Probe:
-    """Open ``path`` and probe it (:func:`_probe_open`); a FIFO's open waits for a writer."""
-    with path.open("rb") as file:
-        return _probe_open(file, read_limit)
-
-
 def _probe_open(file: BinaryIO, read_limit: int) -> Probe:
     """One trip off the event loop instead of four (stat, open, read, close):
     with many small documents in flight, the trips cost more than the I/O.
 
     A regular file up to ``read_limit`` bytes is read whole."""
     status = os.fstat(file.fileno())
-    if not 0 < status.st_size <= read_limit or not stat.S_ISREG(status.st_mode):
+    if not 0 < status.st_size <= read_limit:
         return status.st_size, file.read(_HEAD_SIZE), None
     data = file.read(read_limit + 1)
     if len(data) > read_limit:
@@ -257,12 +252,14 @@ def read_file(path: Path, size: int) -> bytes | None:
 
 
 def _probe_regular(path: Path, read_limit: int) -> Probe | None:
-    """:func:`_probe` for a regular file (:func:`_open_regular`); None for anything else.
+    """A regular file probed (:func:`_probe_open`); None for anything else.
 
-    Anything else is left to :func:`_probe`, in a worker thread of its own.
+    (:func:`_open_regular` tells, without waiting on a FIFO for a writer.)
     """
     file = _open_regular(path)
     if file is None:
+        if path.is_dir():  # named as such, not as "not a regular file"
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
         return None
     with file:
         return _probe_open(file, read_limit)
@@ -356,8 +353,9 @@ async def load_source(
             a larger one is streamed when sent.
 
     Raises:
-        ValidationError: The file is missing, unreadable or empty, or the
-            source is of an unsupported type.
+        ValidationError: The file is missing, unreadable, empty or not a
+            regular file (a FIFO, a device), or the source is of an
+            unsupported type.
     """
     name = default_name
     content: object = source
@@ -375,8 +373,12 @@ async def load_source(
     path = file_path(content, field)
     try:
         probed = await run_in_file_thread(_probe_regular, path, read_limit)
-        if probed is None:  # not a regular file: probed as before, in a thread of its own
-            probed = await anyio.to_thread.run_sync(_probe, path, read_limit)
+        if probed is None:
+            # A FIFO, a device, a socket: nothing to send a length for (each
+            # says it holds 0 bytes), and a FIFO's read would wait for a writer.
+            raise ValidationError(
+                field, f"not a regular file (a FIFO, a device or a socket): {_shown(path)}"
+            )
         size, head, whole = probed
     except FileNotFoundError:
         raise ValidationError(field, f"no such file: {_shown(path)}") from None
