@@ -33,6 +33,7 @@ __all__ = [
     "DownloadedFile",
     "FileCheck",
     "download_target",
+    "temporary_beside",
     "write_atomically",
 ]
 
@@ -296,9 +297,25 @@ def _reserve_checked(path: Path, field: str) -> DownloadTarget:
         raise ValidationError(field, f"the folder of {path} does not exist")
     if not folder.is_dir():
         raise ValidationError(field, f"{folder} is not a folder, so {path} cannot be written")
-    # The name is cut so that the temporary file's name fits where the target's does.
-    temp = path.with_name(f".{path.name[:64]}.{secrets.token_hex(6)}.part")
+    temp = temporary_beside(path, ".part")
     return DownloadTarget(path, temp, temp.open("xb"))
+
+
+_KEPT_OF_NAME = 64
+"""Bytes of the target's name kept in its temporary file's name."""
+
+
+def temporary_beside(path: Path, suffix: str) -> Path:
+    """A new hidden name beside ``path`` for the temporary file it is written through.
+
+    The target's name is cut to its first 64 bytes (bytes, not characters:
+    an emoji is four), so that the temporary name fits wherever the
+    target's does, whatever its length up to the usual limit of 255 bytes.
+    """
+    kept = path.name[:_KEPT_OF_NAME]
+    while len(os.fsencode(kept)) > _KEPT_OF_NAME:
+        kept = kept[:-1]
+    return path.with_name(f".{kept}.{secrets.token_hex(6)}{suffix}")
 
 
 @asynccontextmanager

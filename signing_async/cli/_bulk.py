@@ -20,7 +20,7 @@ import csv
 import itertools
 import json
 import os
-import uuid
+import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -42,6 +42,7 @@ from .._core.bulk import (
 )
 from .._core.bulk._dsn import is_dsn, safe_dsn
 from .._core.errors import ConfigurationError, ValidationError
+from .._core.streaming import temporary_beside
 from ..bulk import csv_types, file_fields, read_manifest_numbered
 from ..transports import AiohttpTransport
 from ..transports._network import network_from_env
@@ -123,7 +124,68 @@ def _locate(
     for option, path in (("--journal", journal), ("--failures", failures), ("--results", results)):
         if not path.absolute().parent.is_dir():
             raise click.BadParameter(f"no such folder: {path.absolute().parent}", param_hint=option)
+    # An output file written over the journal would lose the job's state (the
+    # rerun would send everything again), over the manifest the job itself.
+    taken = [("the manifest", manifest), ("--journal", journal)]
+    taken += [(f"the journal's {end} file", _with_end(journal, end)) for end in _SQLITE_ENDS]
+    for option, path in (("--failures", failures), ("--results", results)):
+        for what, other in taken:
+            if _same_file(path, other):
+                raise click.BadParameter(
+                    f"{path} is {what}; give the {option[2:]} a file of their own",
+                    param_hint=option,
+                )
+        _check_writable(path, option)
+        taken.append((option, path))
     return manifest, journal, failures, results
+
+
+_SQLITE_ENDS = ("-wal", "-shm", "-journal")
+"""The files SQLite keeps beside a database."""
+
+
+def _with_end(path: Path, end: str) -> Path:
+    return path.with_name(f"{path.name}{end}")
+
+
+def _same_file(path: Path, other: Path) -> bool:
+    """Whether two paths name one file: by name (links followed), or as one file on disk."""
+    if path.resolve() == other.resolve():
+        return True
+    try:
+        return os.path.samefile(path, other)  # a hard link
+    except OSError:  # one of them does not exist (yet)
+        return False
+
+
+def _check_writable(path: Path, option: str) -> None:
+    """Refuse, before anything is sent, an output file that could not be written at the end.
+
+    Its records go to a temporary file beside it, then replace it: the folder
+    must take a new file, and the name must fit (a long manifest name makes
+    long default names).
+    """
+    folder = path.absolute().parent
+    limit = 255  # the usual limit of bytes; Windows' is of UTF-16 units, and no pathconf
+    if sys.platform == "win32":
+        length = len(path.name)
+    else:
+        length = len(os.fsencode(path.name))
+        with contextlib.suppress(ValueError, OSError):  # not told
+            limit = os.pathconf(folder, "PC_NAME_MAX")
+    if length > limit:
+        raise click.BadParameter(
+            f"the name {path.name!r} is longer than the {limit} bytes a file name may have here",
+            param_hint=option,
+        )
+    probe = temporary_beside(path, ".tmp")
+    try:
+        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except OSError as exc:
+        raise click.BadParameter(
+            f"cannot write in {folder}: {exc.strerror or exc}", param_hint=option
+        ) from None
+    probe.unlink(missing_ok=True)
 
 
 def _count_rows(manifest: Path) -> int:
@@ -150,7 +212,7 @@ class _RecordFile:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.count = 0
-        self._temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
+        self._temporary = temporary_beside(path, ".tmp")
         self._file: IO[str] | None = None
 
     def add(self, record: dict[str, Any]) -> None:

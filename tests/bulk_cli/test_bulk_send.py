@@ -204,3 +204,83 @@ async def test_bad_usage_exits_2(tmp_path: Path) -> None:
     # Bad usage leaves no file behind: no journal, no failures file.
     assert names(manifest.parent) == ["documents.csv", "documents.jsonl", "pdfs"]
     assert names(tmp_path) == ["broken.csv", "job", "not-a-journal.db"]
+
+
+def _contents(folder: Path) -> dict[str, bytes]:
+    return {path.name: path.read_bytes() for path in folder.iterdir() if path.is_file()}
+
+
+async def test_an_output_file_that_is_the_journal_or_the_manifest_is_refused(
+    tmp_path: Path,
+) -> None:
+    # Written over, the journal would lose the job's state (a rerun would send
+    # everything again), the manifest the job itself.
+    manifest = example_job(tmp_path)
+    job = manifest.parent
+    journal = job / "state.db"
+    async with sandbox_process(tmp_path) as url:
+        env = danasign_env(url)
+        first = await bulk_send(manifest, "--provider", "danasign", "--journal", journal, env=env)
+        before = _contents(job)
+        (job / "linked.db").hardlink_to(journal)
+        before["linked.db"] = before["state.db"]
+        attempts = [
+            ("--failures", journal),
+            ("--results", journal),
+            ("--failures", job / "linked.db"),  # the same file under another name
+            ("--results", manifest),
+            ("--failures", job / ".." / "job" / "documents.jsonl"),
+            ("--results", job / "state.db-wal"),
+        ]
+        refused = [
+            await bulk_send(
+                manifest, "--provider", "danasign", "--journal", journal, option, path, env=env
+            )
+            for option, path in attempts
+        ]
+        same = await bulk_send(
+            manifest, "--provider", "danasign", "--journal", journal,
+            "--results", job / "out.jsonl", "--failures", job / "out.jsonl", env=env,
+        )  # fmt: skip
+        sent = await sent_ids(url)
+
+    assert first.returncode == 0, first.stderr
+    for (option, _), result in zip(attempts, refused, strict=True):
+        assert result.returncode == 2, (option, result.stdout, result.stderr)
+        assert option in result.stderr
+        assert "a file of their own" in result.stderr
+    assert same.returncode == 2
+    assert "is --failures" in same.stderr
+    assert _contents(job) == before  # nothing written over, nothing new
+    assert sorted(sent) == EXAMPLE_IDS  # each sent once, by the first run
+
+
+async def test_a_long_manifest_name_runs_or_is_refused_before_anything_is_sent(
+    tmp_path: Path,
+) -> None:
+    job = example_job(tmp_path).parent
+    rows = (job / "documents.jsonl").read_text()
+    # 236 bytes: its journal and results names fit in 255, and the temporary
+    # file a results file is written through used to be 18 bytes too long.
+    fits = job / ("m" * 230 + ".jsonl")
+    fits.write_text(rows)
+    # 243 bytes: the journal's name fits, the failures and results files' cannot.
+    too_long = job / ("n" * 237 + ".jsonl")
+    too_long.write_text(rows)
+    async with sandbox_process(tmp_path) as url:
+        env = danasign_env(url)
+        refused = await bulk_send(too_long, "--provider", "danasign", env=env)
+        sent_before = await sent_ids(url)
+        ran = await bulk_send(fits, "--provider", "danasign", env=env)
+        sent = await sent_ids(url)
+
+    assert refused.returncode == 2
+    assert "--failures" in refused.stderr
+    assert "longer than the 255 bytes" in refused.stderr
+    assert sent_before == []
+    assert not any(name.startswith("n") and name != too_long.name for name in names(job))
+    assert ran.returncode == 0, ran.stderr
+    assert sorted(sent) == EXAMPLE_IDS
+    results = read_jsonl(fits.with_name(f"{fits.name}.results.jsonl"))
+    assert sorted(record["key"] for record in results) == EXAMPLE_IDS
+    assert not [name for name in names(job) if name.endswith(".tmp")]

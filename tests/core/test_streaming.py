@@ -84,6 +84,17 @@ async def test_wrong_length(tmp_path: Path, pieces: tuple[bytes, ...], length: i
     assert os.listdir(tmp_path) == []
 
 
+@pytest.mark.parametrize("name", ["\U0001f4c4" * 60 + ".zip", "é" * 120 + ".pdf", "a" * 255])
+async def test_a_target_with_a_long_name_is_written(tmp_path: Path, name: str) -> None:
+    # Names up to 255 bytes (emoji are 4 bytes each): the temporary file's
+    # name, cut from the target's, must fit too.
+    target = tmp_path / name
+    result = await write_atomically(stream_of(b"abc"), target, what="get it")
+    assert result.path == target
+    assert os.listdir(tmp_path) == [name]
+    assert target.read_bytes() == b"abc"
+
+
 async def test_missing_folder(tmp_path: Path) -> None:
     target = tmp_path / "no" / "o"
     with pytest.raises(sa.ValidationError) as caught:
