@@ -152,7 +152,7 @@ class Response:
     def content_length(self) -> int | None:
         """The Content-Length the server announced, if any."""
         value = self.headers.get("Content-Length")
-        return int(value) if value is not None and value.isdigit() else None
+        return int(value) if value is not None and value.isascii() and value.isdigit() else None
 
     async def read(self, limit: int | None = None) -> bytes:
         """Read the whole body (or its first ``limit`` bytes) and release the connection."""

@@ -352,7 +352,7 @@ def _check_header(columns: list[str], name: str) -> None:
 
 
 def _pattern(column: str) -> str:
-    return ".".join("*" if part.isdigit() else part for part in column.split("."))
+    return ".".join("*" if part.isdecimal() else part for part in column.split("."))
 
 
 def _put(row: Row, parts: list[str], value: str) -> None:
@@ -367,7 +367,8 @@ def _listify(node: Any) -> Any:
     if not isinstance(node, dict):
         return node
     items = {key: _listify(value) for key, value in node.items()}
-    if items and all(key.isdigit() for key in items):
+    # isdecimal, not isdigit: "²" is a digit that int() refuses.
+    if items and all(key.isdecimal() for key in items):
         return [items[key] for key in sorted(items, key=int)]
     return items
 

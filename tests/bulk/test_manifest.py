@@ -158,6 +158,24 @@ async def test_a_csv_manifest_builds_nested_fields_and_lists(job: Path) -> None:
     assert documents(second) == [("a.pdf", PDF + b"a"), ("b.pdf", PDF + b"b")]
 
 
+async def test_a_csv_column_numbered_with_a_digit_int_refuses_fails_as_an_item(
+    job: Path,
+) -> None:
+    # "²".isdigit() is true and int("²") raises ValueError: such a header
+    # must give its rows a clear error, not stop the read with a traceback.
+    manifest = job / "circuits.csv"
+    manifest.write_text(
+        "id,signer.name,signer.email,signer.nif,docs.²\nc-1,Ana,ana@example.com,X1,pdfs/a.pdf\n",
+        encoding="utf-8",
+    )
+
+    outcomes, bodies = await send_all(read_csv(manifest, files=FILE_FIELDS["circuits"]))
+
+    assert [(o.key, o.status) for o in outcomes] == [("c-1", "failed")]
+    assert str(outcomes[0].error).startswith("circuits.csv line 2: docs: ")
+    assert bodies == []
+
+
 def test_paths_are_relative_to_the_manifest_not_the_working_directory(
     job: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

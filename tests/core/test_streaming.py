@@ -134,7 +134,11 @@ async def test_byte_stream_reads_in_chunks() -> None:
     assert [c async for c in stream.iter_chunks(4)] == [b"0123", b"4567", b"89"]
 
 
-@pytest.mark.parametrize(("value", "expected"), [("12", 12), ("x", None), ("-1", None)])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    # "²" and "١٢" are digits to str.isdigit(); HTTP's are ASCII (and int("²") raises).
+    [("12", 12), ("x", None), ("-1", None), ("²", None), ("١٢", None)],
+)
 def test_content_length_header(value: str, expected: int | None) -> None:
     assert sa.Response(200, headers={"content-length": value}).content_length == expected
     assert sa.Response(200).content_length is None

@@ -24,6 +24,15 @@ async def post(
         return response.status, await response.text(), response.headers.get("Location")
 
 
+async def start_circuit(sb: Sandbox, circuit_id: str) -> sa.Circuit:
+    async with sb.client() as client:
+        return await client.circuits.start(
+            id=circuit_id,
+            signer=sa.CircuitSigner(name="Ana", email="ana@example.com", nif="1"),
+            docs=sa.Document(PDF, "a.pdf"),
+        )
+
+
 async def create_document(sb: Sandbox, title: str, *, in_order: bool) -> sa.CreatedDocument:
     signers = [
         sa.Signer(role="Client", name=HOSTILE, email="ana@example.com"),
@@ -148,6 +157,21 @@ async def test_the_faults_form_arms_and_removes_like_the_control_route(
     assert len(sb.faults) == 0
 
 
+async def test_a_number_that_is_a_digit_but_not_decimal_is_not_a_server_error(
+    sb: Sandbox, http: aiohttp.ClientSession
+) -> None:
+    # "²".isdigit() is true and int("²") raises: each page answers as for a bad number.
+    circuit = await start_circuit(sb, "c-1")
+    status, _, _ = await page(http, f"{sb.url}/?refresh=%C2%B2")
+    assert status == 200
+    status, _, _ = await page(http, f"{sb.url}/console/circuits/{circuit.circuit_id}/documents/²")
+    assert status == 404
+    await post(http, f"{sb.url}/faults", {"route": "*", "status": "503", "times": "1"})
+    status, _, location = await post(http, f"{sb.url}/faults/remove", {"index": "²"})
+    assert (status, location) == (303, "/faults")
+    assert len(sb.faults) == 1  # nothing removed
+
+
 async def test_forms_from_another_site_are_refused(
     sb: Sandbox, http: aiohttp.ClientSession
 ) -> None:
@@ -185,12 +209,8 @@ async def test_danasign_signers_sign_in_order_and_a_refusal_declines(
 async def test_a_declined_circuit_cannot_be_downloaded(
     sb: Sandbox, http: aiohttp.ClientSession
 ) -> None:
+    circuit = await start_circuit(sb, "c-9")
     async with sb.client() as client:
-        circuit = await client.circuits.start(
-            id="c-9",
-            signer=sa.CircuitSigner(name="Ana", email="ana@example.com", nif="1"),
-            docs=sa.Document(PDF, "a.pdf"),
-        )
         status, _, _ = await post(http, circuit.link, {"action": "decline"})
         assert status == 303
         with pytest.raises(sa.ConflictError, match="declined by the signer"):

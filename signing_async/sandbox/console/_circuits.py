@@ -99,7 +99,7 @@ async def circuit_document(request: web.Request) -> web.StreamResponse:
     """``GET /console/circuits/{circuit_id}/documents/{index}`` — one uploaded PDF."""
     circuit = request.app[DANACONNECT].circuits.get(request.match_info["circuit_id"])
     index = request.match_info["index"]
-    if circuit is None or not index.isdigit() or int(index) >= len(circuit.docs):
+    if circuit is None or not index.isdecimal() or int(index) >= len(circuit.docs):
         return message_page("Unknown document", "There is no such document.", 404)
     name, blob = circuit.docs[int(index)]
     response = blob_response(blob, "application/pdf")

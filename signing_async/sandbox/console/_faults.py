@@ -243,7 +243,7 @@ async def remove_fault(request: web.Request) -> web.StreamResponse:
         return message_page("Not accepted", str(exc), exc.status, back="/faults")
     armed: list[Fault] = list(state.faults)
     index = form.get("index", "")
-    if index.isdigit() and int(index) < len(armed):
+    if index.isdecimal() and int(index) < len(armed):
         state.faults.remove(armed[int(index)])
     # A fault that retired meanwhile is gone already: the page shows what is left.
     return redirect("/faults")

@@ -92,7 +92,7 @@ def _end() -> str:
 
 def _refresh(request: web.Request) -> int | None:
     value = request.query.get("refresh", "")
-    return int(value) if value.isdigit() and int(value) in _REFRESH_CHOICES else None
+    return int(value) if value.isdecimal() and int(value) in _REFRESH_CHOICES else None
 
 
 async def overview(request: web.Request) -> web.StreamResponse:
