@@ -251,12 +251,15 @@ class TokenCache:
 
     async def get(self) -> AccessToken:
         """A token that is valid now, refreshed first if needed."""
+        # Counted before the store is read: a refresh that ends while a store
+        # that awaits (a database, say) answers ran alongside this call, and
+        # its outcome is shared, not followed by a refresh of this call's own.
+        seen = self._refreshes
         token = await self._store.get(self._key)
         if token is not None and not token.in_advisory_window(self._clock()):
             return token
         if token is not None and not token.in_mandatory_window(self._clock()):
             return await self._refresh_in_advance(token)
-        seen = self._refreshes
         async with self._lock:
             # Whoever held the lock before us may have refreshed already.
             token = await self._store.get(self._key)
@@ -286,6 +289,10 @@ class TokenCache:
         except anyio.WouldBlock:
             return token  # another caller is refreshing; this token is still good
         try:
+            # The caller before may have refreshed while this one read the store.
+            current = await self._store.get(self._key)
+            if current is not None and not current.in_advisory_window(self._clock()):
+                return current
             # None: a peer process is refreshing (shared store); this token is still good.
             return await self._refresh(wait=False) or token
         except SigningError as exc:

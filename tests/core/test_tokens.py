@@ -314,3 +314,77 @@ async def test_granted_lifetimes_are_clamped(
     token = await cache.get()
     assert (token.lifetime, token.expires_at) == (used, clock.now + used)
     assert bounded_lifetime(granted) == used
+
+
+class HeldStore(MemoryTokenStore):
+    """A store whose next ``get``, once armed, reads the token and then waits to answer.
+
+    As a database store's answer travels back: meanwhile the cache's other
+    callers go on.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.armed = False
+        self.reading = anyio.Event()  # the held get has read
+        self.answer = anyio.Event()
+
+    async def get(self, key: str) -> AccessToken | None:
+        token = await super().get(key)
+        if self.armed:
+            self.armed = False
+            self.reading.set()
+            await self.answer.wait()
+        return token
+
+
+async def test_a_failed_refresh_is_shared_with_a_caller_whose_store_read_was_slow(
+    fetch: GatedFetch, clock: FakeClock
+) -> None:
+    store = HeldStore()
+    cache = TokenCache(store, "key", fetch, clock=clock)
+    fetch.gate = anyio.Event()
+    fetch.failures.append(ServerError("down", status=503, provider="P", operation="token"))
+    errors: list[BaseException] = []
+
+    async def caller() -> None:
+        try:
+            await cache.get()
+        except SigningError as exc:
+            errors.append(exc)
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(caller)  # refreshes: its token request waits at the gate
+        await anyio.wait_all_tasks_blocked()
+        store.armed = True
+        group.start_soon(caller)  # reads an empty store while the refresh runs ...
+        await store.reading.wait()
+        fetch.gate.set()  # ... which fails meanwhile
+        await anyio.wait_all_tasks_blocked()
+        store.answer.set()
+
+    assert fetch.calls == 1  # single flight: the second caller shares the failure
+    assert [type(error) for error in errors] == [ServerError, ServerError]
+
+
+async def test_an_advisory_refresh_is_not_repeated_by_a_caller_whose_store_read_was_slow(
+    fetch: GatedFetch, clock: FakeClock
+) -> None:
+    store = HeldStore()
+    cache = TokenCache(store, "key", fetch, clock=clock)
+    await cache.get()  # token-1, valid 1000 s
+    clock.now += 800  # 200 s left: the advisory window, not the mandatory one
+    values: list[str] = []
+
+    async def caller() -> None:
+        values.append((await cache.get()).value)
+
+    async with anyio.create_task_group() as group:
+        store.armed = True
+        group.start_soon(caller)  # reads token-1, answered late
+        await store.reading.wait()
+        await caller()  # refreshes to token-2 meanwhile
+        store.answer.set()
+
+    assert fetch.calls == 2  # the first token and one refresh
+    assert sorted(values) == ["token-2", "token-2"]
