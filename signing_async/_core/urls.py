@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from urllib.parse import quote, urlsplit
 
 from .errors import ConfigurationError
 from .validation import require_id
 
-__all__ = ["check_base_url", "is_loopback", "path_segment", "redact_url", "same_origin"]
+__all__ = [
+    "check_base_url",
+    "is_loopback",
+    "path_segment",
+    "redact_url",
+    "redact_urls",
+    "same_origin",
+]
 
 
 def is_loopback(host: str) -> bool:
@@ -88,3 +96,16 @@ def redact_url(url: str) -> str:
         return url
     host = authority.rsplit("@", 1)[1]
     return f"{scheme}//***@{host}{slash}{path}"
+
+
+_URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>]+")
+
+
+def redact_urls(text: str) -> str:
+    """``text`` with every URL in it redacted (:func:`redact_url`).
+
+    For the words of an HTTP library's error, which may quote the URL whole
+    (aiohttp's ``url='...'``): a presigned download URL carries its
+    signature in the query string.
+    """
+    return _URL_IN_TEXT.sub(lambda found: redact_url(found.group()), text)

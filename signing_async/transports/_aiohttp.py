@@ -16,6 +16,7 @@ from yarl import URL
 from .._core.errors import ConfigurationError, ConnectError, RequestTimeout, TransportError
 from .._core.timeouts import Timeout
 from .._core.transport import Request, Response, StreamBody, aclose_iterator
+from .._core.urls import redact_urls
 from ._deadlines import Deadline, DeadlinePassed, Deadlines
 from ._network import Verify, check_proxy, ssl_context
 
@@ -70,13 +71,15 @@ def _transport_error(exc: BaseException) -> TransportError:
     errors can hold the request (a ``ClientResponseError``'s ``request_info``
     carries its headers, credentials included).
     """
+    # The library's words may quote the URL whole, query string and all.
+    text = redact_urls(str(exc) or type(exc).__name__)
     if isinstance(exc, aiohttp.ConnectionTimeoutError):
-        return RequestTimeout(f"connect timed out: {exc}", request_sent=False)
+        return RequestTimeout(f"connect timed out: {text}", request_sent=False)
     if isinstance(exc, aiohttp.ServerTimeoutError | asyncio.TimeoutError):
-        return RequestTimeout(f"timed out waiting for the server: {exc or 'no answer'}")
+        return RequestTimeout(f"timed out waiting for the server: {text}")
     if isinstance(exc, aiohttp.ClientConnectorError):
-        return ConnectError(f"could not connect: {exc}")
-    return TransportError(f"connection failed: {exc or type(exc).__name__}")
+        return ConnectError(f"could not connect: {text}")
+    return TransportError(f"connection failed: {text}")
 
 
 @attrs.frozen

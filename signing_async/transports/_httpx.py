@@ -16,6 +16,7 @@ from multidict import CIMultiDict
 from .._core.errors import ConnectError, RequestTimeout, TransportError
 from .._core.timeouts import Timeout
 from .._core.transport import Request, Response, StreamBody, aclose_iterator
+from .._core.urls import redact_urls
 from ._network import Verify, check_proxy, ssl_context
 
 try:
@@ -38,15 +39,17 @@ def _transport_error(exc: Exception) -> TransportError:
     The caller raises it outside its ``except`` block, never chained: every
     httpx error holds its ``request``, headers and credentials included.
     """
+    # The library's words may quote the URL whole, query string and all.
+    text = redact_urls(str(exc) or type(exc).__name__)
     if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout):
-        return RequestTimeout(f"connect timed out: {exc or type(exc).__name__}", request_sent=False)
+        return RequestTimeout(f"connect timed out: {text}", request_sent=False)
     if isinstance(exc, httpx.TimeoutException):
-        return RequestTimeout(f"timed out waiting for the server: {exc or type(exc).__name__}")
+        return RequestTimeout(f"timed out waiting for the server: {text}")
     if isinstance(exc, TimeoutError):
         return RequestTimeout("the total deadline passed")
     if isinstance(exc, httpx.ConnectError):
-        return ConnectError(f"could not connect: {exc or type(exc).__name__}")
-    return TransportError(f"connection failed: {exc or type(exc).__name__}")
+        return ConnectError(f"could not connect: {text}")
+    return TransportError(f"connection failed: {text}")
 
 
 def _httpx_timeout(timeout: Timeout) -> httpx.Timeout:

@@ -15,6 +15,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import logging
+import os
 import socket
 import types
 from collections.abc import Awaitable, Callable, Iterator, Mapping
@@ -33,7 +35,9 @@ API_TOKEN = "tok-chain-SECRET-4b2d"
 CLIENT_SECRET = "cs-chain-SECRET-91aa"
 ACCESS_TOKEN = "at-chain-SECRET-0c7e"
 BASIC = base64.b64encode(f"chain-client:{CLIENT_SECRET}".encode()).decode()
-SECRETS = (API_TOKEN, CLIENT_SECRET, ACCESS_TOKEN, BASIC)
+# A presigned download URL's signature, in its query string.
+SIGNATURE = "X-Amz-Signature=sig-chain-SECRET-77f1"
+SECRETS = (API_TOKEN, CLIENT_SECRET, ACCESS_TOKEN, BASIC, SIGNATURE)
 
 _LEAVES = (str, bytes, bytearray, memoryview, int, float, complex, bool, type(None))
 _SKIPPED = (
@@ -157,7 +161,15 @@ async def _drip(request: RawRequest, writer: asyncio.StreamWriter) -> None:
         await writer.drain()
 
 
+async def _bad_chunk(request: RawRequest, writer: asyncio.StreamWriter) -> None:
+    # aiohttp's error for it quotes the URL whole: url='...?X-Amz-Signature=...'.
+    writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\n")
+    await writer.drain()
+    writer.close()
+
+
 SERVERS: dict[str, Handler] = {
+    "bad-chunk": _bad_chunk,
     "read-timeout": _never_answers,
     "cut-mid-body": _cut_mid_body,
     "garbage-status": _garbage_status,
@@ -180,6 +192,37 @@ async def test_no_credential_is_reachable_from_a_failed_danasign_call(
             with pytest.raises(sa.SigningError) as caught:
                 await client.templates.get("7")
     assert leaks(caught.value) == []
+
+
+@pytest.mark.parametrize("server_kind", sorted(SERVERS))
+async def test_a_presigned_urls_signature_is_in_no_error_and_no_log_line(
+    kind: str, server_kind: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="signing_async")
+    with anyio.fail_after(GUARD):
+        async with HostileServer(SERVERS[server_kind]) as server:
+            config = sa.SofiaConfig(
+                client_id="chain-client",
+                client_secret=CLIENT_SECRET,
+                tenant_id="tenant-1",
+                base_url=server.url,
+            )
+            async with sa.SigningClient(
+                sofia=config,
+                transport=transport(kind),
+                retry=sa.RetryPolicy(max_retries=0),
+                timeout=sa.Timeout(connect=1, read=0.3),
+            ) as client:
+                with pytest.raises(sa.SigningError) as caught:
+                    await client.otp_signatures.download_signed(
+                        f"{server.url}/storage/signed.pdf?{SIGNATURE}", tmp_path / "signed.pdf"
+                    )
+    assert leaks(caught.value) == []
+    # The SDK's own lines (httpx logs each request's full URL at INFO itself).
+    ours = [r.getMessage() for r in caplog.records if r.name.startswith("signing_async")]
+    assert ours
+    assert not [line for line in ours if SIGNATURE in line]
+    assert os.listdir(tmp_path) == []  # nothing written
 
 
 @pytest.mark.parametrize("server_kind", ["garbage-status", "cut-mid-body", "read-timeout"])
