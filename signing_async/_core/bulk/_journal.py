@@ -548,8 +548,10 @@ class _Committer:
         """Run ``operations`` in one transaction, synced to disk if ``durable``.
 
         Raises:
-            JournalError: SQLite could not (a full disk, an I/O error); the
-                transaction was rolled back, so the file holds what it held.
+            JournalError: SQLite could not (a full disk, an I/O error), or
+                refused a value (text that is not valid Unicode, an integer
+                past 64 bits); the transaction was rolled back, so the file
+                holds what it held.
         """
         db = self._db
         try:
@@ -561,7 +563,7 @@ class _Committer:
                 self._synchronous = synchronous
             with _transaction(db):
                 return [operation(db) for operation in operations]
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, ValueError, OverflowError) as exc:  # UnicodeEncodeError is one
             # Unchained: the error travels to the event loop and may be kept in an
             # outcome; sqlite3's traceback would keep this thread's frames alive.
             raise JournalError(f"cannot write the journal {self._path}: {exc}") from None

@@ -264,3 +264,20 @@ async def test_a_duplicate_let_go_never_undoes_the_mark_of_the_item_in_flight(
     assert sorted(left) == ["A", "K"]
     rows = rows_on_disk(path, tmp_path / "copies")
     assert rows["K"][:2] == ("in_flight", 1)  # it may exist: a rerun reports it uncertain
+
+
+async def test_a_value_sqlite_refuses_is_a_journal_error_and_writes_nothing(
+    tmp_path: Path,
+) -> None:
+    # An error text that is not valid Unicode reached SQLite as a raw
+    # UnicodeEncodeError, which stopped a run unnamed; it is the journal's error.
+    path = tmp_path / "j.db"
+    journal = await SqliteJournal.open(path, kind=KIND, resend_uncertain=False)
+    try:
+        assert (await journal.claim("k", 0)).decision == "send"
+        with pytest.raises(JournalError, match=f"cannot write the journal {path}"):
+            await journal.finish([Entry("k", "failed", error="lost at \ud800")])
+        await journal.finish([Entry("k", "failed", error="lost")])
+    finally:
+        await journal.aclose()
+    assert rows_on_disk(path, tmp_path / "copies")["k"][0] == "failed"
