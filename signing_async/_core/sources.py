@@ -39,6 +39,7 @@ __all__ = [
     "document_sources",
     "file_path",
     "load_source",
+    "open_regular",
     "read_file",
 ]
 
@@ -170,7 +171,7 @@ class _Reader:
             if self.closed:
                 return b""
             if self._file is None:
-                self._file = _open_regular(self._path)
+                self._file = open_regular(self._path)
                 if self._file is None:
                     self._close()
                     return b""
@@ -212,7 +213,7 @@ _OPEN_AT_ONCE = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINA
 """Opening flags that never wait: a FIFO opens at once instead of waiting for a writer."""
 
 
-def _open_regular(path: Path) -> BinaryIO | None:
+def open_regular(path: Path) -> BinaryIO | None:
     """``path`` opened for reading if it is a regular file; None for anything else.
 
     The file thread every file of the process is read on must not wait on a
@@ -241,7 +242,7 @@ def read_file(path: Path, size: int) -> bytes | None:
     of another size. The upload that follows says what happened.
     """
     try:
-        file = _open_regular(path)
+        file = open_regular(path)
         if file is None:
             return None
         with file:
@@ -254,9 +255,9 @@ def read_file(path: Path, size: int) -> bytes | None:
 def _probe_regular(path: Path, read_limit: int) -> Probe | None:
     """A regular file probed (:func:`_probe_open`); None for anything else.
 
-    (:func:`_open_regular` tells, without waiting on a FIFO for a writer.)
+    (:func:`open_regular` tells, without waiting on a FIFO for a writer.)
     """
-    file = _open_regular(path)
+    file = open_regular(path)
     if file is None:
         if path.is_dir():  # named as such, not as "not a regular file"
             raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))

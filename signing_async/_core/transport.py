@@ -14,6 +14,7 @@ import anyio
 import attrs
 from multidict import CIMultiDict, CIMultiDictProxy
 
+from .numbers import read_count
 from .timeouts import Timeout
 
 __all__ = ["Request", "RequestBody", "Response", "ResponseStream", "StreamBody", "Transport"]
@@ -152,7 +153,7 @@ class Response:
     def content_length(self) -> int | None:
         """The Content-Length the server announced, if any."""
         value = self.headers.get("Content-Length")
-        return int(value) if value is not None and value.isascii() and value.isdigit() else None
+        return None if value is None else read_count(value)
 
     async def read(self, limit: int | None = None) -> bytes:
         """Read the whole body (or its first ``limit`` bytes) and release the connection."""

@@ -28,6 +28,7 @@ from .. import _providers
 from .._core import json_codec
 from .._core.bulk import InvalidItem
 from .._core.errors import ValidationError
+from .._core.numbers import read_count
 from .._core.sources import Document
 
 __all__ = [
@@ -352,7 +353,16 @@ def _check_header(columns: list[str], name: str) -> None:
 
 
 def _pattern(column: str) -> str:
-    return ".".join("*" if part.isdecimal() else part for part in column.split("."))
+    return ".".join("*" if _position(part) is not None else part for part in column.split("."))
+
+
+def _position(part: str) -> int | None:
+    """A column name's part as a list position (``docs.0``), or None for a field's name.
+
+    Up to six ASCII digits: ``docs.²`` or a thousand-digit part is a name,
+    which the item's checks then refuse, not a number ``int()`` would fail on.
+    """
+    return read_count(part, max_digits=6)
 
 
 def _put(row: Row, parts: list[str], value: str) -> None:
@@ -367,9 +377,11 @@ def _listify(node: Any) -> Any:
     if not isinstance(node, dict):
         return node
     items = {key: _listify(value) for key, value in node.items()}
-    # isdecimal, not isdigit: "²" is a digit that int() refuses.
-    if items and all(key.isdecimal() for key in items):
-        return [items[key] for key in sorted(items, key=int)]
+    numbered = {
+        position: value for key, value in items.items() if (position := _position(key)) is not None
+    }
+    if items and len(numbered) == len(items):  # every key a position, none twice (1 and 01)
+        return [numbered[position] for position in sorted(numbered)]
     return items
 
 

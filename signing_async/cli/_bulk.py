@@ -219,7 +219,9 @@ class _RecordFile:
         if self._file is None:
             # os.open rather than mkstemp: the file gets the usual permissions (umask), not 0600.
             descriptor = os.open(self._temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-            self._file = os.fdopen(descriptor, "w", encoding="utf-8")
+            # backslashreplace: a manifest named in bytes that are not UTF-8 reaches
+            # its records as lone surrogates, written as their escapes.
+            self._file = os.fdopen(descriptor, "w", encoding="utf-8", errors="backslashreplace")
         self._file.write(json.dumps(record, ensure_ascii=False) + "\n")
         self.count += 1
 

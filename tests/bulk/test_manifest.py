@@ -158,14 +158,17 @@ async def test_a_csv_manifest_builds_nested_fields_and_lists(job: Path) -> None:
     assert documents(second) == [("a.pdf", PDF + b"a"), ("b.pdf", PDF + b"b")]
 
 
-async def test_a_csv_column_numbered_with_a_digit_int_refuses_fails_as_an_item(
-    job: Path,
+@pytest.mark.parametrize("position", ["²", "1" * 5000], ids=["superscript", "5000-digits"])
+async def test_a_csv_column_numbered_with_what_int_refuses_fails_as_an_item(
+    job: Path, position: str
 ) -> None:
-    # "²".isdigit() is true and int("²") raises ValueError: such a header
-    # must give its rows a clear error, not stop the read with a traceback.
+    # "²".isdigit() is true and int("²") raises ValueError, as int() does past
+    # 4,300 digits: such a header must give its rows a clear error, not stop
+    # the read with a traceback.
     manifest = job / "circuits.csv"
     manifest.write_text(
-        "id,signer.name,signer.email,signer.nif,docs.²\nc-1,Ana,ana@example.com,X1,pdfs/a.pdf\n",
+        f"id,signer.name,signer.email,signer.nif,docs.{position}\n"
+        "c-1,Ana,ana@example.com,X1,pdfs/a.pdf\n",
         encoding="utf-8",
     )
 

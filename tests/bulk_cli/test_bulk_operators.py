@@ -7,10 +7,12 @@ a terminal) while the test's loop serves the sandbox.
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import socket
 import sqlite3
 import sys
+import threading
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 
@@ -24,7 +26,14 @@ from signing_async.sandbox import Fault, Sandbox
 from signing_async.sandbox.danasign import DANASIGN
 
 from ..cli_run import CliResult, run_cli_async
-from .cli_support import EXAMPLES, document_row, environment, read_jsonl, write_jsonl
+from .cli_support import (
+    EXAMPLES,
+    danasign_env,
+    document_row,
+    environment,
+    read_jsonl,
+    write_jsonl,
+)
 
 ROUTE = "danasign.createdocument"
 
@@ -380,6 +389,39 @@ async def test_bulk_status_leaves_another_programs_database_untouched(
     assert result.returncode == 2
     assert "is not a journal" in result.stderr
     assert _contents(tmp_path) == before
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this platform")
+async def test_a_fifo_given_as_the_journal_is_refused_without_waiting(tmp_path: Path) -> None:
+    # Opened to be inspected, a FIFO would hold the command until a writer came.
+    fifo = tmp_path / "job.db"
+    os.mkfifo(fifo)
+    manifest = job(tmp_path, 1)
+
+    done = threading.Event()
+
+    def let_go() -> None:
+        # After 30 s (a bound on a hang, not a measure), any reader left waiting
+        # (the bug) is let go, again and again: the test fails instead of hanging.
+        if done.wait(30):
+            return
+        while not done.wait(0.2):
+            with contextlib.suppress(OSError):
+                os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+
+    watchdog = threading.Thread(target=let_go, daemon=True)
+    watchdog.start()
+    try:
+        status = await invoke("bulk-status", fifo)
+        send = await invoke(
+            "bulk-send", manifest, "--provider", "danasign", "--journal", fifo,
+            env=danasign_env("http://127.0.0.1:9"),
+        )  # fmt: skip
+    finally:
+        done.set()
+    for result in (status, send):
+        assert result.returncode == 2
+        assert "not a regular file" in result.stderr
 
 
 async def test_bulk_status_of_a_missing_or_foreign_file_is_bad_usage(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from ..sandbox_child import control, sandbox_process
@@ -284,3 +285,21 @@ async def test_a_long_manifest_name_runs_or_is_refused_before_anything_is_sent(
     results = read_jsonl(fits.with_name(f"{fits.name}.results.jsonl"))
     assert sorted(record["key"] for record in results) == EXAMPLE_IDS
     assert not [name for name in names(job) if name.endswith(".tmp")]
+
+
+async def test_a_manifest_named_in_bytes_that_are_not_utf8_gets_its_failures_written(
+    tmp_path: Path,
+) -> None:
+    # The name reaches the records as lone surrogates (surrogateescape); the
+    # failures file, UTF-8, takes their escapes instead of stopping the run.
+    job = example_job(tmp_path).parent
+    manifest = job / os.fsdecode(b"lote-\xe9.jsonl")
+    write_jsonl(manifest, [document_row("missing", "pdfs/nowhere.pdf")])
+    async with sandbox_process(tmp_path) as url:
+        result = await bulk_send(manifest, "--provider", "danasign", env=danasign_env(url))
+
+    assert result.returncode == 1, result.stderr
+    failures = manifest.with_name(f"{manifest.name}.failures.jsonl")
+    (record,) = read_jsonl(failures)
+    assert (record["key"], record["status"]) == ("missing", "failed")
+    assert record["error"].startswith("lote-\udce9.jsonl line 1: ")  # the escape, read back

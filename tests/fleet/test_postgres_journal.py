@@ -25,6 +25,7 @@ from signing_async._core.bulk import BulkOptions, BulkRun, _engine, run_bulk
 from signing_async._core.bulk._journal import Entry
 from signing_async._core.validation import require_text
 from signing_async.fleet import PostgresJournal, resolve
+from signing_async.transports import Response
 from tests.core.bulk.bulk_fake_api import FakeApi
 
 KIND = "fake items"
@@ -593,3 +594,33 @@ async def test_a_closed_journal_lets_go_of_its_items_at_once(dsn: str) -> None:
     await opened.aclose()
     assert held_at_close == [(0,)]
     assert await claimed_by_a_new_run(dsn, "next", "k", resend_uncertain=False) == "send"
+
+
+class _NulRefusal(FakeApi):
+    """Refuses k1 with a 400 whose error text holds a NUL (valid JSON: ``\\u0000``)."""
+
+    def _answer(self, key: str, fault: str) -> Response:
+        if key == "k1":
+            return Response(400, content=b'{"error": "bad\\u0000title"}')
+        return super()._answer(key, fault)
+
+
+async def test_an_error_text_holding_a_nul_is_journaled_and_the_run_goes_on(dsn: str) -> None:
+    # PostgreSQL's text cannot hold a NUL, which a server's error words may:
+    # recording it must neither stop the run nor leave the refused item in flight.
+    api = _NulRefusal()
+    journal = PostgresJournal(dsn, job="nul")
+    first = await collect(start(api, items(4), journal=journal))
+    again = await collect(start(api, items(4), journal=PostgresJournal(dsn, job="nul")))
+
+    assert statuses(first) == {
+        "k0": "succeeded",
+        "k1": "failed",
+        "k2": "succeeded",
+        "k3": "succeeded",
+    }
+    assert rows(dsn, "nul")["k1"] == ("failed", 1)
+    # Refused: reported again, not sent again, with the words as recorded.
+    assert statuses(again) == {"k0": "skipped", "k1": "failed", "k2": "skipped", "k3": "skipped"}
+    assert "bad\\x00title" in str(again["k1"].error)
+    assert api.received == {"k0": 1, "k1": 1, "k2": 1, "k3": 1}

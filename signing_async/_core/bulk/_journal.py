@@ -73,7 +73,7 @@ import anyio
 import attrs
 
 from ..errors import ConfigurationError, JournalError, ValidationError
-from ..sources import file_path
+from ..sources import file_path, open_regular
 from ._dsn import is_dsn
 from ._group import ThreadCommit
 
@@ -610,7 +610,16 @@ def _inspect(path: Path) -> JournalFile:
         ConfigurationError: ``path`` exists and is not a journal, naming it.
     """
     try:
-        with path.open("rb") as file:
+        # Opened without waiting: a FIFO at the path would hold the open
+        # until a writer came.
+        opened = open_regular(path)
+        if opened is None:
+            if path.is_dir():
+                raise ConfigurationError(f"the journal {path} is a folder; give a file")
+            raise ConfigurationError(
+                f"{path} is not a journal (not a regular file: a FIFO, a device or a socket)"
+            )
+        with opened as file:
             header = file.read(_HEADER_SIZE)
     except FileNotFoundError:
         return "new"

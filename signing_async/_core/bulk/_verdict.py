@@ -72,11 +72,14 @@ def refused(error: Exception) -> bool:
 
 
 def describe(error: BaseException) -> str:
-    """An item's error as the journal records it: its type and text, as valid UTF-8.
+    """An item's error as a journal records it: its type and text, as text any database takes.
 
-    The text of an error is not checked as an answer is, and may hold a lone
-    surrogate (from a server's bytes, say) that no database can store: it is
-    written as its escape (``\\ud800``) instead of failing the whole run.
+    The text of an error is not checked as an answer is, and may hold what a
+    database refuses (from a server's words, say): a lone surrogate, which is
+    not valid UTF-8, or a NUL, which PostgreSQL's text cannot hold. Each is
+    written as its escape (``\\ud800``, ``\\x00``) instead of failing the run.
     """
     text = f"{type(error).__name__}: {error}"
+    if "\x00" in text:
+        text = text.replace("\x00", "\\x00")
     return text if text.isascii() else text.encode("utf-8", "backslashreplace").decode()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from ..._core.numbers import read_count
 from .._danaconnect import DANACONNECT, Circuit, complete, decline
 from .._http import SandboxFileResponse, blob_response
 from ._html import (
@@ -98,10 +99,10 @@ async def circuit_action(request: web.Request) -> web.StreamResponse:
 async def circuit_document(request: web.Request) -> web.StreamResponse:
     """``GET /console/circuits/{circuit_id}/documents/{index}`` — one uploaded PDF."""
     circuit = request.app[DANACONNECT].circuits.get(request.match_info["circuit_id"])
-    index = request.match_info["index"]
-    if circuit is None or not index.isdecimal() or int(index) >= len(circuit.docs):
+    index = read_count(request.match_info["index"])
+    if circuit is None or index is None or index >= len(circuit.docs):
         return message_page("Unknown document", "There is no such document.", 404)
-    name, blob = circuit.docs[int(index)]
+    name, blob = circuit.docs[index]
     response = blob_response(blob, "application/pdf")
     response.headers["Content-Disposition"] = f'inline; filename="{url_part(name)}"'
     return response

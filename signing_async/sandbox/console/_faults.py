@@ -7,6 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
+from ..._core.numbers import read_count
 from .._control import arm_fault
 from .._faults import ANY_ROUTE, Fault
 from .._state import STATE_KEY, SandboxState
@@ -242,9 +243,9 @@ async def remove_fault(request: web.Request) -> web.StreamResponse:
     except FormRefused as exc:
         return message_page("Not accepted", str(exc), exc.status, back="/faults")
     armed: list[Fault] = list(state.faults)
-    index = form.get("index", "")
-    if index.isdecimal() and int(index) < len(armed):
-        state.faults.remove(armed[int(index)])
+    index = read_count(form.get("index", ""))
+    if index is not None and index < len(armed):
+        state.faults.remove(armed[index])
     # A fault that retired meanwhile is gone already: the page shows what is left.
     return redirect("/faults")
 

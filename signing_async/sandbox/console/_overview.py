@@ -6,6 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
+from ..._core.numbers import read_count
 from .._danaconnect import DANACONNECT, Circuit
 from .._sofia import MAX_ATTEMPTS, SOFIA, Transaction
 from ..danasign import DANASIGN, DanaSignState, Document
@@ -92,7 +93,8 @@ def _end() -> str:
 
 def _refresh(request: web.Request) -> int | None:
     value = request.query.get("refresh", "")
-    return int(value) if value.isdecimal() and int(value) in _REFRESH_CHOICES else None
+    seconds = read_count(value)
+    return seconds if seconds in _REFRESH_CHOICES else None
 
 
 async def overview(request: web.Request) -> web.StreamResponse:
