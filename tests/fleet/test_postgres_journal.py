@@ -624,3 +624,49 @@ async def test_an_error_text_holding_a_nul_is_journaled_and_the_run_goes_on(dsn:
     assert statuses(again) == {"k0": "skipped", "k1": "failed", "k2": "skipped", "k3": "skipped"}
     assert "bad\\x00title" in str(again["k1"].error)
     assert api.received == {"k0": 1, "k1": 1, "k2": 1, "k3": 1}
+
+
+async def test_a_peer_that_starts_while_a_claim_transaction_runs_is_not_taken_for_dead(
+    dsn: str,
+) -> None:
+    # T's claim transaction reads the live owners (for a dead run's rows), then
+    # waits on another transaction's uncommitted insert. Meanwhile P starts,
+    # claims b and sends it. When T goes on to b, P's owner is missing from
+    # T's first read: T must read again and leave b to P, not resend it.
+    api = FakeApi({"b": ["hold"]})  # P's request for b is held at the provider
+    await collect(start(api, [{"key": "a"}, {"key": "a2"}], journal=PostgresJournal(dsn, job="j")))
+    blocker = await psycopg.AsyncConnection.connect(dsn)
+    await blocker.execute(
+        "INSERT INTO signing_async.items (job, key, state) VALUES ('j', 'x', 'pending')"
+    )
+    found: dict[str, dict[str | None, BulkOutcome[Any]]] = {}
+    ended = {"T": anyio.Event(), "P": anyio.Event()}
+
+    async def run(name: str, keys: list[str]) -> None:
+        journal = PostgresJournal(dsn, job="j")
+        found[name] = await collect(
+            start(api, [{"key": key} for key in keys], journal=journal, on_uncertain="resend")
+        )
+        ended[name].set()
+
+    with anyio.fail_after(60):  # a bound on a hang, not a measure
+        async with anyio.create_task_group() as group:
+            group.start_soon(run, "T", ["a", "a2", "x", "b"])
+            async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as watch:
+                query = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                while not (await (await watch.execute(query)).fetchone())[0]:  # noqa: ASYNC110 - the server's state
+                    await anyio.sleep(0.02)
+            group.start_soon(run, "P", ["b"])
+            await api.wait_for(lambda: api.held == 1)  # P's request for b has left
+            await blocker.rollback()
+            await blocker.close()
+            await ended["T"].wait()  # T decides b while P's request is still out
+            sent_while_out = api.received["b"]
+            await api.release()
+            await ended["P"].wait()
+
+    assert sent_while_out == 1
+    assert statuses(found["T"]) == {"a": "skipped", "a2": "skipped", "x": "succeeded"}
+    assert statuses(found["P"]) == {"b": "succeeded"}
+    assert api.created["b"] == 1
+    assert rows(dsn, "j")["b"] == ("succeeded", 1)

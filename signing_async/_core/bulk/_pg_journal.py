@@ -22,9 +22,10 @@ processes and machines:
   breaks, the lock is gone and so is every later write, so no request can
   leave on a claim a peer may already have taken over.
 
-``pg_locks`` is a live view: the set of live owners is read once per
-transaction and every decision of that transaction uses it, so an owner
-dying between two statements cannot leave a row half-decided. Claims,
+``pg_locks`` is a live view: an owner seen live once in a transaction is
+live for all of its decisions, so an owner dying between two statements
+cannot leave a row half-decided; an owner not seen live is read again, so a
+peer that started meanwhile is not taken for dead (:class:`_Transaction`). Claims,
 marks and outcomes are grouped (:mod:`._group`): the writes of workers that
 ask together share one transaction; outcomes are committed with
 ``synchronous_commit = off`` (an outcome lost in a crash makes the item
@@ -70,18 +71,26 @@ _UNLOCK_WAIT = 2.0
 class _Transaction:
     """What the operations of one grouped transaction share.
 
-    The live owners are read at most once per transaction, when a decision
-    first needs them (most transactions, marks and outcomes, never do).
+    The live owners are read when a decision first needs them (most
+    transactions, marks and outcomes, never do), and read again for an
+    owner the last read did not hold, once per owner: a peer that started
+    after the first read has committed rows this transaction now sees, and
+    must not be taken for dead (its in-flight item would be sent again).
+    An owner seen live stays live for the whole transaction, so one dying
+    between two statements cannot leave a row half-decided.
     """
 
     connection: Any
-    _live: frozenset[int] | None = None
+    _live: frozenset[int] = frozenset()
+    _read_since: set[int] = attrs.field(factory=set)  # owners missing from a read, read again
 
-    async def live(self) -> frozenset[int]:
-        """The owners whose lock is held, as read once in this transaction."""
-        if self._live is None:
-            self._live = await live_owners(self.connection)
-        return self._live
+    async def is_live(self, owner: int) -> bool:
+        """Whether ``owner``'s process holds its lock (see the class's notes)."""
+        if owner not in self._live and owner not in self._read_since:
+            # Its lock was taken before any row it stamped: a fresh read shows it if alive.
+            self._live |= await live_owners(self.connection)
+            self._read_since.add(owner)
+        return owner in self._live
 
 
 class PostgresJournal:
@@ -303,7 +312,7 @@ class PostgresJournal:
         state, result, error, refused, owner, run, first_index, since = row
         if run == self._run:
             return Claim("duplicate", state=state, first_index=first_index)
-        if owner is not None and owner != self.owner and owner in await tx.live():
+        if owner is not None and owner != self.owner and await tx.is_live(owner):
             # A live peer's run holds it: sends it, or sent and reported it.
             return _PEER
         if state == "succeeded":
