@@ -52,12 +52,12 @@ import math
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 import anyio
 import anyio.abc
 import attrs
 
+from .._core.bulk._dsn import safe_dsn, without_passwords
 from .._core.bulk._pg_schema import DEFAULT_SCHEMA, TOKEN_LOCK_CLASS, valid_schema
 from .._core.errors import ConfigurationError
 from .._core.tokens import AccessToken, NewToken
@@ -127,8 +127,6 @@ class PostgresTokenStore(anyio.abc.AsyncResource):
         # Here, not at the top: `import signing_async.fleet` stays free of
         # psycopg, and a missing extra is reported by name.
         import psycopg
-
-        from .._core.bulk._dsn import safe_dsn
 
         if isinstance(wait, bool) or not isinstance(wait, (int, float)) or not 0 < wait < math.inf:
             raise ConfigurationError(f"wait must be a positive number of seconds, not {wait!r}")
@@ -375,12 +373,4 @@ class PostgresTokenStore(anyio.abc.AsyncResource):
             return str(exc).replace(f" at {self._shown}", "")
         lines = str(exc).strip().splitlines()
         reason = f"{type(exc).__name__}: {lines[-1]}" if lines else type(exc).__name__
-        password = _password(self._dsn)
-        return reason.replace(password, "***") if password else reason
-
-
-def _password(dsn: str) -> str | None:
-    try:
-        return urlsplit(dsn).password
-    except ValueError:
-        return None
+        return without_passwords(reason, self._dsn)

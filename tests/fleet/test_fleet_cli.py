@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import anyio
+import pytest
 
 from signing_async.sandbox import Sandbox
 
@@ -103,10 +104,25 @@ async def test_fleet_options_are_checked_before_anything_is_sent(dsn: str, tmp_p
     assert "PostgreSQL" in not_a_db.single_error(status=2)
 
 
-async def test_an_unreachable_database_is_named_without_its_password(tmp_path: Path) -> None:
-    dsn = f"postgresql://app:pw-s3cret@/db?host={tmp_path}"
+@pytest.mark.parametrize(
+    "form",
+    [
+        "postgresql://app:pw-s3cret@/db?host={folder}",
+        # libpq takes the password in the query string too,
+        "postgresql://app@/db?host={folder}&password=pw-s3cret",
+        # quotes a badly percent-encoded one when it cannot parse it,
+        "postgresql://app:pw-s3cret%zz@/db?host={folder}",
+        # and takes several hosts (a failover pair), which no URL parser does.
+        "postgresql://app:pw-s3cret@127.0.0.1:1,127.0.0.1:2/db?connect_timeout=5",
+    ],
+    ids=["userinfo", "query", "bad-escape", "two-hosts"],
+)
+async def test_an_unreachable_database_is_named_without_its_password(
+    tmp_path: Path, form: str
+) -> None:
+    dsn = form.format(folder=tmp_path)
     env = danasign_env("http://127.0.0.1:9")
     result = await run_cli_async("bulk-status", dsn, "--job", "j", env=env)
     error = result.single_error(status=2)
-    assert "cannot connect to PostgreSQL" in error
-    assert "pw-s3cret" not in result.stdout + result.stderr
+    assert "PostgreSQL" in error
+    assert "s3cret" not in result.stdout + result.stderr

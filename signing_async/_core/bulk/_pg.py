@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import ConfigurationError
-from ._dsn import safe_dsn
+from ._dsn import safe_dsn, without_passwords
 from ._pg_schema import SCHEMA_LOCK, schema_statements
 
 try:
@@ -36,6 +36,8 @@ async def connect(dsn: str, schema: str) -> Connection:
         connection = await psycopg.AsyncConnection.connect(dsn, autocommit=True)
     except psycopg.Error as exc:
         reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        # libpq quotes what it cannot parse of the URI, a password included.
+        reason = without_passwords(reason, dsn)
         raise ConfigurationError(
             f"cannot connect to PostgreSQL at {safe_dsn(dsn)}: {reason}"
         ) from None

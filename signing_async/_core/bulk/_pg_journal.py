@@ -49,7 +49,7 @@ import anyio
 import attrs
 
 from ..errors import ConfigurationError, JournalError, ValidationError
-from ._dsn import safe_dsn
+from ._dsn import safe_dsn, without_passwords
 from ._group import GroupCommit
 from ._journal import Claim, Entry, Journal
 from ._pg_schema import DEFAULT_SCHEMA, OWNER_LOCK_CLASS, live_owners, valid_schema
@@ -285,6 +285,7 @@ class PostgresJournal:
         raise JournalError(message)
 
     def _cannot_write(self, why: str) -> str:
+        why = without_passwords(why, self.dsn)
         return f"cannot write the journal of job {self.job!r} at {safe_dsn(self.dsn)}: {why}"
 
     async def _claim(self, tx: _Transaction, key: str, index: int) -> Claim:
