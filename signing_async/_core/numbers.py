@@ -12,7 +12,7 @@ def read_count(text: str, *, max_digits: int = 18) -> int | None:
     ``ValueError``, and than ``str.isdigit()``, which passes what ``int()``
     refuses ("²") or reads as another script's digit (U+0661): no sign,
     space or underscore, and no length near ``int()``'s limit of 4,300
-    digits. Eighteen digits hold any count below 2**63.
+    digits. The default of eighteen digits holds any count below 10**18.
     """
     if not 0 < len(text) <= max_digits or not text.isascii() or not text.isdigit():
         return None

@@ -375,11 +375,9 @@ async def load_source(
     try:
         probed = await run_in_file_thread(_probe_regular, path, read_limit)
         if probed is None:
-            # A FIFO, a device, a socket: nothing to send a length for (each
+            # A FIFO or a device: nothing to send a length for (each
             # says it holds 0 bytes), and a FIFO's read would wait for a writer.
-            raise ValidationError(
-                field, f"not a regular file (a FIFO, a device or a socket): {_shown(path)}"
-            )
+            raise ValidationError(field, f"not a regular file (a FIFO or a device): {_shown(path)}")
         size, head, whole = probed
     except FileNotFoundError:
         raise ValidationError(field, f"no such file: {_shown(path)}") from None

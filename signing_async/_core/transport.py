@@ -153,7 +153,10 @@ class Response:
     def content_length(self) -> int | None:
         """The Content-Length the server announced, if any."""
         value = self.headers.get("Content-Length")
-        return None if value is None else read_count(value)
+        if value is None:
+            return None
+        # Leading zeros are legal (RFC 9110); 19 digits hold any size a file can have.
+        return read_count(value.lstrip("0") or "0", max_digits=19)
 
     async def read(self, limit: int | None = None) -> bytes:
         """Read the whole body (or its first ``limit`` bytes) and release the connection."""

@@ -335,20 +335,29 @@ def _csv_rows(
 
 
 def _check_header(columns: list[str], name: str) -> None:
-    seen: set[tuple[str, ...]] = set()
+    # Keyed by the place a column fills: docs.1 and docs.01 are one place.
+    seen: dict[tuple[str | int, ...], str] = {}
     for column in columns:
         parts = tuple(column.split("."))
         if not all(parts):
             raise ValidationError(name, f"bad column name {column!r} in the header")
-        if parts in seen:
-            raise ValidationError(name, f"column {column!r} appears twice in the header")
-        seen.add(parts)
-    for parts in seen:
-        for length in range(1, len(parts)):
-            if parts[:length] in seen:
+        if _position(parts[0]) is not None:
+            raise ValidationError(
+                name, f"column {column!r} must start with a field's name, not a position"
+            )
+        place = tuple(_place(part) for part in parts)
+        if place in seen:
+            if seen[place] == column:
+                raise ValidationError(name, f"column {column!r} appears twice in the header")
+            raise ValidationError(
+                name, f"columns {seen[place]!r} and {column!r} name the same place"
+            )
+        seen[place] = column
+    for place, column in seen.items():
+        for length in range(1, len(place)):
+            if place[:length] in seen:
                 raise ValidationError(
-                    name,
-                    f"columns {'.'.join(parts[:length])!r} and {'.'.join(parts)!r} collide",
+                    name, f"columns {seen[place[:length]]!r} and {column!r} collide"
                 )
 
 
@@ -356,11 +365,18 @@ def _pattern(column: str) -> str:
     return ".".join("*" if _position(part) is not None else part for part in column.split("."))
 
 
+def _place(part: str) -> str | int:
+    """A column name's part as the place it names: a position, or a field's name."""
+    position = _position(part)
+    return part if position is None else position
+
+
 def _position(part: str) -> int | None:
     """A column name's part as a list position (``docs.0``), or None for a field's name.
 
-    Up to six ASCII digits: ``docs.²`` or a thousand-digit part is a name,
-    which the item's checks then refuse, not a number ``int()`` would fail on.
+    Up to six ASCII digits: ``docs.²``, ``docs.1000000`` or a thousand-digit
+    part is a name, which the item's checks then refuse, not a number
+    ``int()`` would fail on.
     """
     return read_count(part, max_digits=6)
 

@@ -18,6 +18,7 @@ import attrs
 
 from .._core.errors import ValidationError
 from .._core.sources import Document
+from .._core.validation import text_problem
 
 __all__ = ["from_payload", "to_payload"]
 
@@ -35,7 +36,8 @@ def to_payload(item: object, *, files: tuple[str, ...] = ()) -> dict[str, Any]:
 
     Raises:
         ValidationError: A value JSON cannot carry to another machine (bytes,
-            a file object, another object), naming its field.
+            a file object, another object), or text PostgreSQL cannot store
+            (a NUL, a lone surrogate), naming its field.
     """
     if attrs.has(type(item)):
         names = [field.name for field in attrs.fields(type(item))]  # type: ignore[arg-type]  # has() checked it
@@ -43,7 +45,9 @@ def to_payload(item: object, *, files: tuple[str, ...] = ()) -> dict[str, Any]:
     if not isinstance(item, Mapping):
         raise ValidationError("item", f"expected a request or a mapping, not {type(item).__name__}")
     return {
-        str(name): _jsonable(_absolute(value) if name in files else value, str(name))
+        _jsonable(str(name), "item (a key)"): _jsonable(
+            _absolute(value) if name in files else value, str(name)
+        )
         for name, value in item.items()
     }
 
@@ -63,7 +67,14 @@ def from_payload(payload: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _jsonable(value: object, field: str) -> Any:
-    if value is None or isinstance(value, (str, bool, int, float)):
+    if isinstance(value, str):
+        # PostgreSQL's jsonb refuses a NUL (\u0000) and a lone surrogate: said
+        # here, naming the field, not by the database in the middle of a submit.
+        problem = text_problem(value)
+        if problem is not None:
+            raise ValidationError(field, problem)
+        return value
+    if value is None or isinstance(value, (bool, int, float)):
         return value
     if isinstance(value, os.PathLike):
         return str(Path(os.fspath(value)).absolute())
@@ -76,7 +87,10 @@ def _jsonable(value: object, field: str) -> Any:
     if attrs.has(type(value)):
         return to_payload(value)
     if isinstance(value, Mapping):
-        return {str(key): _jsonable(inner, f"{field}.{key}") for key, inner in value.items()}
+        return {
+            _jsonable(str(key), f"{field} (a key)"): _jsonable(inner, f"{field}.{key}")
+            for key, inner in value.items()
+        }
     if isinstance(value, (list, tuple)):
         return [_jsonable(inner, f"{field}.{index}") for index, inner in enumerate(value)]
     raise ValidationError(

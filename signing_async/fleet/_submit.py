@@ -12,7 +12,7 @@ from procrastinate.exceptions import AlreadyEnqueued
 from .. import _providers
 from .._core.bulk import InvalidItem, JobStatus
 from .._core.bulk._pg import connect
-from .._core.bulk._pg_journal import register_job
+from .._core.bulk._pg_journal import check_job, register_job
 from .._core.bulk._pg_schema import DEFAULT_SCHEMA, valid_schema
 from .._core.errors import SigningError, ValidationError
 from ..bulk import file_fields
@@ -74,6 +74,7 @@ async def submit(
         raise ValidationError("provider", f"must be one of {names}, not {provider!r}") from None
     if not isinstance(chunk_size, int) or chunk_size < 1:
         raise ValidationError("chunk_size", f"must be a positive integer, not {chunk_size!r}")
+    check_job(job)
     valid_schema(schema)
     files = file_fields(spec.request_type)
     connection = await connect(dsn, schema)

@@ -223,6 +223,14 @@ def test_a_missing_manifest_or_a_bad_header_is_an_error(job: Path) -> None:
     bad.write_text("id,signer,signer.name\n1,a,b\n")
     with pytest.raises(sa.ValidationError, match=r"'signer' and 'signer\.name' collide"):
         list(read_csv(bad))
+    # One place written two ways: each row would be a list of one, or refused, by its cells.
+    bad.write_text("id,docs.1,docs.01\n1,a.pdf,\n")
+    with pytest.raises(sa.ValidationError, match=r"'docs\.1' and 'docs\.01' name the same place"):
+        list(read_csv(bad))
+    # A row is a mapping of fields: a header of positions would make it a list.
+    bad.write_text("0,1\na.pdf,b.pdf\n")
+    with pytest.raises(sa.ValidationError, match="column '0' must start with a field's name"):
+        list(read_csv(bad))
 
 
 async def test_a_bad_header_stops_the_run_with_its_error(job: Path) -> None:

@@ -138,7 +138,17 @@ async def test_byte_stream_reads_in_chunks() -> None:
     ("value", "expected"),
     # "²" and "١٢" are digits to str.isdigit(); HTTP's are ASCII (and int("²") raises,
     # as int() does past 4,300 digits).
-    [("12", 12), ("x", None), ("-1", None), ("²", None), ("١٢", None), ("1" * 5000, None)],
+    [
+        ("12", 12),
+        ("x", None),
+        ("-1", None),
+        ("²", None),
+        ("١٢", None),
+        ("1" * 5000, None),
+        ("0" * 30 + "5", 5),  # leading zeros are legal
+        ("0", 0),
+        (str(2**63 - 1), 2**63 - 1),
+    ],
 )
 def test_content_length_header(value: str, expected: int | None) -> None:
     assert sa.Response(200, headers={"content-length": value}).content_length == expected

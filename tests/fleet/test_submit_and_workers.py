@@ -87,6 +87,40 @@ async def test_submit_checks_every_item_first_and_stores_nothing_when_one_is_bad
         await submit(dsn, provider="danasign", items=[{"title": "no key"}], job="bad")
 
 
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("title", "bad\x00title"), ("title", "bad\udce9title"), ("metadata", {"tags": ["\x00"]})],
+    ids=["nul", "surrogate", "nested-nul"],
+)
+async def test_text_postgresql_cannot_store_is_refused_naming_its_field(
+    dsn: str, tmp_path: Path, field: str, value: object
+) -> None:
+    # jsonb refuses \u0000 and a lone surrogate: the database's raw error, in
+    # the middle of the submit, became a clear refusal before anything is stored.
+    pdf = tmp_path / "contract.pdf"
+    pdf.write_bytes(MINIMAL_PDF)
+    bad = document(1, pdf)
+    if field == "metadata":
+        bad["metadata"] = {**bad["metadata"], **value}  # type: ignore[dict-item]
+    else:
+        bad[field] = value
+    with pytest.raises(sa.ValidationError, match="item 1: ") as caught:
+        await submit(dsn, provider="danasign", items=[document(0, pdf), bad], job="text")
+    assert caught.value.field.startswith(field)
+    with pytest.raises(sa.ConfigurationError, match="no job 'text'"):
+        await job_status(dsn, job="text")  # nothing stored
+
+
+@pytest.mark.parametrize("job", ["a\x00b", "a\udce9b"], ids=["nul", "surrogate"])
+async def test_a_job_name_postgresql_cannot_store_is_refused(dsn: str, job: str) -> None:
+    with pytest.raises(sa.ValidationError) as caught:
+        await submit(dsn, provider="danasign", items=[], job=job)
+    assert caught.value.field == "job"
+    with pytest.raises(sa.ValidationError) as caught:
+        PostgresJournal(dsn, job=job)
+    assert caught.value.field == "job"
+
+
 async def test_an_uncertain_item_is_resolved_by_a_person(dsn: str) -> None:
     opened = await PostgresJournal(dsn, job="j").open_run(
         kind="DANAsign documents", resend_uncertain=False

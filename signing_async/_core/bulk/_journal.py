@@ -617,7 +617,7 @@ def _inspect(path: Path) -> JournalFile:
             if path.is_dir():
                 raise ConfigurationError(f"the journal {path} is a folder; give a file")
             raise ConfigurationError(
-                f"{path} is not a journal (not a regular file: a FIFO, a device or a socket)"
+                f"{path} is not a journal (not a regular file: a FIFO or a device)"
             )
         with opened as file:
             header = file.read(_HEADER_SIZE)

@@ -49,12 +49,13 @@ import anyio
 import attrs
 
 from ..errors import ConfigurationError, JournalError, ValidationError
+from ..validation import text_problem
 from ._dsn import safe_dsn, without_passwords
 from ._group import GroupCommit
 from ._journal import Claim, Entry, Journal
 from ._pg_schema import DEFAULT_SCHEMA, OWNER_LOCK_CLASS, live_owners, valid_schema
 
-__all__ = ["PostgresJournal", "register_job"]
+__all__ = ["PostgresJournal", "check_job", "register_job"]
 
 T = TypeVar("T")
 
@@ -132,8 +133,7 @@ class PostgresJournal:
         schema: str = DEFAULT_SCHEMA,
         commit_timeout: float = COMMIT_TIMEOUT,
     ) -> None:
-        if not isinstance(job, str) or not job.strip():
-            raise ValidationError("job", "must be a non-empty name")
+        check_job(job)
         if isinstance(commit_timeout, bool) or not isinstance(commit_timeout, int | float):
             raise ValidationError("commit_timeout", f"must be a number, not {commit_timeout!r}")
         if not commit_timeout > 0:
@@ -416,6 +416,20 @@ class PostgresJournal:
 
 _SEND = Claim("send")
 _PEER = Claim("peer")
+
+
+def check_job(job: object) -> None:
+    """Refuse a job name that is not a name PostgreSQL can store.
+
+    Raises:
+        ValidationError: ``job`` is not text, is blank, or holds a NUL or a
+            lone surrogate.
+    """
+    if not isinstance(job, str) or not job.strip():
+        raise ValidationError("job", "must be a non-empty name")
+    problem = text_problem(job)
+    if problem is not None:
+        raise ValidationError("job", problem)
 
 
 async def _take_owner_id(connection: Any) -> int:
