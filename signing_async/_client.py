@@ -83,6 +83,8 @@ class SigningClient:
             require_instance(value, provider.config, name)
         require_instance(retry, RetryPolicy, "retry")
         require_instance(timeout, Timeout, "timeout")
+        # A protocol: anything with its methods (get, set, discard) will do.
+        require_instance(token_store, TokenStore, "token_store")
         self._configs: dict[str, Any] = configs
         self._session = CoreSession(
             transport if transport is not None else AiohttpTransport(),

@@ -34,6 +34,7 @@ from .transport import (
     Transport,
     aclose_iterator,
 )
+from .validation import shown
 
 __all__ = [
     "DEFAULT_MAX_ANSWER_SIZE",
@@ -77,7 +78,7 @@ def check_answer_size(value: object) -> int:
     """
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ConfigurationError(
-            f"max_answer_size must be a positive number of bytes, not {value!r}"
+            f"max_answer_size must be a positive number of bytes, not {shown(value)}"
         )
     return value
 

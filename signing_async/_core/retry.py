@@ -15,12 +15,21 @@ import email.utils
 import math
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Set
 from typing import Literal, NamedTuple
 
 import attrs
 
-from .errors import STATUS_EFFECTS, APIError, AuthenticationError, TransportError, status_effect
+from .errors import (
+    STATUS_EFFECTS,
+    APIError,
+    AuthenticationError,
+    ConfigurationError,
+    TransportError,
+    status_effect,
+)
+from .settings import require_seconds
+from .validation import shown
 
 __all__ = ["Next", "RetryPolicy", "next_step", "retry_after_seconds"]
 
@@ -57,13 +66,45 @@ class RetryPolicy:
             already limited to idempotent calls by the rule above).
     """
 
-    max_retries: int = attrs.field(default=2, validator=attrs.validators.ge(0))
-    backoff_initial: float = attrs.field(default=0.5, validator=attrs.validators.ge(0))
-    backoff_max: float = attrs.field(default=8.0, validator=attrs.validators.ge(0))
+    max_retries: int = 2
+    backoff_initial: float = 0.5
+    backoff_max: float = 8.0
     jitter: tuple[float, float] = (0.75, 1.0)
     max_retry_after: float = 60.0
     retry_statuses: frozenset[int] = frozenset(STATUS_EFFECTS)
     idempotent_retry_statuses: frozenset[int] = frozenset()
+
+    def __attrs_post_init__(self) -> None:
+        # Checked when the policy is made: each is first used mid-call, after
+        # a request has left, where a wrong type would surface as a TypeError.
+        retries = self.max_retries
+        if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= 100:
+            raise ConfigurationError(
+                f"RetryPolicy.max_retries must be an integer from 0 to 100, not {shown(retries)}"
+            )
+        for name in ("backoff_initial", "backoff_max", "max_retry_after"):
+            require_seconds(getattr(self, name), f"RetryPolicy.{name}", zero=True)
+        jitter = self.jitter
+        if (
+            not isinstance(jitter, tuple)
+            or len(jitter) != 2
+            or not all(isinstance(end, int | float) and not isinstance(end, bool) for end in jitter)
+            or not 0 <= jitter[0] <= jitter[1] <= 10  # NaN fails
+        ):
+            raise ConfigurationError(
+                "RetryPolicy.jitter must be a pair (low, high) of numbers with"
+                f" 0 <= low <= high <= 10, not {shown(jitter)}"
+            )
+        for name in ("retry_statuses", "idempotent_retry_statuses"):
+            statuses = getattr(self, name)
+            if not isinstance(statuses, Set) or not all(
+                isinstance(status, int) and not isinstance(status, bool) and 100 <= status <= 599
+                for status in statuses
+            ):
+                raise ConfigurationError(
+                    f"RetryPolicy.{name} must be a set of HTTP statuses (100 to 599),"
+                    f" not {shown(statuses)}"
+                )
 
     def backoff(self, retry: int) -> float:
         """The wait before retry number ``retry`` (counting from 0), jitter included."""

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import attrs
 
+from .settings import require_seconds
+
 __all__ = ["Timeout"]
-
-
-def _positive_or_none(_: object, attribute: attrs.Attribute[Any], value: float | None) -> None:
-    if value is not None and value <= 0:
-        raise ValueError(f"Timeout.{attribute.name} must be positive or None, not {value!r}")
 
 
 @attrs.frozen
@@ -34,7 +29,11 @@ class Timeout:
         total: The whole exchange, answer body included. Off by default.
     """
 
-    connect: float | None = attrs.field(default=10.0, validator=_positive_or_none)
-    read: float | None = attrs.field(default=60.0, validator=_positive_or_none)
-    write: float | None = attrs.field(default=60.0, validator=_positive_or_none)
-    total: float | None = attrs.field(default=None, validator=_positive_or_none)
+    connect: float | None = 10.0
+    read: float | None = 60.0
+    write: float | None = 60.0
+    total: float | None = None
+
+    def __attrs_post_init__(self) -> None:
+        for field in attrs.fields(Timeout):
+            require_seconds(getattr(self, field.name), f"Timeout.{field.name}", optional=True)

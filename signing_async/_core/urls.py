@@ -45,12 +45,15 @@ def check_base_url(url: str, field: str, *, allow_insecure: bool = False) -> str
         parts = urlsplit(url)
         parts.port  # noqa: B018 - parsed only to refuse a bad one here, not on the first call
     except ValueError:
-        raise ConfigurationError(f"{field} is not a valid URL: {url!r}") from None
+        # Shown as log lines show URLs: it may carry user:password.
+        raise ConfigurationError(f"{field} is not a valid URL: {redact_url(url)!r}") from None
     if parts.username is not None or parts.password is not None:
         # Never echo it: the user:password part is a credential.
         raise ConfigurationError(f"{field} must not carry user:password; pass credentials apart")
     if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise ConfigurationError(f"{field} must be an absolute http(s) URL, not {url!r}")
+        raise ConfigurationError(
+            f"{field} must be an absolute http(s) URL, not {redact_url(url)!r}"
+        )
     if parts.scheme == "http" and not allow_insecure and not is_loopback(parts.hostname):
         raise ConfigurationError(
             f"{field} uses plain http:// for {parts.hostname}; use https:// "

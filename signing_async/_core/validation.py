@@ -53,13 +53,15 @@ _PHONE = re.compile(r"^\+?[0-9][0-9 ()\-.]*$")
 def shown(value: object, limit: int = 60) -> str:
     """``repr(value)`` cut to ``limit`` characters, for messages.
 
-    A 5 MB string would make a 5 MB message, and the ``repr`` of an integer
-    of more than 4300 digits raises ``ValueError`` of its own.
+    A 5 MB string would make a 5 MB message; the ``repr`` of an integer of
+    more than 4300 digits raises ``ValueError``, of a list nested thousands
+    deep ``RecursionError``, of a caller's object whatever it likes: a
+    message must not fail for what it quotes.
     """
     try:
         text = repr(value)
-    except ValueError:
-        return f"a {type(value).__name__} too large to show"
+    except Exception:  # any: see above
+        return f"a {type(value).__name__} that cannot be shown"
     return text if len(text) <= limit else f"{text[: limit - 3]}..."
 
 

@@ -7,7 +7,12 @@ import re
 import attrs
 
 from .._core.errors import ConfigurationError
-from .._core.settings import require_credentials, require_id_settings
+from .._core.settings import (
+    require_basic_user,
+    require_credentials,
+    require_flags,
+    require_id_settings,
+)
 from .._core.urls import check_base_url
 
 __all__ = ["DanaConnectConfig"]
@@ -54,7 +59,9 @@ class DanaConnectConfig:
 
     def __attrs_post_init__(self) -> None:
         require_credentials(self, "client_id", "client_secret")
+        require_basic_user(self, "client_id")  # the token request is HTTP Basic
         require_id_settings(self, "channel")
+        require_flags(self, "allow_insecure")
         check_base_url(
             self.base_url, "DanaConnectConfig.base_url", allow_insecure=self.allow_insecure
         )

@@ -48,9 +48,19 @@ SIGNATURE = "signature"
 
 
 def _number(value: object, field: str) -> float:
-    if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
-        raise ValidationError(field, f"must be a number, not {shown(value)}")
-    return float(value)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        try:
+            number = float(value)
+        except OverflowError:  # an int past what a float holds (10**400)
+            number = math.inf
+        if math.isfinite(number):
+            return number
+    raise ValidationError(field, f"must be a number, not {shown(value)}")
+
+
+MAX_PAGE = 1_000_000
+"""The highest page a widget may name: more than any document has, and a
+number every JSON reader takes (an integer of thousands of digits is not)."""
 
 
 def _optional_bool(value: object, field: str) -> None:
@@ -67,9 +77,10 @@ def check_box(box: Widget | Prefill, field: str) -> None:
     """A widget's type, page and geometry: page >= 1, x, y >= 0, w, h > 0."""
     require_text(box.type, f"{field}.type")
     page = box.page
-    if not isinstance(page, int) or isinstance(page, bool) or page < 1:
+    if not isinstance(page, int) or isinstance(page, bool) or not 1 <= page <= MAX_PAGE:
         raise ValidationError(
-            f"{field}.page", f"must be an integer >= 1 (pages count from 1), not {shown(page)}"
+            f"{field}.page",
+            f"must be an integer from 1 to {MAX_PAGE:,} (pages count from 1), not {shown(page)}",
         )
     for name in ("x", "y"):
         if _number(getattr(box, name), f"{field}.{name}") < 0:

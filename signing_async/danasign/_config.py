@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import attrs
 
-from .._core.settings import require_credentials, require_settings
+from .._core.settings import require_credentials, require_flags, require_settings
 from .._core.urls import check_base_url
 
 __all__ = ["DanaSignConfig"]
@@ -35,6 +35,7 @@ class DanaSignConfig:
     def __attrs_post_init__(self) -> None:
         require_settings(self, "server_url")
         require_credentials(self, "api_token")
+        require_flags(self, "allow_insecure")
         check_base_url(
             self.server_url, "DanaSignConfig.server_url", allow_insecure=self.allow_insecure
         )

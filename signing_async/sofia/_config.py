@@ -7,8 +7,14 @@ from typing import Literal
 import attrs
 
 from .._core.errors import ConfigurationError
-from .._core.settings import require_credentials, require_id_settings
+from .._core.settings import (
+    require_basic_user,
+    require_credentials,
+    require_flags,
+    require_id_settings,
+)
 from .._core.urls import check_base_url
+from .._core.validation import shown
 
 __all__ = ["DEFAULT_BASE_URL", "UPLOAD_ENCODINGS", "SofiaConfig", "UploadEncoding"]
 
@@ -54,15 +60,13 @@ class SofiaConfig:
 
     def __attrs_post_init__(self) -> None:
         require_credentials(self, "client_id", "client_secret")
+        require_basic_user(self, "client_id")
         require_id_settings(self, "tenant_id")
-        if ":" in self.client_id:
-            # HTTP Basic joins user and password with the first colon (RFC 7617):
-            # a colon in the user would silently send the wrong credentials.
-            raise ConfigurationError("SofiaConfig.client_id must not contain ':'")
+        require_flags(self, "allow_insecure")
         if self.upload_encoding not in UPLOAD_ENCODINGS:
             raise ConfigurationError(
                 "SofiaConfig.upload_encoding must be 'multipart' or 'json', "
-                f"not {self.upload_encoding!r}"
+                f"not {shown(self.upload_encoding)}"
             )
         check_base_url(self.base_url, "SofiaConfig.base_url", allow_insecure=self.allow_insecure)
 

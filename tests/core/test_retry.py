@@ -7,6 +7,7 @@ import email.utils
 import pytest
 from multidict import CIMultiDict
 
+import signing_async as sa
 from signing_async import ConnectError, RequestTimeout, RetryPolicy, TransportError
 from signing_async._core.errors import STATUS_EFFECTS, status_effect
 from signing_async._core.retry import retry_after_seconds
@@ -101,11 +102,32 @@ def test_transport_errors() -> None:
         assert policy.retries_error(error, idempotent=True)
 
 
-def test_invalid_policy() -> None:
-    with pytest.raises(ValueError, match="max_retries"):
-        RetryPolicy(max_retries=-1)
-    with pytest.raises(ValueError, match="backoff_initial"):
-        RetryPolicy(backoff_initial=-1)
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [
+        ("max_retries", -1),
+        ("max_retries", True),
+        ("max_retries", 1.5),
+        ("max_retries", "2"),
+        ("max_retries", None),
+        ("backoff_initial", -1),
+        ("backoff_initial", float("inf")),
+        ("backoff_max", float("nan")),
+        ("max_retry_after", -1.0),
+        ("max_retry_after", float("nan")),
+        ("jitter", "ab"),
+        ("jitter", (float("nan"), 1.0)),
+        ("jitter", (1.0, 0.5)),
+        ("retry_statuses", None),
+        ("retry_statuses", {503, "429"}),
+        ("idempotent_retry_statuses", {99}),
+    ],
+)
+def test_a_bad_policy_is_refused_when_made_naming_its_setting(setting: str, value: object) -> None:
+    # Each is first used mid-call, after a request has left: a wrong type
+    # there was a TypeError after the request, and inf a sleep for ever.
+    with pytest.raises(sa.ConfigurationError, match=f"RetryPolicy.{setting} must be"):
+        RetryPolicy(**{setting: value})  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(

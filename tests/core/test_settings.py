@@ -126,3 +126,63 @@ def test_a_client_option_of_the_wrong_type_is_refused_when_the_client_is_made(
     # call failed with an AttributeError.
     with pytest.raises(sa.ConfigurationError, match=f"{option} must be a .* or None, not str"):
         sa.SigningClient(**{option: "https://sign.example"})  # type: ignore[arg-type]
+
+
+MAKE_CONFIG: dict[str, Callable[..., object]] = {
+    "danasign": lambda url, **more: sa.DanaSignConfig(server_url=url, api_token="t", **more),
+    "danaconnect": lambda url, **more: sa.DanaConnectConfig(
+        client_id=more.pop("client_id", "c"), client_secret="s", channel="x", subdomain="acme",
+        base_url=url, **more,
+    ),
+    "sofia": lambda url, **more: sa.SofiaConfig(
+        client_id=more.pop("client_id", "c"), client_secret="s", tenant_id="t", base_url=url,
+        **more,
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "url", ["https://admin:s3cret@[::1/", "https://admin:s3cret@sign.example:99999/?k=s3cret"]
+)
+@pytest.mark.parametrize("config", sorted(MAKE_CONFIG))
+def test_an_unparsable_url_is_refused_without_its_credentials(url: str, config: str) -> None:
+    with pytest.raises(sa.ConfigurationError, match="is not a valid URL") as caught:
+        MAKE_CONFIG[config](url)
+    assert "s3cret" not in str(caught.value)
+
+
+@pytest.mark.parametrize("flag", ["false", "no", 0, 1, None, []])
+@pytest.mark.parametrize("config", sorted(MAKE_CONFIG))
+def test_allow_insecure_must_be_a_bool(config: str, flag: object) -> None:
+    # It is only tested for truth: "false" would have allowed plain http anywhere.
+    with pytest.raises(sa.ConfigurationError, match="allow_insecure must be True or False"):
+        MAKE_CONFIG[config]("http://sign.acme.example", allow_insecure=flag)
+
+
+@pytest.mark.parametrize("config", ["danaconnect", "sofia"])
+def test_a_basic_user_with_a_colon_is_refused(config: str) -> None:
+    # HTTP Basic splits at the first colon: acme:ops + pw would be acme + ops:pw.
+    with pytest.raises(sa.ConfigurationError, match=r"client_id must not contain ':'"):
+        MAKE_CONFIG[config]("https://api.example", client_id="acme:ops")
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [
+        ("connect", -1),
+        ("read", "60"),
+        ("read", True),
+        ("write", float("nan")),
+        ("read", 10**400),
+        ("total", float("inf")),
+    ],
+)
+def test_a_bad_timeout_is_refused_when_made_naming_its_setting(setting: str, value: object) -> None:
+    with pytest.raises(sa.ConfigurationError, match=f"Timeout.{setting} must be"):
+        sa.Timeout(**{setting: value})  # type: ignore[arg-type]
+
+
+def test_a_token_store_that_is_not_one_is_refused_when_the_client_is_made() -> None:
+    # Found at the first DANAconnect call before, as an AttributeError.
+    with pytest.raises(sa.ConfigurationError, match="token_store must be a TokenStore"):
+        sa.SigningClient(token_store="redis://tokens.example")  # type: ignore[arg-type]

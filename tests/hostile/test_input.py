@@ -17,9 +17,11 @@ Two halves:
 from __future__ import annotations
 
 import asyncio
+import functools
 import io
 import json
 import logging
+import math
 import os
 import re
 import sys
@@ -380,6 +382,8 @@ SLOTS: list[tuple[str, tuple[Any, ...], Kind]] = [
     ("documents.create", ("signers", 0, "email"), "text"),
     ("documents.create", ("placeholders",), "sequence"),
     ("documents.create", ("placeholders", 0, "widgets", 0, "type"), "text"),
+    ("documents.create", ("placeholders", 0, "widgets", 0, "x"), "number"),
+    ("documents.create", ("placeholders", 0, "widgets", 0, "page"), "page"),
     ("documents.create", ("settings", "redirect_url"), "optional text"),
     ("documents.create", ("metadata", "external_id"), "text"),
     ("documents.create", ("metadata", "tags"), "sequence"),
@@ -422,14 +426,17 @@ NOT_TEXT = re.compile("[\x00\ud800-\udfff]")
 CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
-def not_text(value: object) -> bool:
-    """Whether a string anywhere in ``value`` holds a lone surrogate or NUL."""
+def not_text(value: object, depth: int = 0) -> bool:
+    """Whether a string anywhere in ``value`` (100 levels down at most) holds a lone
+    surrogate or NUL."""
     if isinstance(value, str):
         return NOT_TEXT.search(value) is not None
+    if depth > 100:
+        return False
     if isinstance(value, list | tuple):
-        return any(not_text(item) for item in value)
+        return any(not_text(item, depth + 1) for item in value)
     if isinstance(value, dict):
-        return any(not_text(item) for item in value.values())
+        return any(not_text(item, depth + 1) for item in value.values())
     return False
 
 
@@ -445,6 +452,15 @@ def must_refuse(kind: Kind, value: object) -> bool:
     """Whether ``value`` in a slot of ``kind`` must be refused (False: either outcome is fine)."""
     if kind == "timeout":
         return value is not None and not isinstance(value, sa.Timeout)
+    if kind == "number":  # a finite real number, as a float holds it
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return True
+        try:
+            return not math.isfinite(float(value))
+        except OverflowError:
+            return True
+    if kind == "page":
+        return isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 10**6
     if kind == "sources" and isinstance(value, list | tuple):
         return any(must_refuse("source", item) for item in value)
     if kind in ("target", "source", "sources"):
@@ -582,6 +598,13 @@ def test_every_baseline_succeeds(folder: Path) -> None:
         assert outcome.sent, method
 
 
+class Unshowable:
+    """A caller's object whose ``repr`` fails: a message quoting it must not."""
+
+    def __repr__(self) -> str:
+        raise RuntimeError("no repr")
+
+
 HOSTILE_VALUES: list[object] = [
     "a\ud800b",  # a lone surrogate, as a CSV read with surrogateescape yields
     "\udcff",
@@ -597,6 +620,10 @@ HOSTILE_VALUES: list[object] = [
     b"bytes",
     None,
     object(),
+    10**400,  # past what a float holds
+    -(10**5000),  # past int()'s 4,300 digits, in a message
+    functools.reduce(lambda inner, _: [inner], range(5000), 1),  # too deep for repr()
+    Unshowable(),
 ]
 
 

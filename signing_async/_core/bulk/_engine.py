@@ -36,6 +36,7 @@ from anyio.lowlevel import checkpoint, checkpoint_if_cancelled
 from ..async_library import in_trio_task
 from ..errors import TransportError, ValidationError
 from ..observe import observe_sends
+from ..validation import require_in_range, shown
 from ._breaker import DEFAULT_CONNECT_FAILURES, Breaker, BulkStopped
 from ._items import InvalidItem, ItemSource
 from ._journal import Claim, Entry, Journal, JournalOption, open_journal
@@ -64,6 +65,11 @@ PROGRESS_BYTES = 1 << 20
 """Body bytes reported to the progress callback at a time: a big upload moves
 the display every MiB, a small body is reported with its outcome, never one
 callback per chunk."""
+
+
+MAX_CONCURRENCY = 10_000
+"""The most requests a run keeps in flight: a worker task and a connection
+each, and past a few thousand no server answers faster for more."""
 
 
 RELEASE_TIMEOUT = 30.0
@@ -154,13 +160,20 @@ class Engine(Generic[T, R]):
         transport: object = None,
         job: str | None = None,
     ) -> None:
-        if not isinstance(concurrency, int) or concurrency < 1:
-            raise ValidationError("concurrency", f"must be a positive integer, not {concurrency!r}")
-        if not isinstance(batch_size, int) or batch_size < 1:
-            raise ValidationError("batch_size", f"must be a positive integer, not {batch_size!r}")
-        if on_uncertain not in ("report", "resend"):
+        require_in_range(concurrency, 1, MAX_CONCURRENCY, "concurrency")
+        require_in_range(batch_size, 1, MAX_CONCURRENCY, "batch_size")
+        if not isinstance(on_uncertain, str) or on_uncertain not in ("report", "resend"):
             raise ValidationError(
-                "on_uncertain", f"must be 'report' or 'resend', not {on_uncertain!r}"
+                "on_uncertain", f"must be 'report' or 'resend', not {shown(on_uncertain)}"
+            )
+        if progress is not None and not callable(progress):
+            raise ValidationError("progress", f"must be a function or None, not {shown(progress)}")
+        if isinstance(items, str | bytes | bytearray | memoryview) or not isinstance(
+            items, Iterable | AsyncIterable
+        ):
+            # A string is iterable, one item per character: never what was meant.
+            raise ValidationError(
+                "items", f"must be an iterable or async iterable of items, not {shown(items)}"
             )
         # An InvalidItem may hide among the items whatever T says (a manifest
         # reader's bad row): the engine answers it, key and send never see it.

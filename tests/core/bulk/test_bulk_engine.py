@@ -855,14 +855,32 @@ async def test_the_journal_is_in_wal_mode(tmp_path: Path) -> None:
     assert json.loads(stored) == {"id": "obj-k1", "key": "k1"}
 
 
-def test_bad_options_are_refused() -> None:
+@pytest.mark.parametrize(
+    ("field", "items", "options"),
+    [
+        ("concurrency", [], {"concurrency": 0}),
+        ("concurrency", [], {"concurrency": True}),
+        ("concurrency", [], {"concurrency": 10**7}),  # a task and a connection each
+        ("concurrency", [], {"concurrency": -(10**5000)}),  # past int()'s digits, in a message
+        ("on_uncertain", [], {"on_uncertain": "maybe"}),
+        ("on_uncertain", [], {"on_uncertain": [[[["resend"]]]]}),
+        # Found only after a request had left, as a TypeError:
+        ("progress", [{"key": "k0"}], {"progress": 5}),
+        ("items", None, {}),
+        ("items", 5, {}),
+        ("items", "abc", {}),  # one item per character: never what was meant
+        ("items", b"abc", {}),
+    ],
+)
+def test_bad_options_are_refused_before_anything_is_sent(
+    field: str, items: Any, options: dict[str, Any]
+) -> None:
     async def never(item: Item) -> None:
         raise AssertionError("nothing may be sent")
 
-    with pytest.raises(ValidationError, match="concurrency"):
-        run_bulk([], key=key_of, send=never, options=BulkOptions(concurrency=0))
-    with pytest.raises(ValidationError, match="on_uncertain"):
-        run_bulk([], key=key_of, send=never, options=BulkOptions(on_uncertain="maybe"))  # type: ignore[arg-type]
+    with pytest.raises(ValidationError) as caught:
+        run_bulk(items, key=key_of, send=never, options=BulkOptions(**options))
+    assert caught.value.field == field
 
 
 async def test_batches_are_journaled_together(tmp_path: Path) -> None:
