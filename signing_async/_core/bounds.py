@@ -25,6 +25,7 @@ import anyio
 import attrs
 
 from .errors import ConfigurationError, RequestTimeout, ResponseDecodeError, TransportError
+from .settings import MAX_SECONDS
 from .timeouts import Timeout
 from .transport import (
     Request,
@@ -273,7 +274,8 @@ def _whole_answer_timeout(timeout: Timeout) -> Timeout:
     """
     if timeout.read is None:
         return timeout
-    total = timeout.read + (timeout.connect or 0.0)
+    # Within what a Timeout may hold: read and connect may each be at the limit.
+    total = min(timeout.read + (timeout.connect or 0.0), MAX_SECONDS)
     if timeout.total is not None and timeout.total <= total:
         return timeout
     return attrs.evolve(timeout, total=total)

@@ -82,11 +82,13 @@ class RetryPolicy:
             raise ConfigurationError(
                 f"RetryPolicy.max_retries must be an integer from 0 to 100, not {shown(retries)}"
             )
-        for name in ("backoff_initial", "backoff_max", "max_retry_after"):
+        for name in ("backoff_initial", "backoff_max"):
             require_seconds(getattr(self, name), f"RetryPolicy.{name}", zero=True)
+        if self.max_retry_after != math.inf:  # inf: whatever the server asks for
+            require_seconds(self.max_retry_after, "RetryPolicy.max_retry_after", zero=True)
         jitter = self.jitter
         if (
-            not isinstance(jitter, tuple)
+            not isinstance(jitter, tuple | list)
             or len(jitter) != 2
             or not all(isinstance(end, int | float) and not isinstance(end, bool) for end in jitter)
             or not 0 <= jitter[0] <= jitter[1] <= 10  # NaN fails
@@ -95,9 +97,11 @@ class RetryPolicy:
                 "RetryPolicy.jitter must be a pair (low, high) of numbers with"
                 f" 0 <= low <= high <= 10, not {shown(jitter)}"
             )
+        # Frozen and hashable whatever was given: a list or tuple is taken too.
+        object.__setattr__(self, "jitter", tuple(jitter))
         for name in ("retry_statuses", "idempotent_retry_statuses"):
             statuses = getattr(self, name)
-            if not isinstance(statuses, Set) or not all(
+            if not isinstance(statuses, Set | list | tuple) or not all(
                 isinstance(status, int) and not isinstance(status, bool) and 100 <= status <= 599
                 for status in statuses
             ):
@@ -105,6 +109,7 @@ class RetryPolicy:
                     f"RetryPolicy.{name} must be a set of HTTP statuses (100 to 599),"
                     f" not {shown(statuses)}"
                 )
+            object.__setattr__(self, name, frozenset(statuses))
 
     def backoff(self, retry: int) -> float:
         """The wait before retry number ``retry`` (counting from 0), jitter included."""

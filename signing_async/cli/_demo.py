@@ -214,7 +214,7 @@ async def _run(out: Output, folder: Path, *, count: int, concurrency: int) -> in
     "--concurrency",
     default=16,
     show_default=True,
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=1, max=256),  # as bulk-send's
     help="Requests in flight during the bulk send.",
 )
 @json_option

@@ -77,11 +77,12 @@ def _jsonable(value: object, field: str) -> Any:
     if value is None or isinstance(value, (bool, int, float)):
         return value
     if isinstance(value, os.PathLike):
-        return str(Path(os.fspath(value)).absolute())
+        return _jsonable(str(Path(os.fspath(value)).absolute()), field)
     if isinstance(value, Document):
         if isinstance(value.content, (bytes, bytearray)):
             raise ValidationError(field, _BYTES)
-        return {_DOCUMENT_TAG: {"path": _jsonable(value.content, field), "name": value.name}}
+        path, name = _jsonable(value.content, field), _jsonable(value.name, f"{field}.name")
+        return {_DOCUMENT_TAG: {"path": path, "name": name}}
     if isinstance(value, (bytes, bytearray, memoryview)):
         raise ValidationError(field, _BYTES)
     if attrs.has(type(value)):

@@ -28,10 +28,12 @@ import procrastinate
 
 from .. import _providers
 from .._client import SigningClient
+from .._core.bulk._engine import MAX_CONCURRENCY
 from .._core.bulk._pg import connect
 from .._core.bulk._pg_journal import PostgresJournal
 from .._core.bulk._pg_schema import DEFAULT_SCHEMA, valid_schema
 from .._core.errors import ValidationError
+from .._core.validation import require_in_range
 from ._payload import from_payload
 from ._queue import QUEUE, SEND_CHUNK, ChunkNotDone, ChunkRetry, build_app, ensure_queue_tables
 
@@ -77,8 +79,7 @@ async def run_worker(
         ValidationError: A bad ``concurrency`` or ``stalled_after``.
         ConfigurationError: The database cannot be reached.
     """
-    if not isinstance(concurrency, int) or concurrency < 1:
-        raise ValidationError("concurrency", f"must be a positive integer, not {concurrency!r}")
+    require_in_range(concurrency, 1, MAX_CONCURRENCY, "concurrency")
     if not stalled_after > 0:
         raise ValidationError("stalled_after", f"must be a positive number, not {stalled_after!r}")
     valid_schema(schema)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.utils
+import math
 
 import pytest
 from multidict import CIMultiDict
@@ -160,3 +161,14 @@ def test_retry_after_http_date_in_the_future() -> None:
     header = email.utils.formatdate(now + 120, usegmt=True)
 
     assert retry_after_seconds(CIMultiDict({"Retry-After": header}), now=now) == 120.0
+
+
+def test_statuses_and_jitter_may_be_given_as_lists_and_are_kept_frozen() -> None:
+    policy = RetryPolicy(retry_statuses=[503, 429], jitter=[0.5, 1.0], max_retry_after=math.inf)
+    assert policy.retry_statuses == frozenset({503, 429})
+    assert policy.jitter == (0.5, 1.0)
+    assert hash(policy) == hash(
+        RetryPolicy(
+            retry_statuses=frozenset({429, 503}), jitter=(0.5, 1.0), max_retry_after=math.inf
+        )
+    )

@@ -186,3 +186,17 @@ def test_a_token_store_that_is_not_one_is_refused_when_the_client_is_made() -> N
     # Found at the first DANAconnect call before, as an AttributeError.
     with pytest.raises(sa.ConfigurationError, match="token_store must be a TokenStore"):
         sa.SigningClient(token_store="redis://tokens.example")  # type: ignore[arg-type]
+
+
+async def test_the_longest_timeouts_still_serve_a_call() -> None:
+    # An answer read whole must arrive within connect + read: past the longest
+    # timeout a setting may hold, it was refused mid-call as a Timeout.total.
+    transport = sa.MockTransport(
+        lambda request: sa.Response(200, content=b'{"data": {"objectId": "c1", "Name": "A"}}')
+    )
+    config = sa.DanaSignConfig(server_url="http://127.0.0.1:9", api_token="t")
+    longest = sa.Timeout(connect=10_000_000, read=10_000_000)
+    async with sa.SigningClient(danasign=config, transport=transport, timeout=longest) as client:
+        contact = await client.contacts.create(name="A", email="a@example.com")
+    assert contact.object_id == "c1"
+    assert transport.requests[0].request.timeout.total == 10_000_000

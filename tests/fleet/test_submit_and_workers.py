@@ -89,8 +89,14 @@ async def test_submit_checks_every_item_first_and_stores_nothing_when_one_is_bad
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("title", "bad\x00title"), ("title", "bad\udce9title"), ("metadata", {"tags": ["\x00"]})],
-    ids=["nul", "surrogate", "nested-nul"],
+    [
+        ("title", "bad\x00title"),
+        ("title", "bad\udce9title"),
+        ("metadata", {"tags": ["\x00"]}),
+        ("file", "contract-\udce9.pdf"),  # a path not UTF-8 (surrogateescape), made a Path below
+        ("file", sa.Document("contract.pdf", "a\x00b.pdf")),  # a document's name
+    ],
+    ids=["nul", "surrogate", "nested-nul", "path", "document-name"],
 )
 async def test_text_postgresql_cannot_store_is_refused_naming_its_field(
     dsn: str, tmp_path: Path, field: str, value: object
@@ -102,6 +108,10 @@ async def test_text_postgresql_cannot_store_is_refused_naming_its_field(
     bad = document(1, pdf)
     if field == "metadata":
         bad["metadata"] = {**bad["metadata"], **value}  # type: ignore[dict-item]
+    elif isinstance(value, str) and value.endswith(".pdf"):
+        bad[field] = tmp_path / value
+    elif isinstance(value, sa.Document):
+        bad[field] = sa.Document(tmp_path / str(value.content), value.name)
     else:
         bad[field] = value
     with pytest.raises(sa.ValidationError, match="item 1: ") as caught:
@@ -119,6 +129,15 @@ async def test_a_job_name_postgresql_cannot_store_is_refused(dsn: str, job: str)
     with pytest.raises(sa.ValidationError) as caught:
         PostgresJournal(dsn, job=job)
     assert caught.value.field == "job"
+
+
+async def test_a_worker_concurrency_past_what_a_run_takes_is_refused_at_once() -> None:
+    # Each chunk would get half of it, past 10,000, and fail in its task, again and again.
+    with pytest.raises(sa.ValidationError) as caught:
+        await run_worker(
+            "postgresql://app@127.0.0.1:1/db", client_factory=sa.SigningClient, concurrency=20_002
+        )
+    assert caught.value.field == "concurrency"
 
 
 async def test_an_uncertain_item_is_resolved_by_a_person(dsn: str) -> None:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from urllib.parse import unquote
 
 __all__ = ["is_dsn", "safe_dsn", "without_passwords"]
 
-_SECRET_PARAMETER = re.compile(r"(?i)([?&](?:ssl)?password=)([^&#]*)")
-"""A password given as a query parameter, which libpq takes as well as in the userinfo."""
+_SECRET_KEYS = frozenset({"password", "sslpassword"})
+"""Query parameters libpq takes a password from, as well as from the userinfo."""
 
 
 def is_dsn(value: object) -> bool:
@@ -16,18 +15,51 @@ def is_dsn(value: object) -> bool:
     return isinstance(value, str) and value.startswith(("postgresql://", "postgres://"))
 
 
-def _split(dsn: str) -> tuple[str, str | None, str, str] | None:
-    """``scheme``, ``user[:password]`` (None without ``@``), hosts, and the rest; None if no URI.
+class _Parts:
+    """A URI cut as libpq cuts it, by plain string work (no URL parser).
 
-    Plain string work, no URL parser: a URI libpq takes (several hosts,
-    ``h1:5432,h2:5432``) or one it refuses must be shown, not raise.
+    A URI libpq takes (several hosts, ``h1:5432,h2:5432``) or one it refuses
+    must be shown, not raise. libpq ends the userinfo at the last ``@``
+    before the first ``/`` (a password may hold ``?`` or ``#``), reads the
+    query to the end (``#`` included) and decodes its keys (``%70assword``).
     """
-    scheme, slashes, rest = dsn.partition("://")
-    if not slashes:
-        return None
-    end = min([found for mark in "/?#" if (found := rest.find(mark)) >= 0], default=len(rest))
-    userinfo, at, hosts = rest[:end].rpartition("@")
-    return scheme, userinfo if at else None, hosts, rest[end:]
+
+    def __init__(self, dsn: str) -> None:
+        self.scheme, slashes, rest = dsn.partition("://")
+        self.valid = bool(slashes)
+        slash = rest.find("/")
+        at = (rest if slash < 0 else rest[:slash]).rfind("@")
+        self.userinfo = rest[:at] if at >= 0 else None
+        after = rest[at + 1 :]
+        question = after.find("?")
+        self.hosts_and_path = after if question < 0 else after[:question]
+        self.query = None if question < 0 else after[question + 1 :].split("&")
+
+    def secrets(self) -> list[str]:
+        """The passwords as written, in the userinfo and the query."""
+        found = []
+        if self.userinfo is not None and ":" in self.userinfo:
+            found.append(self.userinfo.split(":", 1)[1])
+        for parameter in self.query or ():
+            key, equals, value = parameter.partition("=")
+            if equals and unquote(key).lower() in _SECRET_KEYS:
+                found.append(value)
+        return found
+
+    def shown(self) -> str:
+        shown = f"{self.scheme}://"
+        if self.userinfo is not None:
+            user, colon, _ = self.userinfo.partition(":")
+            shown += f"{user}{':***' if colon else ''}@"
+        shown += self.hosts_and_path
+        if self.query is not None:
+            hidden = []
+            for parameter in self.query:
+                key, equals, _ = parameter.partition("=")
+                secret = equals and unquote(key).lower() in _SECRET_KEYS
+                hidden.append(f"{key}=***" if secret else parameter)
+            shown += "?" + "&".join(hidden)
+        return shown
 
 
 def safe_dsn(dsn: str) -> str:
@@ -36,15 +68,8 @@ def safe_dsn(dsn: str) -> str:
     The password of the userinfo (``user:password@``) and of the query string
     (``?password=``, ``&sslpassword=``) are hidden.
     """
-    split = _split(dsn)
-    if split is None:
-        return "postgresql://…"
-    scheme, userinfo, hosts, tail = split
-    if userinfo is not None:
-        user, colon, _ = userinfo.partition(":")
-        hosts = f"{user}{':***' if colon else ''}@{hosts}"
-    tail = _SECRET_PARAMETER.sub(r"\g<1>***", tail)
-    return f"{scheme}://{hosts}{tail}"
+    parts = _Parts(dsn)
+    return parts.shown() if parts.valid else "postgresql://…"
 
 
 def without_passwords(text: str, dsn: str) -> str:
@@ -53,15 +78,10 @@ def without_passwords(text: str, dsn: str) -> str:
     libpq quotes the part of a URI it cannot parse, a badly percent-encoded
     password included.
     """
-    split = _split(dsn)
-    if split is None:
+    parts = _Parts(dsn)
+    if not parts.valid:
         return text
-    _, userinfo, _, tail = split
-    found = [match.group(2) for match in _SECRET_PARAMETER.finditer(tail)]
-    if userinfo is not None and ":" in userinfo:
-        found.append(userinfo.split(":", 1)[1])
-    for secret in sorted(
-        {form for raw in found for form in (raw, unquote(raw)) if form}, key=len, reverse=True
-    ):
+    forms = {form for raw in parts.secrets() for form in (raw, unquote(raw)) if form}
+    for secret in sorted(forms, key=len, reverse=True):
         text = text.replace(secret, "***")
     return text

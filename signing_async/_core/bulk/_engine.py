@@ -79,6 +79,17 @@ that will not cut its own transaction short, PostgreSQL's, may keep it
 waiting until that transaction's own limit)."""
 
 
+def _iterable(items: object) -> bool:
+    """Whether ``items`` can be iterated, async or not (``__getitem__`` alone will do)."""
+    if isinstance(items, AsyncIterable):
+        return True
+    try:
+        iter(items)  # type: ignore[call-overload]  # what is being found out
+    except TypeError:
+        return False
+    return True
+
+
 @attrs.define
 class _Job(Generic[T]):
     """An item claimed for sending."""
@@ -168,9 +179,7 @@ class Engine(Generic[T, R]):
             )
         if progress is not None and not callable(progress):
             raise ValidationError("progress", f"must be a function or None, not {shown(progress)}")
-        if isinstance(items, str | bytes | bytearray | memoryview) or not isinstance(
-            items, Iterable | AsyncIterable
-        ):
+        if isinstance(items, str | bytes | bytearray | memoryview) or not _iterable(items):
             # A string is iterable, one item per character: never what was meant.
             raise ValidationError(
                 "items", f"must be an iterable or async iterable of items, not {shown(items)}"

@@ -938,3 +938,16 @@ def test_the_engine_runs_on_trio(tmp_path: Path) -> None:
     outcomes = trio.run(main)
     assert sorted(o.status for o in outcomes) == ["succeeded"] * 5 + ["uncertain"]
     assert journal_rows(journal)["k2"] == ("uncertain", 1)
+
+
+async def test_an_iterable_of_the_old_sequence_protocol_is_taken() -> None:
+    # __getitem__ alone is iterable to iter(), and was taken before options were checked.
+    class Rows:
+        def __getitem__(self, index: int) -> Item:
+            if index >= 3:
+                raise IndexError(index)
+            return {"key": f"k{index}"}
+
+    api = FakeApi()
+    outcomes = await collect(start(api, Rows()))
+    assert sorted(o.key for o in outcomes if o.ok) == ["k0", "k1", "k2"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -35,3 +36,19 @@ def test_anything_is_shown_without_raising(text: str) -> None:
     assert isinstance(safe_dsn(text), str)
     assert isinstance(safe_dsn(f"postgresql://{text}"), str)
     assert isinstance(without_passwords(text, f"postgresql://{text}"), str)
+
+
+@pytest.mark.parametrize(
+    ("dsn", "password"),
+    [
+        # libpq ends the userinfo at the last @ before the first /: ? and # are the password's.
+        ("postgresql://app:Pa?ss#1@127.0.0.1:1/db", "Pa?ss#1"),
+        # It decodes query keys, and reads a value to the end, # included.
+        ("postgresql://app@db/jobs?%70assword=TopSecret", "TopSecret"),
+        ("postgresql://app@db/jobs?password=Top#Secret", "Top#Secret"),
+        ("postgresql://app@db?password=NoPath", "NoPath"),
+    ],
+)
+def test_passwords_libpq_reads_are_hidden(dsn: str, password: str) -> None:
+    assert password not in safe_dsn(dsn)
+    assert without_passwords(f"failed: {password}!", dsn) == "failed: ***!"
