@@ -81,8 +81,8 @@ waiting until that transaction's own limit)."""
 
 def _iterable(items: object) -> bool:
     """Whether ``items`` can be iterated, async or not (``__getitem__`` alone will do)."""
-    if isinstance(items, AsyncIterable):
-        return True
+    if isinstance(items, Iterable | AsyncIterable):
+        return True  # not iterated here: an __iter__ may start a query, say
     try:
         iter(items)  # type: ignore[call-overload]  # what is being found out
     except TypeError:

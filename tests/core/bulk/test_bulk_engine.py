@@ -951,3 +951,17 @@ async def test_an_iterable_of_the_old_sequence_protocol_is_taken() -> None:
     api = FakeApi()
     outcomes = await collect(start(api, Rows()))
     assert sorted(o.key for o in outcomes if o.ok) == ["k0", "k1", "k2"]
+
+
+async def test_an_iterable_is_iterated_once_not_also_to_check_it() -> None:
+    # Its __iter__ may start a query: checking the input must not start a second.
+    class Query:
+        started = 0
+
+        def __iter__(self) -> Iterator[Item]:
+            Query.started += 1
+            return iter(make_items(2))
+
+    outcomes = await collect(start(FakeApi(), Query()))
+    assert len(outcomes) == 2
+    assert Query.started == 1
