@@ -1,6 +1,7 @@
-"""Checks shared by the provider configs, run when a config is created.
+"""Checks shared by the provider configs and the client's settings, run when they are made.
 
-No message here ever quotes a setting's value: some of them are credentials.
+No message here ever quotes a text setting's value: some of them are
+credentials. Only a number of seconds is shown (:func:`require_seconds`).
 """
 
 from __future__ import annotations

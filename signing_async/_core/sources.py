@@ -214,21 +214,28 @@ _OPEN_AT_ONCE = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINA
 
 
 def open_regular(path: Path) -> BinaryIO | None:
-    """``path`` opened for reading if it is a regular file; None for anything else.
+    """``path`` opened for reading if it is a regular file; None for a FIFO or a device.
 
     The file thread every file of the process is read on must not wait on a
     FIFO (or a tty) for a writer: the path is opened without waiting, and
     checked once open, so it cannot be swapped for a FIFO between the check
     and the read.
+
+    Raises:
+        IsADirectoryError: ``path`` is a folder (which Linux opens), so that
+            it is named as one, as everywhere else.
+        OSError: It cannot be opened (missing, unreadable).
     """
     descriptor = os.open(path, _OPEN_AT_ONCE)
     try:
-        regular = stat.S_ISREG(os.fstat(descriptor).st_mode)
+        mode = os.fstat(descriptor).st_mode
     except BaseException:
         os.close(descriptor)
         raise
-    if not regular:
+    if not stat.S_ISREG(mode):
         os.close(descriptor)
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
         return None
     # The file object owns the descriptor from here (it closes it if it fails).
     return open(descriptor, "rb")
@@ -253,14 +260,12 @@ def read_file(path: Path, size: int) -> bytes | None:
 
 
 def _probe_regular(path: Path, read_limit: int) -> Probe | None:
-    """A regular file probed (:func:`_probe_open`); None for anything else.
+    """A regular file probed (:func:`_probe_open`); None for a FIFO or a device.
 
     (:func:`open_regular` tells, without waiting on a FIFO for a writer.)
     """
     file = open_regular(path)
     if file is None:
-        if path.is_dir():  # named as such, not as "not a regular file"
-            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
         return None
     with file:
         return _probe_open(file, read_limit)

@@ -614,8 +614,6 @@ def _inspect(path: Path) -> JournalFile:
         # until a writer came.
         opened = open_regular(path)
         if opened is None:
-            if path.is_dir():
-                raise ConfigurationError(f"the journal {path} is a folder; give a file")
             raise ConfigurationError(
                 f"{path} is not a journal (not a regular file: a FIFO or a device)"
             )
