@@ -163,7 +163,7 @@ def test_allow_insecure_must_be_a_bool(config: str, flag: object) -> None:
 def test_a_basic_user_with_a_colon_is_refused(config: str) -> None:
     # HTTP Basic splits at the first colon: acme:ops + pw would be acme + ops:pw.
     with pytest.raises(sa.ConfigurationError, match=r"client_id must not contain ':'"):
-        MAKE_CONFIG[config]("https://api.example", client_id="acme:ops")
+        MAKE_CONFIG[config]("https://127.0.0.1:9", client_id="acme:ops")
 
 
 @pytest.mark.parametrize(
